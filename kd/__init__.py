@@ -1,0 +1,1 @@
+"""SharpCam training side: teacher, students, distillation, evaluation and ONNX export (needs torch)."""

@@ -1,0 +1,140 @@
+"""`python -m kd` / `sharpcam-kd`: prepare, train-teacher, distill, train-gt, evaluate, export, quantize."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kd.config import ConfigError, SplitConfig, TrainConfig, merge
+
+
+class KdError(click.ClickException):
+    """One line on stderr, exit 1, no traceback."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _parse_range(text: str | None, kind=int):
+    if text is None:
+        return None
+    try:
+        lo, hi = (kind(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not LOW,HIGH (e.g. 30,90)") from None
+    return (lo, hi)
+
+
+def _run_training(mode: str, config: str | None, **flags) -> None:
+    from kd.data import DataError
+    from kd.train import TrainError, train
+
+    flags["jpeg_quality"] = _parse_range(flags.pop("jpeg", None))
+    flags["noise_sigma"] = _parse_range(flags.pop("noise", None), float)
+    dirs = flags.pop("data", ())
+    flags["data_dirs"] = tuple(dirs) if dirs else None
+    scales = flags.pop("scales", None)
+    flags["degrade_scales"] = tuple(int(s) for s in scales.split(",")) if scales else None
+    flags["mode"] = mode
+    try:
+        cfg = merge(TrainConfig, config, flags, section="train")
+        result = train(cfg)
+    except (ConfigError, DataError, TrainError) as e:
+        raise KdError(str(e)) from None
+    click.echo(f"{result['out']}: {result['stopped']} at epoch {result['epoch']}, step {result['step']}, "
+               f"best val Y-PSNR {result['best_val_psnr']:.2f} dB")
+
+
+def training_options(f):
+    opts = [
+        click.option("--config", type=click.Path(dir_okay=False), help="TOML recipe ([train] table); flags override it."),
+        click.option("--out", help="Run folder (checkpoints, metrics.jsonl, plots)."),
+        click.option("--model", type=click.Choice(["dncnn", "seed", "rt"])),
+        click.option("--width", type=int), click.option("--depth", type=int),
+        click.option("--scale", type=int, help="rt: pixel-unshuffle factor (2 or 4)."),
+        click.option("--reparam/--no-reparam", default=None, help="rt: re-parameterisable training blocks."),
+        click.option("--data", multiple=True, type=click.Path(file_okay=False), help="HR image folder (repeatable)."),
+        click.option("--scales", help="Degradation scales, e.g. 2 or 2,4."),
+        click.option("--jpeg", help="JPEG quality range LOW,HIGH (off by default)."),
+        click.option("--noise", help="Gaussian noise sigma range LOW,HIGH in 0..255 units (off by default)."),
+        click.option("--patch-size", type=int), click.option("--batch-size", type=int),
+        click.option("--lr", type=float), click.option("--weight-decay", type=float),
+        click.option("--epochs", type=int), click.option("--steps-per-epoch", type=int),
+        click.option("--patience", type=int), click.option("--seed", type=int), click.option("--threads", type=int),
+        click.option("--max-minutes", type=float, help="Stop resumably after this many minutes (one sitting)."),
+        click.option("--resume/--no-resume", default=None, help="Continue from OUT/last.pt (default: yes)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """SharpCam training: teacher, distilled students, evaluation, ONNX export."""
+
+
+@cli.command()
+@click.option("--config", type=click.Path(dir_okay=False), help="TOML file ([split] table).")
+@click.option("--data", multiple=True, type=click.Path(file_okay=False), help="HR image folder (repeatable).")
+@click.option("--out", help="Where train.txt / val.txt / test.txt go.")
+@click.option("--seed", type=int)
+def prepare(config, data, out, seed) -> None:
+    """Scan the HR folders and write the deterministic train / val / test split."""
+    from pathlib import Path
+
+    from kd.data import DataError, scan_images, split_files
+
+    try:
+        cfg = merge(SplitConfig, config, {"data_dirs": tuple(data) or None, "out": out, "seed": seed}, section="split")
+        split = split_files(scan_images(cfg.data_dirs), cfg.seed, cfg.test_fraction, cfg.val_fraction)
+    except (ConfigError, DataError) as e:
+        raise KdError(str(e)) from None
+    split.write(Path(cfg.out))
+    click.echo(f"{len(split.train)} train / {len(split.val)} val / {len(split.test)} test images -> {cfg.out}")
+
+
+@cli.command("train-teacher")
+@training_options
+def train_teacher(config, **flags) -> None:
+    """Train the DnCNN teacher: MSE between restored and sharp image."""
+    flags["model"] = flags["model"] or ("dncnn" if not config else None)
+    _run_training("teacher", config, **flags)
+
+
+@cli.command()
+@training_options
+@click.option("--teacher", type=click.Path(dir_okay=False), help="Frozen teacher checkpoint (best.pt).")
+@click.option("--alpha", type=float, help="Weight of the ground-truth loss (0 = the spec: teacher only).")
+def distill(config, **flags) -> None:
+    """Distil a student from the frozen teacher: MSE between their residuals (+ alpha * GT MSE)."""
+    _run_training("distill", config, **flags)
+
+
+@cli.command("train-gt")
+@training_options
+def train_gt(config, **flags) -> None:
+    """Train a student on ground truth only (no teacher): the KD-vs-no-KD baseline."""
+    _run_training("gt", config, **flags)
+
+
+def _register_optional() -> None:
+    """evaluate / export / quantize live in their own modules."""
+    from kd.evaluate import evaluate_command
+    from kd.export import export_command
+    from kd.quantize import quantize_command
+
+    for cmd, name in ((evaluate_command, "evaluate"), (export_command, "export"), (quantize_command, "quantize")):
+        cli.add_command(cmd, name)
+
+
+def main() -> None:
+    try:
+        _register_optional()
+    except ImportError:
+        pass
+    cli(prog_name="sharpcam-kd")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""Frozen settings for every `kd` command. The only home of defaults: click and TOML recipes fill these in."""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+# ../shared beside the project checkout (CI clones the same way).
+SHARED_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+DEFAULT_TRAIN_DIRS = tuple(str(SHARED_DATASETS / "train" / n) for n in ("T91", "BSD200", "General100"))
+DEFAULT_EVAL_DIRS = tuple(str(SHARED_DATASETS / "eval" / n) for n in ("Set5", "Set14", "B100"))
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names the setting and the fix."""
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """`kd prepare`: the deterministic split of the HR originals."""
+
+    data_dirs: tuple[str, ...] = DEFAULT_TRAIN_DIRS
+    out: str = "runs/split"
+    seed: int = 0
+    test_fraction: float = 0.10  # held out from every training decision (the spec's test list)
+    val_fraction: float = 0.20  # of what remains after the test list: train 80 / val 20
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.test_fraction < 1.0 or not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError("test_fraction must be in [0, 1) and val_fraction in (0, 1)")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """`kd train-teacher` / `kd distill` / `kd train-gt`: one explicit loop for all three.
+
+    mode: "teacher" (MSE to HR), "distill" (MSE between student and teacher residuals, + alpha * MSE
+    to HR), "gt" (a student on ground truth only: the no-KD baseline)."""
+
+    mode: str = "teacher"
+    model: str = "dncnn"  # dncnn | seed | rt
+    width: int | None = None  # None: the model's own default
+    depth: int | None = None
+    scale: int | None = None  # rt only: pixel-unshuffle factor
+    reparam: bool = False  # rt only: train with re-parameterisable blocks
+    teacher: str | None = None  # checkpoint of the frozen teacher (distill)
+    alpha: float = 0.0  # weight of the ground-truth loss in distillation (0 = the spec)
+    data_dirs: tuple[str, ...] = DEFAULT_TRAIN_DIRS
+    split_seed: int = 0
+    degrade_scales: tuple[int, ...] = (2,)
+    jpeg_quality: tuple[int, int] | None = None  # e.g. (30, 90) for codec artefacts; off by default
+    noise_sigma: tuple[float, float] | None = None  # e.g. (0.0, 3.0) in 0..255 units; off by default
+    patch_size: int = 40
+    batch_size: int = 16
+    lr: float = 1e-4
+    weight_decay: float = 1e-5
+    epochs: int = 100
+    steps_per_epoch: int = 500
+    patience: int = 10  # early stop after this many epochs without a better val PSNR
+    val_crop: int = 128  # centre crop of each val image (keeps validation to seconds on a CPU)
+    seed: int = 0
+    threads: int = 2
+    out: str = "runs/teacher"
+    checkpoint_minutes: float = 5.0
+    max_minutes: float | None = None  # stop (resumably) after this long: one sitting
+    resume: bool = True  # continue from out/last.pt when it exists
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("teacher", "distill", "gt"):
+            raise ConfigError(f"mode must be teacher, distill or gt, not {self.mode!r}")
+        if self.model not in ("dncnn", "seed", "rt"):
+            raise ConfigError(f"model must be dncnn, seed or rt, not {self.model!r}")
+        if self.mode == "distill" and not self.teacher:
+            raise ConfigError("distillation needs the teacher checkpoint: pass --teacher runs/teacher/best.pt")
+        need = max(self.degrade_scales) * (self.scale or 1)
+        if self.patch_size <= 0 or self.patch_size % need:
+            raise ConfigError(f"patch_size {self.patch_size} must be a positive multiple of {need}")
+        for name in ("batch_size", "epochs", "steps_per_epoch", "patience", "threads", "val_crop"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.lr <= 0 or self.weight_decay < 0 or self.alpha < 0:
+            raise ConfigError("lr must be > 0, weight_decay and alpha >= 0")
+        if any(s not in (2, 3, 4) for s in self.degrade_scales):
+            raise ConfigError(f"degrade_scales must be among 2, 3, 4, got {self.degrade_scales}")
+
+    def model_args(self) -> tuple[str, dict[str, Any]]:
+        """The architecture's class name and constructor arguments for this config."""
+        args: dict[str, Any] = {}
+        if self.width is not None:
+            args["width"] = self.width
+        if self.depth is not None:
+            args["depth"] = self.depth
+        if self.model == "rt":
+            if self.scale is not None:
+                args["scale"] = self.scale
+            args["reparam"] = self.reparam
+            return "RealtimeStudent", args
+        return ("DnCNN" if self.model == "dncnn" else "SeedStudent"), args
+
+
+def _coerce(cls, key: str, value: Any) -> Any:
+    """TOML gives lists; the frozen dataclasses hold tuples."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def load_toml(path: str | Path, cls, section: str | None = None) -> dict[str, Any]:
+    """Reads a TOML recipe (optionally one [section]) into keyword arguments for `cls`, refusing
+    unknown keys with a one-line message."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found: check the path") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid TOML ({e}): fix the syntax") from None
+    if section is not None:
+        data = data.get(section, data)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)} in {path}: known are {', '.join(sorted(known))}")
+    return {k: _coerce(cls, k, v) for k, v in data.items()}
+
+
+def merge(cls, toml_path: str | None, overrides: dict[str, Any], section: str | None = None):
+    """Defaults <- TOML recipe <- command-line flags that were actually given (not None)."""
+    kwargs = load_toml(toml_path, cls, section) if toml_path else {}
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    return cls(**kwargs)
+
+
+def to_dict(cfg) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+# ---- evaluation / export / quantization settings (below this line) ----
+
+
+# Owned by the evaluation / export / quantization helper: kd/evaluate.py, kd/export.py, kd/quantize.py.
+DEFAULT_TEST_LIST = "runs/split/test.txt"  # written by `kd prepare` (kd/data.py Split.write)
+ONNX_OPSET = 17  # pinned: what the runtime's onnxruntime (>= 1.17) and OpenVINO both run
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """`kd evaluate`: models x image sets, published protocol + the spec's test split + ONNX speed.
+
+    models: torch checkpoints (.pt), ONNX models (.onnx with its card beside it, or the .json card).
+    sets: folders of HR images, scored with the published SR protocol at `scale`.
+    test_list: a text file of HR image paths (one per line) for the spec's protocol (centre crop
+    `test_crop` px, x2 bicubic, RGB SSIM / MSE); skipped when the file does not exist and was not asked for.
+    """
+
+    models: tuple[str, ...] = ()
+    sets: tuple[str, ...] = DEFAULT_EVAL_DIRS
+    scale: int = 2
+    blurred: bool = True  # include the "blurred input" (bicubic down/up) row
+    test_list: str | None = DEFAULT_TEST_LIST
+    test_crop: int = 256
+    test_scale: int = 2
+    fps: bool = True  # time every ONNX model at fps_sizes
+    fps_sizes: tuple[tuple[int, int], ...] = ((1280, 720), (1920, 1080))  # width, height
+    fps_runs: int = 20
+    fps_warmup: int = 3
+    threads: int = 2  # onnxruntime intra-op threads (quality and speed) and torch threads
+    out: str = "runs/eval/results"  # writes <out>.md and <out>.json
+
+    def __post_init__(self) -> None:
+        if self.scale not in (2, 3, 4) or self.test_scale not in (2, 3, 4):
+            raise ConfigError(f"scale must be 2, 3 or 4, got {self.scale} / {self.test_scale}")
+        if self.test_crop <= 0 or self.test_crop % self.test_scale:
+            raise ConfigError(f"test_crop {self.test_crop} must be a positive multiple of test_scale {self.test_scale}")
+        for name in ("fps_runs", "threads"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.fps_warmup < 0:
+            raise ConfigError(f"fps_warmup must be >= 0, got {self.fps_warmup}")
+        if not self.models and not self.blurred:
+            raise ConfigError("nothing to evaluate: pass model paths or keep the blurred-input row")
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """`kd export`: checkpoint -> BN-folded, re-param-fused ONNX (dynamic H/W) + parity + model card."""
+
+    checkpoint: str = ""
+    name: str = "sharpcam-rt"
+    out: str = "export"
+    opset: int = ONNX_OPSET
+    export_size: tuple[int, int] = (64, 64)  # height, width traced; parity runs at other shapes
+    parity_sizes: tuple[tuple[int, int], ...] = ((72, 120), (136, 88))  # height, width
+    parity_tol: float = 1e-4  # max abs error in [0, 1] space
+    metrics: str | None = None  # a `kd evaluate` JSON whose row for this model goes into the card
+    metrics_label: str | None = None  # which row (default: the row whose source is the checkpoint)
+    threads: int = 2
+
+    def __post_init__(self) -> None:
+        if not self.checkpoint:
+            raise ConfigError("no checkpoint given: pass the .pt file written by training (e.g. runs/rt/best.pt)")
+        if not self.name or any(c in self.name for c in "/\\ ") or self.name.endswith((".onnx", ".json")):
+            raise ConfigError(f"model name {self.name!r} must be a plain name like sharpcam-rt (no path, no extension)")
+        if self.opset < 13:
+            raise ConfigError(f"opset {self.opset} too old: use {ONNX_OPSET}")
+        if self.parity_tol <= 0:
+            raise ConfigError("parity_tol must be positive")
+
+
+@dataclass(frozen=True)
+class QuantizeConfig:
+    """`kd quantize`: fp32 ONNX + card -> static int8 QDQ (per-channel weights) + card + check vs fp32."""
+
+    model: str = ""  # the fp32 card (.json) or .onnx with its card beside it
+    calib: tuple[str, ...] = DEFAULT_TRAIN_DIRS  # HR folders or list files; degraded with kd.degrade
+    calib_images: int = 32  # images drawn (seeded) from calib
+    calib_crop: int = 128  # random crop per image, px (a multiple of the card's pad_multiple)
+    calib_scale: int = 2
+    calib_method: str = "minmax"  # minmax | percentile | entropy
+    seed: int = 0
+    check: tuple[str, ...] = (DEFAULT_EVAL_DIRS[0],)  # folders for the dB-lost check (published protocol)
+    check_scale: int = 2
+    name: str | None = None  # default: <fp32 name>-int8
+    out: str | None = None  # default: the fp32 card's folder
+    exclude_output_add: bool = True  # keep the final residual add in float: int8 output steps cost dB
+    fps_size: tuple[int, int] = (1280, 720)  # width, height for the speed comparison
+    fps_runs: int = 20
+    threads: int = 2
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise ConfigError("no model given: pass the fp32 card, e.g. export/sharpcam-rt.json")
+        if self.calib_method not in ("minmax", "percentile", "entropy"):
+            raise ConfigError(f"calib_method must be minmax, percentile or entropy, not {self.calib_method!r}")
+        if self.calib_images <= 0 or self.calib_crop <= 0 or self.fps_runs <= 0 or self.threads <= 0:
+            raise ConfigError("calib_images, calib_crop, fps_runs and threads must be positive")

@@ -1,0 +1,154 @@
+"""HR image folders -> deterministic split -> random (degraded, sharp) patch pairs, on the fly.
+
+Randomness only comes from the np.random.Generator the caller passes in, so a seed (and a saved
+generator state on resume) reproduces the exact patch stream.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from kd.degrade import bicubic_down_up, degrade, jpeg_roundtrip, modcrop
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
+
+
+class DataError(ValueError):
+    """Unusable data (missing folder, no images, unreadable file); the message names the fix."""
+
+
+def scan_images(dirs: tuple[str, ...] | list[str]) -> list[Path]:
+    """All PNG/JPEG/BMP files under the folders, sorted (so the split does not depend on the filesystem)."""
+    files: list[Path] = []
+    for d in dirs:
+        p = Path(d)
+        if not p.is_dir():
+            raise DataError(f"image folder {p} does not exist: pass existing folders of HR images")
+        found = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        if not found:
+            raise DataError(f"no PNG/JPEG/BMP images in {p}: point at a folder of HR images")
+        files += found
+    return files
+
+
+@dataclass(frozen=True)
+class Split:
+    train: tuple[Path, ...]
+    val: tuple[Path, ...]
+    test: tuple[Path, ...]
+
+    def write(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("train", "val", "test"):
+            (out / f"{name}.txt").write_text("".join(f"{p}\n" for p in getattr(self, name)))
+        (out / "split.json").write_text(json.dumps({k: len(getattr(self, k)) for k in ("train", "val", "test")}))
+
+
+def split_files(files: list[Path], seed: int = 0, test_fraction: float = 0.1, val_fraction: float = 0.2) -> Split:
+    """Deterministic split: `test_fraction` of the originals held out, the rest train/val."""
+    order = np.random.default_rng(seed).permutation(len(files))
+    shuffled = [files[i] for i in order]
+    n_test = int(round(len(files) * test_fraction))
+    rest = shuffled[n_test:]
+    n_val = max(1, int(round(len(rest) * val_fraction)))
+    if len(rest) - n_val < 1:
+        raise DataError(f"only {len(files)} images: too few to split; add images")
+    return Split(train=tuple(sorted(rest[n_val:])), val=tuple(sorted(rest[:n_val])), test=tuple(sorted(shuffled[:n_test])))
+
+
+def load_rgb_u8(path: Path) -> np.ndarray:
+    """H x W x 3 uint8 RGB (grayscale and palette images converted)."""
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (OSError, ValueError) as e:
+        raise DataError(f"cannot read image {path} ({e}): remove or replace it") from None
+
+
+def augment(pair: tuple[np.ndarray, ...], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """The same random flip + 90-degree rotation applied to every array of the pair (H x W x C)."""
+    k = int(rng.integers(4))
+    flip = bool(rng.integers(2))
+    out = []
+    for a in pair:
+        a = np.rot90(a, k, axes=(0, 1))
+        if flip:
+            a = a[:, ::-1]
+        out.append(a)
+    return tuple(out)
+
+
+class PatchSampler:
+    """Draws batches of (lq, hr) patches, N x 3 x P x P float32 in [0, 1].
+
+    The bicubic degradation is applied to whole images once per scale and cached (it is deterministic
+    and matches the evaluation protocol exactly, with no patch-border artefacts); JPEG and noise, which
+    are random, are applied per patch."""
+
+    def __init__(
+        self,
+        files: tuple[Path, ...] | list[Path],
+        patch_size: int,
+        scales: tuple[int, ...] = (2,),
+        jpeg_quality: tuple[int, int] | None = None,
+        noise_sigma: tuple[float, float] | None = None,
+    ) -> None:
+        self.patch_size, self.scales = patch_size, tuple(scales)
+        self.jpeg_quality, self.noise_sigma = jpeg_quality, noise_sigma
+        m = int(np.lcm.reduce(self.scales))
+        self.hr: list[np.ndarray] = []
+        for f in files:
+            img = modcrop(load_rgb_u8(f), m)
+            if min(img.shape[:2]) >= patch_size:
+                self.hr.append(img)
+        if not self.hr:
+            raise DataError(f"no training image is at least {patch_size} px on each side: lower patch_size")
+        self.lq = {s: [bicubic_down_up(h, s) for h in self.hr] for s in self.scales}
+        areas = np.array([h.shape[0] * h.shape[1] for h in self.hr], dtype=np.float64)
+        self.weights = areas / areas.sum()  # sample by area so every pixel is equally likely
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        p = self.patch_size
+        lq_b = np.empty((batch_size, p, p, 3), np.uint8)
+        hr_b = np.empty((batch_size, p, p, 3), np.uint8)
+        for i in range(batch_size):
+            j = int(rng.choice(len(self.hr), p=self.weights))
+            s = self.scales[int(rng.integers(len(self.scales)))]
+            h, w = self.hr[j].shape[:2]
+            y, x = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
+            hr = self.hr[j][y : y + p, x : x + p]
+            lq = self.lq[s][j][y : y + p, x : x + p]
+            if self.jpeg_quality is not None:
+                lq = jpeg_roundtrip(np.ascontiguousarray(lq), int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1)))
+            if self.noise_sigma is not None:
+                sigma = rng.uniform(*self.noise_sigma)
+                lq = np.clip(np.rint(lq + rng.normal(0.0, sigma, lq.shape)), 0, 255).astype(np.uint8)
+            lq, hr = augment((lq, hr), rng)
+            lq_b[i], hr_b[i] = lq, hr
+        to_f32 = lambda a: np.ascontiguousarray(a.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        return to_f32(lq_b), to_f32(hr_b)
+
+
+def val_pairs(files: tuple[Path, ...] | list[Path], crop: int, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Deterministic validation pairs: each image degraded whole (protocol), then centre-cropped to
+    `crop` (rounded to the scale). Returns (lq, hr) as 1 x 3 x H x W float32 in [0, 1]."""
+    out = []
+    for f in files:
+        hr = modcrop(load_rgb_u8(f), scale)
+        lq = bicubic_down_up(hr, scale)
+        h, w = hr.shape[:2]
+        c = min(crop, h, w) // scale * scale
+        y, x = (h - c) // 2 // scale * scale, (w - c) // 2 // scale * scale
+        pair = []
+        for a in (lq, hr):
+            a = a[y : y + c, x : x + c]
+            pair.append(np.ascontiguousarray(a.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0)
+        out.append((pair[0], pair[1]))
+    return out
+
+
+__all__ = ["DataError", "Split", "PatchSampler", "scan_images", "split_files", "load_rgb_u8", "augment", "val_pairs", "degrade"]

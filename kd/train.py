@@ -1,0 +1,305 @@
+"""One explicit training loop for the teacher, distilled students and ground-truth-only students.
+
+Resumable to the step (model, optimiser, rng states, early-stopping counters), checkpointing every few
+minutes, DDP-aware through torchrun (gloo on CPU, nccl on GPU): every rank draws its own patch stream,
+rank 0 validates, writes checkpoints, logs and plots.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from kd.config import TrainConfig, to_dict
+from kd.data import PatchSampler, scan_images, split_files, val_pairs
+from kd.losses import reconstruction_loss, student_loss
+from kd.metrics import y_psnr_ssim
+from kd.models import build_model, describe
+from kd.plots import comparison_grid, plot_curves
+
+
+class TrainError(RuntimeError):
+    """A training run that cannot start or continue; the message names the fix."""
+
+
+def atomic_save(obj: dict, path: Path) -> None:
+    """torch.save to path.partial, then rename: a killed run never leaves a half-written checkpoint."""
+    tmp = path.with_name(path.name + ".partial")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise TrainError(f"checkpoint {path} not found: train one first or fix the path")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # a truncated or foreign file: say so in one line
+        raise TrainError(f"checkpoint {path} is unreadable ({type(e).__name__}): re-export or retrain it") from None
+    if not isinstance(ckpt, dict) or not {"arch", "args", "model"} <= set(ckpt):
+        raise TrainError(f"{path} is not a kd checkpoint (needs arch, args, model): pass a file written by kd")
+    return ckpt
+
+
+def model_from_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
+    ckpt = load_checkpoint(path)
+    model = build_model(ckpt["arch"], **ckpt["args"])
+    model.load_state_dict(ckpt["model"])
+    return model.eval(), ckpt
+
+
+def to_u8_hwc(t: torch.Tensor) -> np.ndarray:
+    """1 x 3 x H x W float in [0, 1] -> H x W x 3 uint8 (rounded, as evaluations save images)."""
+    return (t[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy())
+
+
+class _Dist:
+    """World size / rank, and the collectives the loop needs, as no-ops when not under torchrun."""
+
+    def __init__(self) -> None:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.on = self.world > 1
+        if self.on and not dist.is_initialized():
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def gather(self, obj):
+        if not self.on:
+            return [obj]
+        out = [None] * self.world
+        dist.all_gather_object(out, obj)
+        return out
+
+    def bcast(self, obj):
+        if not self.on:
+            return obj
+        box = [obj]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def close(self) -> None:
+        if self.on and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def train(cfg: TrainConfig, progress: bool = True) -> dict:
+    """Runs (or resumes) one training run; returns a summary dict. Writes into cfg.out:
+    last.pt, best.pt, metrics.jsonl, curves.png, compare.png, config.json."""
+    torch.set_num_threads(cfg.threads)
+    dd = _Dist()
+    device = torch.device(f"cuda:{dd.local_rank}" if torch.cuda.is_available() else "cpu")
+    out = Path(cfg.out)
+    if dd.main:
+        out.mkdir(parents=True, exist_ok=True)
+
+    files = scan_images(cfg.data_dirs)
+    split = split_files(files, seed=cfg.split_seed)
+    if dd.main:
+        split.write(out / "split")
+    sampler = PatchSampler(split.train, cfg.patch_size, cfg.degrade_scales, cfg.jpeg_quality, cfg.noise_sigma)
+    val_scale = cfg.degrade_scales[0]
+    val = val_pairs(split.val, cfg.val_crop, val_scale) if dd.main else []
+
+    arch, args = cfg.model_args()
+    model = build_model(arch, **args).to(device)
+    teacher = None
+    if cfg.mode == "distill":
+        teacher, tck = model_from_checkpoint(cfg.teacher)
+        teacher = teacher.to(device).requires_grad_(False)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    state = {"step": 0, "epoch": 0, "step_in_epoch": 0, "best_val_psnr": -math.inf, "bad_epochs": 0,
+             "history": [], "train_seconds": 0.0, "cpu_seconds": 0.0, "stopped": None}
+    rng = np.random.default_rng([cfg.seed, dd.rank])
+    last = out / "last.pt"
+    if cfg.resume and last.is_file():
+        ck = load_checkpoint(last)
+        if ck["arch"] != arch or ck["args"] != args:
+            raise TrainError(f"{last} holds {ck['arch']}{ck['args']}, not {arch}{args}: use another --out or --no-resume")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        state.update(ck["state"])
+        states = ck.get("rng_states") or []
+        if len(states) == dd.world:
+            rng.bit_generator.state = states[dd.rank]
+        else:  # a different world size: a fresh but still deterministic stream per rank
+            rng = np.random.default_rng([cfg.seed, dd.rank, state["step"]])
+        if dd.main:
+            print(f"resuming {out} at epoch {state['epoch']} step {state['step']} "
+                  f"(best val {state['best_val_psnr']:.2f} dB)", file=sys.stderr)
+    if state["stopped"] == "early-stop":
+        if dd.main:
+            print(f"{out} already early-stopped; nothing to do (use another --out to train again)", file=sys.stderr)
+        dd.close()
+        return summary(cfg, model, state)
+
+    net = nn.parallel.DistributedDataParallel(model) if dd.on else model
+    info = describe(model)
+    if dd.main:
+        (out / "config.json").write_text(json.dumps({**to_dict(cfg), "arch": arch, "args": args, **info}, indent=1))
+        print(f"{cfg.mode}: {arch}{args} {info['params']:,} params, {info['macs_per_pixel']:,} MACs/px, "
+              f"{len(split.train)} train / {len(split.val)} val images, world {dd.world}, device {device}",
+              file=sys.stderr)
+
+    def checkpoint(best: bool = False) -> None:
+        rng_states = dd.gather(rng.bit_generator.state)
+        if not dd.main:
+            return
+        ck = {"arch": arch, "args": args, "model": model.state_dict(), "optimizer": opt.state_dict(),
+              "state": dict(state), "rng_states": rng_states, "config": to_dict(cfg), **info,
+              "teacher": cfg.teacher}
+        atomic_save(ck, last)
+        if best:
+            atomic_save({k: v for k, v in ck.items() if k not in ("optimizer", "rng_states")}, out / "best.pt")
+
+    t_start, cpu_start = time.time(), time.process_time()
+    t_ckpt = time.time()
+    sitting_end = t_start + cfg.max_minutes * 60 if cfg.max_minutes else math.inf
+    bar = None
+    if dd.main and progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.steps_per_epoch, initial=state["step_in_epoch"], desc=f"epoch {state['epoch'] + 1}",
+                   unit="step", mininterval=5, dynamic_ncols=True, file=sys.stderr)
+    stop = None
+    loss_sum, loss_n = 0.0, 0
+    try:
+        while state["epoch"] < cfg.epochs and stop is None:
+            net.train()
+            while state["step_in_epoch"] < cfg.steps_per_epoch:
+                lq_np, hr_np = sampler.sample(cfg.batch_size, rng)
+                lq, hr = torch.from_numpy(lq_np).to(device), torch.from_numpy(hr_np).to(device)
+                out_t = net(lq)
+                if cfg.mode == "distill":
+                    with torch.no_grad():
+                        t_out = teacher(lq)
+                    loss = student_loss(out_t, t_out, lq, hr, cfg.alpha)
+                else:
+                    loss = reconstruction_loss(out_t, hr)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                loss_sum += loss.item()
+                loss_n += 1
+                state["step"] += 1
+                state["step_in_epoch"] += 1
+                if bar is not None:
+                    bar.update(1)
+                    if state["step"] % 20 == 0:
+                        bar.set_postfix(loss=f"{loss_sum / max(loss_n, 1):.2e}", refresh=False)
+                now = time.time()
+                if now >= sitting_end:
+                    stop = "time-limit"
+                    break
+                if now - t_ckpt >= cfg.checkpoint_minutes * 60:
+                    _account(state, t_start, cpu_start)
+                    t_start, cpu_start = time.time(), time.process_time()
+                    checkpoint()
+                    t_ckpt = time.time()
+            if stop is not None:
+                break
+            # End of an epoch: validate, log, checkpoint, plot, maybe stop early.
+            state["epoch"] += 1
+            state["step_in_epoch"] = 0
+            _account(state, t_start, cpu_start)
+            t_start, cpu_start = time.time(), time.process_time()
+            improved = False
+            if dd.main:
+                rec = validate(model, val, val_scale, device, teacher)
+                rec.update(epoch=state["epoch"], step=state["step"], train_loss=loss_sum / max(loss_n, 1),
+                           lr=opt.param_groups[0]["lr"], train_hours=state["train_seconds"] / 3600,
+                           cpu_hours=state["cpu_seconds"] / 3600, time=time.time())
+                rec.pop("grid")
+                state["history"].append(rec)
+                with open(out / "metrics.jsonl", "a") as f:
+                    f.write(json.dumps(rec) + "\n")
+                improved = rec["val_psnr"] > state["best_val_psnr"] + 1e-4
+                if improved:
+                    state["best_val_psnr"] = rec["val_psnr"]
+                    state["bad_epochs"] = 0
+                else:
+                    state["bad_epochs"] += 1
+                if state["bad_epochs"] >= cfg.patience:
+                    state["stopped"] = "early-stop"
+                plot_curves(state["history"], out / "curves.png", f"{cfg.mode} {arch} {args}")
+                grid = validate(model, val[:3], val_scale, device, teacher, grid=True)["grid"]
+                comparison_grid(grid, out / "compare.png", f"epoch {state['epoch']}")
+                if bar is not None:
+                    bar.write(f"epoch {state['epoch']}: train {rec['train_loss']:.3e} val {rec['val_loss']:.3e} "
+                              f"PSNR {rec['val_psnr']:.2f} dB (input {rec['val_psnr_input']:.2f}) "
+                              f"SSIM {rec['val_ssim']:.4f}{' *' if improved else ''}")
+            loss_sum, loss_n = 0.0, 0
+            state["stopped"] = dd.bcast(state["stopped"])
+            checkpoint(best=improved)
+            t_ckpt = time.time()
+            if state["stopped"] == "early-stop":
+                stop = "early-stop"
+            if bar is not None and stop is None and state["epoch"] < cfg.epochs:
+                bar.reset(total=cfg.steps_per_epoch)
+                bar.set_description(f"epoch {state['epoch'] + 1}")
+        if stop is None:
+            stop = "max-epochs"
+            state["stopped"] = stop
+    except KeyboardInterrupt:
+        stop = "interrupted"
+    finally:
+        if bar is not None:
+            bar.close()
+    if stop in ("time-limit", "interrupted", "max-epochs"):
+        _account(state, t_start, cpu_start)
+        checkpoint()
+    if dd.main:
+        print(f"stopped ({stop}) at epoch {state['epoch']} step {state['step']}; best val "
+              f"{state['best_val_psnr']:.2f} dB; {state['train_seconds'] / 3600:.2f} h, "
+              f"{state['cpu_seconds'] / 3600:.2f} CPU-h; checkpoints in {out}", file=sys.stderr)
+    dd.close()
+    return summary(cfg, model, state)
+
+
+def _account(state: dict, t_start: float, cpu_start: float) -> None:
+    state["train_seconds"] += time.time() - t_start
+    state["cpu_seconds"] += time.process_time() - cpu_start
+
+
+def summary(cfg: TrainConfig, model: nn.Module, state: dict) -> dict:
+    return {"out": cfg.out, "step": state["step"], "epoch": state["epoch"], "best_val_psnr": state["best_val_psnr"],
+            "stopped": state["stopped"], **describe(model)}
+
+
+@torch.no_grad()
+def validate(model: nn.Module, pairs, scale: int, device, teacher: nn.Module | None = None, grid: bool = False) -> dict:
+    """Mean val loss (MSE in [0,1]) and Y-PSNR/SSIM (published protocol) of model and blurred input."""
+    model.eval()
+    losses, ps, ss, ps_in, ss_in, rows = [], [], [], [], [], []
+    for lq_np, hr_np in pairs:
+        lq, hr = torch.from_numpy(lq_np).to(device), torch.from_numpy(hr_np).to(device)
+        out = model(lq)
+        losses.append(float(reconstruction_loss(out, hr)))
+        out_u8, hr_u8, lq_u8 = to_u8_hwc(out), to_u8_hwc(hr), to_u8_hwc(lq)
+        p, s = y_psnr_ssim(out_u8, hr_u8, scale)
+        p0, s0 = y_psnr_ssim(lq_u8, hr_u8, scale)
+        ps.append(p), ss.append(s), ps_in.append(p0), ss_in.append(s0)
+        if grid:
+            row = {"blurred input": lq_u8}
+            if teacher is not None:
+                row["teacher"] = to_u8_hwc(teacher(lq))
+            row["model"] = out_u8
+            row["sharp original"] = hr_u8
+            rows.append(row)
+    model.train()
+    return {"val_loss": float(np.mean(losses)), "val_psnr": float(np.mean(ps)), "val_ssim": float(np.mean(ss)),
+            "val_psnr_input": float(np.mean(ps_in)), "val_ssim_input": float(np.mean(ss_in)), "grid": rows}
