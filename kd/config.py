@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -74,7 +75,8 @@ class TrainConfig:
             raise ConfigError(f"model must be dncnn, seed or rt, not {self.model!r}")
         if self.mode == "distill" and not self.teacher:
             raise ConfigError("distillation needs the teacher checkpoint: pass --teacher runs/teacher/best.pt")
-        need = max(self.degrade_scales) * (self.scale or 1)
+        rt_scale = (self.scale or 4) if self.model == "rt" else 1  # RealtimeStudent's default scale is 4
+        need = math.lcm(rt_scale, *self.degrade_scales)
         if self.patch_size <= 0 or self.patch_size % need:
             raise ConfigError(f"patch_size {self.patch_size} must be a positive multiple of {need}")
         for name in ("batch_size", "epochs", "steps_per_epoch", "patience", "threads", "val_crop"):
@@ -222,7 +224,7 @@ class QuantizeConfig:
     check_scale: int = 2
     name: str | None = None  # default: <fp32 name>-int8
     out: str | None = None  # default: the fp32 card's folder
-    exclude_output_add: bool = True  # keep the final residual add in float: int8 output steps cost dB
+    quantize_ops: tuple[str, ...] = ("Conv", "Relu")  # the rest (luma, pixel shuffles, residual add) stays float
     fps_size: tuple[int, int] = (1280, 720)  # width, height for the speed comparison
     fps_runs: int = 20
     threads: int = 2
@@ -234,3 +236,5 @@ class QuantizeConfig:
             raise ConfigError(f"calib_method must be minmax, percentile or entropy, not {self.calib_method!r}")
         if self.calib_images <= 0 or self.calib_crop <= 0 or self.fps_runs <= 0 or self.threads <= 0:
             raise ConfigError("calib_images, calib_crop, fps_runs and threads must be positive")
+        if not self.quantize_ops:
+            raise ConfigError("quantize_ops is empty: name the op types to run in int8, e.g. Conv,Relu")

@@ -115,6 +115,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     val = val_pairs(split.val, cfg.val_crop, val_scale) if dd.main else []
 
     arch, args = cfg.model_args()
+    torch.manual_seed(cfg.seed)  # the weight initialisation is part of the run's seed
     model = build_model(arch, **args).to(device)
     teacher = None
     if cfg.mode == "distill":

@@ -56,7 +56,13 @@ class RealtimeStudent(nn.Module):
             raise ValueError(f"bad RealtimeStudent args: scale={scale} width={width} depth={depth}")
         self.scale, self.width, self.depth, self.reparam = scale, width, depth, reparam
         s2 = scale * scale
-        self.register_buffer("luma", torch.tensor(_LUMA_RGB, dtype=torch.float32).view(1, 3, 1, 1))
+        # Luma + pixel-unshuffle as one fixed strided conv: a single cheap op in ONNX, where a
+        # Mul/ReduceSum/Reshape/Transpose chain at full resolution cost more than the whole body.
+        w = torch.zeros(s2, 3, scale, scale)
+        for i in range(scale):
+            for j in range(scale):
+                w[i * scale + j, :, i, j] = torch.tensor(_LUMA_RGB)
+        self.register_buffer("luma_unshuffle", w)
         make = RepConv3x3 if reparam else (lambda cin, cout: nn.Conv2d(cin, cout, 3, padding=1))
         self.head = make(s2, width)
         self.body = nn.ModuleList([make(width, width) for _ in range(depth)])
@@ -68,8 +74,7 @@ class RealtimeStudent(nn.Module):
         nn.init.zeros_(self.tail.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = (x * self.luma).sum(dim=1, keepdim=True)
-        f = F.relu(self.head(F.pixel_unshuffle(y, self.scale)))
+        f = F.relu(self.head(F.conv2d(x, self.luma_unshuffle, stride=self.scale)))
         for conv in self.body:
             f = F.relu(conv(f))
         residual = F.pixel_shuffle(self.tail(f), self.scale)

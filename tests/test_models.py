@@ -1,0 +1,72 @@
+"""Shapes, parameter counts and MACs of every model; the re-param fusion is exact."""
+import pytest
+import torch
+
+from kd.models import DnCNN, RealtimeStudent, SeedStudent, build_model, count_params, describe, macs_per_pixel
+
+
+def test_dncnn_matches_the_spec():
+    m = DnCNN()
+    assert 555_000 <= count_params(m) <= 560_000  # "~557 K parameters"
+    assert len([c for c in m.modules() if isinstance(c, torch.nn.Conv2d)]) == 17
+    assert len([c for c in m.modules() if isinstance(c, torch.nn.BatchNorm2d)]) == 15
+    assert round(macs_per_pixel(m)) == 556_416
+
+
+def test_seed_student_has_bn_only_after_layers_3_and_6():
+    m = SeedStudent()
+    layers = list(m.body)
+    convs = [i for i, l in enumerate(layers) if isinstance(l, torch.nn.Conv2d)]
+    bns = [i for i, l in enumerate(layers) if isinstance(l, torch.nn.BatchNorm2d)]
+    assert len(convs) == 8
+    assert [convs.index(i - 1) + 1 for i in bns] == [3, 6]
+    assert all(l.out_channels == 32 for l in layers[:-1] if isinstance(l, torch.nn.Conv2d))
+
+
+@pytest.mark.parametrize("scale,width,depth", [(4, 32, 4), (4, 48, 3), (2, 16, 2)])
+def test_realtime_student_cost_formula(scale, width, depth):
+    m = RealtimeStudent(scale=scale, width=width, depth=depth)
+    expected = 9 * (2 * scale * scale * width + depth * width * width) / (scale * scale)
+    assert macs_per_pixel(m) == pytest.approx(expected, rel=0.01)
+
+
+def test_default_realtime_student_is_inside_the_realtime_budget():
+    assert 2_000 <= describe(RealtimeStudent())["macs_per_pixel"] <= 4_000
+
+
+@pytest.mark.parametrize("model", [DnCNN(depth=5, width=16), SeedStudent(), RealtimeStudent()])
+def test_models_start_as_identity_and_keep_shape(model):
+    x = torch.rand(2, 3, 36, 44)
+    y = model.eval()(x)
+    assert y.shape == x.shape
+    # zero-initialised last layer: an untrained model passes the input through
+    assert torch.allclose(y, x)
+
+
+def test_realtime_student_changes_luma_only():
+    m = RealtimeStudent(width=8, depth=1)
+    for p in m.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    x = torch.rand(1, 3, 16, 24)
+    d = m(x) - x
+    # the same residual on R, G and B: colour differences are untouched
+    assert torch.allclose(d[:, 0], d[:, 1]) and torch.allclose(d[:, 1], d[:, 2])
+    assert d.abs().max() > 0
+
+
+def test_reparam_fusion_is_exact():
+    m = RealtimeStudent(width=16, depth=2, reparam=True)
+    for p in m.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    x = torch.rand(1, 3, 32, 40)
+    before = m(x)
+    m.fuse_reparam()
+    assert not m.reparam
+    assert torch.allclose(m(x), before, atol=1e-5)
+    assert describe(m)["params"] == describe(RealtimeStudent(width=16, depth=2))["params"]
+
+
+def test_build_model_by_name_and_refuses_unknown():
+    assert isinstance(build_model("SeedStudent", width=16), SeedStudent)
+    with pytest.raises(ValueError, match="unknown architecture"):
+        build_model("ResNet")
