@@ -106,6 +106,8 @@ def train_teacher(config, **flags) -> None:
 @training_options
 @click.option("--teacher", type=click.Path(dir_okay=False), help="Frozen teacher checkpoint (best.pt).")
 @click.option("--alpha", type=float, help="Weight of the ground-truth loss (0 = the spec: teacher only).")
+@click.option("--teacher-cache/--no-teacher-cache", default=None,
+              help="Teacher outputs on whole images computed once (default) or per step.")
 def distill(config, **flags) -> None:
     """Distil a student from the frozen teacher: MSE between their residuals (+ alpha * GT MSE)."""
     _run_training("distill", config, **flags)

@@ -48,6 +48,7 @@ class TrainConfig:
     reparam: bool = False  # rt only: train with re-parameterisable blocks
     teacher: str | None = None  # checkpoint of the frozen teacher (distill)
     alpha: float = 0.0  # weight of the ground-truth loss in distillation (0 = the spec)
+    teacher_cache: bool = True  # distill: teacher outputs on whole images once, not per step (fixed degradation only)
     data_dirs: tuple[str, ...] = DEFAULT_TRAIN_DIRS
     split_seed: int = 0
     degrade_scales: tuple[int, ...] = (2,)
@@ -224,7 +225,8 @@ class QuantizeConfig:
     check_scale: int = 2
     name: str | None = None  # default: <fp32 name>-int8
     out: str | None = None  # default: the fp32 card's folder
-    quantize_ops: tuple[str, ...] = ("Conv", "Relu")  # the rest (luma, pixel shuffles, residual add) stays float
+    quantize_ops: tuple[str, ...] = ("Conv", "Relu")  # the rest (pixel shuffle, residual add) stays float
+    float_input_ops: bool = True  # the ops reading the full-resolution input stay float (no input requantization)
     fps_size: tuple[int, int] = (1280, 720)  # width, height for the speed comparison
     fps_runs: int = 20
     threads: int = 2

@@ -110,11 +110,23 @@ class PatchSampler:
         self.lq = {s: [bicubic_down_up(h, s) for h in self.hr] for s in self.scales}
         areas = np.array([h.shape[0] * h.shape[1] for h in self.hr], dtype=np.float64)
         self.weights = areas / areas.sum()  # sample by area so every pixel is equally likely
+        self.targets: list[np.ndarray] | None = None
 
-    def sample(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def set_targets(self, targets: list[np.ndarray]) -> None:
+        """Per-image soft targets aligned with `self.hr` (H x W x 3 float16 in [0, 1]: a frozen teacher's
+        output on the whole degraded image). `sample` then also returns the matching target patches."""
+        if len(self.scales) != 1 or self.jpeg_quality is not None or self.noise_sigma is not None:
+            raise DataError("cached teacher targets need one scale and no JPEG/noise (the input must be fixed)")
+        if [t.shape for t in targets] != [h.shape for h in self.hr]:
+            raise DataError("teacher targets do not match the training images: rebuild the cache")
+        self.targets = targets
+
+    def sample(self, batch_size: int, rng: np.random.Generator):
+        """Returns (lq, hr) or, with targets set, (lq, hr, target): N x 3 x P x P float32 in [0, 1]."""
         p = self.patch_size
         lq_b = np.empty((batch_size, p, p, 3), np.uint8)
         hr_b = np.empty((batch_size, p, p, 3), np.uint8)
+        tg_b = np.empty((batch_size, p, p, 3), np.float16) if self.targets is not None else None
         for i in range(batch_size):
             j = int(rng.choice(len(self.hr), p=self.weights))
             s = self.scales[int(rng.integers(len(self.scales)))]
@@ -127,10 +139,15 @@ class PatchSampler:
             if self.noise_sigma is not None:
                 sigma = rng.uniform(*self.noise_sigma)
                 lq = np.clip(np.rint(lq + rng.normal(0.0, sigma, lq.shape)), 0, 255).astype(np.uint8)
-            lq, hr = augment((lq, hr), rng)
+            if tg_b is None:
+                lq, hr = augment((lq, hr), rng)
+            else:
+                lq, hr, tg_b[i] = augment((lq, hr, self.targets[j][y : y + p, x : x + p]), rng)
             lq_b[i], hr_b[i] = lq, hr
         to_f32 = lambda a: np.ascontiguousarray(a.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
-        return to_f32(lq_b), to_f32(hr_b)
+        if tg_b is None:
+            return to_f32(lq_b), to_f32(hr_b)
+        return to_f32(lq_b), to_f32(hr_b), np.ascontiguousarray(tg_b.transpose(0, 3, 1, 2), dtype=np.float32)
 
 
 def val_pairs(files: tuple[Path, ...] | list[Path], crop: int, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -6,10 +6,13 @@ rank 0 validates, writes checkpoints, logs and plots.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -121,6 +124,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if cfg.mode == "distill":
         teacher, tck = model_from_checkpoint(cfg.teacher)
         teacher = teacher.to(device).requires_grad_(False)
+    fixed_input = len(cfg.degrade_scales) == 1 and cfg.jpeg_quality is None and cfg.noise_sigma is None
+    if teacher is not None and cfg.teacher_cache and fixed_input:
+        sampler.set_targets(teacher_targets(teacher, sampler, cfg.teacher, out / "teacher_cache.pt", device, dd))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     state = {"step": 0, "epoch": 0, "step_in_epoch": 0, "best_val_psnr": -math.inf, "bad_epochs": 0,
@@ -178,16 +184,26 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                    unit="step", mininterval=5, dynamic_ncols=True, file=sys.stderr)
     stop = None
     loss_sum, loss_n = 0.0, 0
+    # SIGTERM/SIGINT (and SIGINT ignored by nohup'ed background jobs, hence both) only raise a flag:
+    # the loop checkpoints at the next step and returns.
+    stop_flag = threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, lambda *_: stop_flag.set())
     try:
         while state["epoch"] < cfg.epochs and stop is None:
             net.train()
             while state["step_in_epoch"] < cfg.steps_per_epoch:
-                lq_np, hr_np = sampler.sample(cfg.batch_size, rng)
-                lq, hr = torch.from_numpy(lq_np).to(device), torch.from_numpy(hr_np).to(device)
+                batch = [torch.from_numpy(a).to(device) for a in sampler.sample(cfg.batch_size, rng)]
+                lq, hr = batch[0], batch[1]
                 out_t = net(lq)
                 if cfg.mode == "distill":
-                    with torch.no_grad():
-                        t_out = teacher(lq)
+                    if len(batch) == 3:  # cached teacher output
+                        t_out = batch[2]
+                    else:
+                        with torch.no_grad():
+                            t_out = teacher(lq)
                     loss = student_loss(out_t, t_out, lq, hr, cfg.alpha)
                 else:
                     loss = reconstruction_loss(out_t, hr)
@@ -205,6 +221,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                 now = time.time()
                 if now >= sitting_end:
                     stop = "time-limit"
+                    break
+                if stop_flag.is_set():
+                    stop = "interrupted"
                     break
                 if now - t_ckpt >= cfg.checkpoint_minutes * 60:
                     _account(state, t_start, cpu_start)
@@ -255,9 +274,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         if stop is None:
             stop = "max-epochs"
             state["stopped"] = stop
-    except KeyboardInterrupt:
-        stop = "interrupted"
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if bar is not None:
             bar.close()
     if stop in ("time-limit", "interrupted", "max-epochs"):
@@ -269,6 +288,31 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
               f"{state['cpu_seconds'] / 3600:.2f} CPU-h; checkpoints in {out}", file=sys.stderr)
     dd.close()
     return summary(cfg, model, state)
+
+
+@torch.no_grad()
+def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str, cache: Path, device, dd) -> list[np.ndarray]:
+    """The frozen teacher's output on every whole degraded training image, computed once and cached
+    (keyed by the teacher checkpoint's sha256): distillation then costs no teacher forward per step,
+    and the soft targets have no patch-border effects."""
+    key = hashlib.sha256(Path(teacher_path).read_bytes()).hexdigest()
+    if cache.is_file():
+        data = torch.load(cache, weights_only=False)
+        if data.get("teacher_sha256") == key and len(data["targets"]) == len(sampler.hr):
+            return data["targets"]
+    scale = sampler.scales[0]
+    targets = []
+    items = sampler.lq[scale]
+    if dd.main:
+        from tqdm import tqdm
+
+        items = tqdm(items, desc="teacher outputs (cached once)", unit="img", file=sys.stderr)
+    for lq in items:
+        x = torch.from_numpy(np.ascontiguousarray(lq.transpose(2, 0, 1))[None]).to(device).float() / 255.0
+        targets.append(teacher(x)[0].permute(1, 2, 0).cpu().numpy().astype(np.float16))
+    if dd.main:
+        atomic_save({"teacher_sha256": key, "targets": targets}, cache)
+    return targets
 
 
 def _account(state: dict, t_start: float, cpu_start: float) -> None:
