@@ -6,6 +6,9 @@ import sys
 import click
 
 from kd.config import ConfigError, SplitConfig, TrainConfig, merge
+from kd.evaluate import evaluate_command
+from kd.export import export_command
+from kd.quantize import quantize_command
 
 
 class KdError(click.ClickException):
@@ -26,6 +29,7 @@ def _parse_range(text: str | None, kind=int):
 
 
 def _run_training(mode: str, config: str | None, **flags) -> None:
+    from kd.checkpoint import CheckpointError
     from kd.data import DataError
     from kd.train import TrainError, train
 
@@ -39,7 +43,7 @@ def _run_training(mode: str, config: str | None, **flags) -> None:
     try:
         cfg = merge(TrainConfig, config, flags, section="train")
         result = train(cfg)
-    except (ConfigError, DataError, TrainError) as e:
+    except (ConfigError, DataError, TrainError, CheckpointError) as e:
         raise KdError(str(e)) from None
     click.echo(f"{result['out']}: {result['stopped']} at epoch {result['epoch']}, step {result['step']}, "
                f"best val Y-PSNR {result['best_val_psnr']:.2f} dB")
@@ -120,21 +124,12 @@ def train_gt(config, **flags) -> None:
     _run_training("gt", config, **flags)
 
 
-def _register_optional() -> None:
-    """evaluate / export / quantize live in their own modules."""
-    from kd.evaluate import evaluate_command
-    from kd.export import export_command
-    from kd.quantize import quantize_command
-
-    for cmd, name in ((evaluate_command, "evaluate"), (export_command, "export"), (quantize_command, "quantize")):
-        cli.add_command(cmd, name)
+cli.add_command(evaluate_command, "evaluate")
+cli.add_command(export_command, "export")
+cli.add_command(quantize_command, "quantize")
 
 
 def main() -> None:
-    try:
-        _register_optional()
-    except ImportError:
-        pass
     cli(prog_name="sharpcam-kd")
 
 

@@ -143,6 +143,7 @@ def to_dict(cfg) -> dict[str, Any]:
 
 # Owned by the evaluation / export / quantization helper: kd/evaluate.py, kd/export.py, kd/quantize.py.
 DEFAULT_TEST_LIST = "runs/split/test.txt"  # written by `kd prepare` (kd/data.py Split.write)
+DEFAULT_TRAIN_LIST = "runs/split/train.txt"
 ONNX_OPSET = 17  # pinned: what the runtime's onnxruntime (>= 1.17) and OpenVINO both run
 
 
@@ -166,22 +167,28 @@ class EvalConfig:
     fps: bool = True  # time every ONNX model at fps_sizes
     fps_sizes: tuple[tuple[int, int], ...] = ((1280, 720), (1920, 1080))  # width, height
     fps_runs: int = 20
-    fps_warmup: int = 3
+    fps_warmup: int = 2
+    fps_budget_s: float = 120.0  # per size: stop timing after this long once 3 runs are in (the teacher: 10+ s a 720p frame)
     threads: int = 2  # onnxruntime intra-op threads (quality and speed) and torch threads
-    out: str = "runs/eval/results"  # writes <out>.md and <out>.json
+    out: str = "runs/eval/results"  # writes <out>.md, <out>.json and (models timed) <out>.png
 
     def __post_init__(self) -> None:
         if self.scale not in (2, 3, 4) or self.test_scale not in (2, 3, 4):
             raise ConfigError(f"scale must be 2, 3 or 4, got {self.scale} / {self.test_scale}")
         if self.test_crop <= 0 or self.test_crop % self.test_scale:
             raise ConfigError(f"test_crop {self.test_crop} must be a positive multiple of test_scale {self.test_scale}")
-        for name in ("fps_runs", "threads"):
+        for name in ("fps_runs", "threads", "fps_budget_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.fps_warmup < 0:
             raise ConfigError(f"fps_warmup must be >= 0, got {self.fps_warmup}")
         if not self.models and not self.blurred:
             raise ConfigError("nothing to evaluate: pass model paths or keep the blurred-input row")
+        if any(w <= 0 or h <= 0 for w, h in self.fps_sizes):
+            raise ConfigError(f"fps sizes must be positive WIDTHxHEIGHT, got {self.fps_sizes}")
+        names = [Path(s).name for s in self.sets]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"two --set folders share a name ({', '.join(names)}): the table names sets by folder")
 
 
 @dataclass(frozen=True)
@@ -192,6 +199,7 @@ class ExportConfig:
     name: str = "sharpcam-rt"
     out: str = "export"
     opset: int = ONNX_OPSET
+    exporter: str = "torchscript"  # torchscript | dynamo (see kd/export.py for why torchscript)
     export_size: tuple[int, int] = (64, 64)  # height, width traced; parity runs at other shapes
     parity_sizes: tuple[tuple[int, int], ...] = ((72, 120), (136, 88))  # height, width
     parity_tol: float = 1e-4  # max abs error in [0, 1] space
@@ -208,6 +216,8 @@ class ExportConfig:
             raise ConfigError(f"opset {self.opset} too old: use {ONNX_OPSET}")
         if self.parity_tol <= 0:
             raise ConfigError("parity_tol must be positive")
+        if self.exporter not in ("torchscript", "dynamo"):
+            raise ConfigError(f"exporter must be torchscript or dynamo, not {self.exporter!r}")
 
 
 @dataclass(frozen=True)
@@ -215,7 +225,7 @@ class QuantizeConfig:
     """`kd quantize`: fp32 ONNX + card -> static int8 QDQ (per-channel weights) + card + check vs fp32."""
 
     model: str = ""  # the fp32 card (.json) or .onnx with its card beside it
-    calib: tuple[str, ...] = DEFAULT_TRAIN_DIRS  # HR folders or list files; degraded with kd.degrade
+    calib: tuple[str, ...] = (DEFAULT_TRAIN_LIST,)  # HR folders or list files; the train split keeps test images out
     calib_images: int = 32  # images drawn (seeded) from calib
     calib_crop: int = 128  # random crop per image, px (a multiple of the card's pad_multiple)
     calib_scale: int = 2
@@ -229,6 +239,7 @@ class QuantizeConfig:
     float_input_ops: bool = True  # the ops reading the full-resolution input stay float (no input requantization)
     fps_size: tuple[int, int] = (1280, 720)  # width, height for the speed comparison
     fps_runs: int = 20
+    fps_budget_s: float = 120.0  # stop timing after this long once 3 runs are in
     threads: int = 2
 
     def __post_init__(self) -> None:

@@ -21,6 +21,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from kd.checkpoint import atomic_save, model_from_checkpoint, read_checkpoint
 from kd.config import TrainConfig, to_dict
 from kd.data import PatchSampler, scan_images, split_files, val_pairs
 from kd.losses import reconstruction_loss, student_loss
@@ -31,33 +32,6 @@ from kd.plots import comparison_grid, plot_curves
 
 class TrainError(RuntimeError):
     """A training run that cannot start or continue; the message names the fix."""
-
-
-def atomic_save(obj: dict, path: Path) -> None:
-    """torch.save to path.partial, then rename: a killed run never leaves a half-written checkpoint."""
-    tmp = path.with_name(path.name + ".partial")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise TrainError(f"checkpoint {path} not found: train one first or fix the path")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # a truncated or foreign file: say so in one line
-        raise TrainError(f"checkpoint {path} is unreadable ({type(e).__name__}): re-export or retrain it") from None
-    if not isinstance(ckpt, dict) or not {"arch", "args", "model"} <= set(ckpt):
-        raise TrainError(f"{path} is not a kd checkpoint (needs arch, args, model): pass a file written by kd")
-    return ckpt
-
-
-def model_from_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
-    ckpt = load_checkpoint(path)
-    model = build_model(ckpt["arch"], **ckpt["args"])
-    model.load_state_dict(ckpt["model"])
-    return model.eval(), ckpt
 
 
 def to_u8_hwc(t: torch.Tensor) -> np.ndarray:
@@ -134,7 +108,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     rng = np.random.default_rng([cfg.seed, dd.rank])
     last = out / "last.pt"
     if cfg.resume and last.is_file():
-        ck = load_checkpoint(last)
+        ck = read_checkpoint(last)
         if ck["arch"] != arch or ck["args"] != args:
             raise TrainError(f"{last} holds {ck['arch']}{ck['args']}, not {arch}{args}: use another --out or --no-resume")
         model.load_state_dict(ck["model"])

@@ -44,13 +44,15 @@ def test_models_start_as_identity_and_keep_shape(model):
 
 
 def test_realtime_student_changes_luma_only():
+    torch.manual_seed(0)
     m = RealtimeStudent(width=8, depth=1)
     for p in m.parameters():
         torch.nn.init.normal_(p, std=0.1)
     x = torch.rand(1, 3, 16, 24)
     d = m(x) - x
     # the same residual on R, G and B: colour differences are untouched
-    assert torch.allclose(d[:, 0], d[:, 1]) and torch.allclose(d[:, 1], d[:, 2])
+    # ((x + r) - x) is r up to float32 rounding
+    assert torch.allclose(d[:, 0], d[:, 1], atol=1e-6) and torch.allclose(d[:, 1], d[:, 2], atol=1e-6)
     assert d.abs().max() > 0
 
 

@@ -1,0 +1,392 @@
+"""`kd export`: a training checkpoint -> an inference ONNX model (dynamic H/W) + its model card.
+
+Steps: rebuild the model from the checkpoint; collapse re-param blocks (`fuse_reparam`); fold every
+BatchNorm into the conv before it; export with opset 17, input "input", output "output", batch 1 and
+dynamic height/width; `onnx.checker`; parity against the *unfused* torch model with onnxruntime at
+shapes other than the export shape (max abs error <= 1e-4 in [0, 1]); write the card of
+export/README.md. Files are written as `X.partial` and renamed only when everything passed.
+
+Exporter choice: the TorchScript exporter (`dynamo=False`). On today's models both exporters give
+the same graph after onnxscript's optimizer (RealtimeStudent: 7 Conv, 5 Relu, DepthToSpace, Add;
+DnCNN: 17 Conv, 16 Relu, Add), but the dynamo exporter in torch 2.13 only implements opset >= 18 and
+reaches 17 through a fallback version conversion, names the axes s0/s53, takes ~4x longer and is
+noisy; with the earlier Mul/ReduceSum + pixel_unshuffle student it also built the unshuffle from
+Shape/Concat/Div chains (28 nodes vs 16). TorchScript emits opset 17 natively with named dynamic axes.
+`--exporter dynamo` remains available (the same checks apply) for when TorchScript export goes away.
+The card helpers (`load_card`, `ort_session`, `sha256_file`) are shared with evaluate and quantize.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import warnings
+from contextlib import redirect_stdout
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from kd.config import ONNX_OPSET, SHARED_DATASETS, ConfigError, ExportConfig, merge
+from kd.models import RealtimeStudent, build_model, describe
+from kd.checkpoint import CheckpointError
+from kd.checkpoint import model_from_checkpoint as load_checkpoint
+
+CARD_VERSION = 1
+
+
+class ExportError(ValueError):
+    """A checkpoint, model or card that cannot be exported or used; the message names the fix."""
+
+
+# ---------------------------------------------------------------- checkpoints and model preparation
+
+
+def pad_multiple_of(model: nn.Module) -> int:
+    """The H/W multiple a model needs: the pixel-unshuffle factor for RealtimeStudent, else 1."""
+    return int(model.scale) if isinstance(model, RealtimeStudent) else 1
+
+
+@torch.no_grad()
+def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
+    """One conv equal to conv followed by BatchNorm in eval mode (running statistics):
+    w' = w * g / sqrt(var + eps), b' = (b - mean) * g / sqrt(var + eps) + beta."""
+    if bn.running_mean is None or bn.running_var is None:
+        raise ExportError("BatchNorm without running statistics cannot be folded: train with track_running_stats=True")
+    gamma = bn.weight if bn.affine else torch.ones_like(bn.running_var)
+    beta = bn.bias if bn.affine else torch.zeros_like(bn.running_mean)
+    factor = gamma / torch.sqrt(bn.running_var + bn.eps)
+    fused = nn.Conv2d(
+        conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+        conv.dilation, conv.groups, bias=True, padding_mode=conv.padding_mode,
+    )
+    fused.weight.copy_(conv.weight * factor.view(-1, 1, 1, 1))
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    fused.bias.copy_((bias - bn.running_mean) * factor + beta)
+    return fused
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """Replaces every (Conv2d, BatchNorm2d) pair that follows each other in an nn.Sequential by one conv
+    (in place, eval statistics). Refuses a model that still has a BatchNorm afterwards."""
+    for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
+        names = list(seq._modules)
+        for a, b in zip(names, names[1:]):
+            conv, bn = seq._modules[a], seq._modules[b]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                seq._modules[a] = fold_conv_bn(conv, bn)
+                seq._modules[b] = nn.Identity()
+    left = [n for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if left:
+        raise ExportError(f"BatchNorm not directly after a conv in an nn.Sequential ({', '.join(left)}): cannot fold it")
+    return model
+
+
+def inference_model(model: nn.Module) -> nn.Module:
+    """The deployable form, in place: eval mode, re-param blocks fused, BatchNorm folded."""
+    model.eval()
+    if hasattr(model, "fuse_reparam"):
+        model.fuse_reparam()
+    return fold_batchnorm(model)
+
+
+# ---------------------------------------------------------------- ONNX
+
+
+def export_onnx(model: nn.Module, path: Path, height: int, width: int, opset: int = ONNX_OPSET, exporter: str = "torchscript") -> None:
+    """Writes `model` (already in inference form) as ONNX: input "input" 1 x 3 x height x width float32,
+    output "output" of the same shape, H and W dynamic, then cleans the graph (identities and constants
+    folded by onnxscript's optimizer) and names the axes "height"/"width" on both ends."""
+    x = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0))
+    with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        if exporter == "torchscript":
+            torch.onnx.export(
+                model, (x,), str(path), input_names=["input"], output_names=["output"], opset_version=opset,
+                dynamic_axes={"input": {2: "height", 3: "width"}, "output": {2: "height", 3: "width"}},
+                do_constant_folding=True, dynamo=False,
+            )
+        elif exporter == "dynamo":
+            dim = torch.export.Dim.DYNAMIC
+            torch.onnx.export(
+                model, (x,), str(path), input_names=["input"], output_names=["output"], opset_version=opset,
+                dynamic_shapes=({2: dim, 3: dim},), dynamo=True, external_data=False, verbose=False,
+            )
+        else:
+            raise ExportError(f"exporter must be torchscript or dynamo, not {exporter!r}")
+        from onnxscript import optimizer
+
+        graph = optimizer.optimize(onnx.load(str(path)))
+    for value in (graph.graph.input[0], graph.graph.output[0]):
+        dims = value.type.tensor_type.shape.dim
+        dims[0].Clear()
+        dims[0].dim_value = 1
+        for d, name in zip(dims[2:], ("height", "width")):
+            d.Clear()
+            d.dim_param = name
+    opset_found = {o.domain: o.version for o in graph.opset_import}.get("", None)
+    if opset_found != opset:
+        raise ExportError(f"exported opset {opset_found} instead of {opset}: use the torchscript exporter")
+    graph.producer_name = "sharpcam kd export"
+    onnx.save(graph, str(path))
+    onnx.checker.check_model(str(path), full_check=True)
+
+
+def ort_session(onnx_path: str | Path, threads: int = 2) -> ort.InferenceSession:
+    """A CPU onnxruntime session with `threads` intra-op threads and every graph optimisation."""
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    return ort.InferenceSession(str(onnx_path), sess_options=so, providers=["CPUExecutionProvider"])
+
+
+def parity_inputs(sizes: tuple[tuple[int, int], ...]) -> list[np.ndarray]:
+    """Deterministic test cards, 1 x 3 x H x W float32 in [0, 1]: a zone plate (every frequency up to
+    Nyquist), colour gradients and hard edges, so that each conv sees full-range, full-band input."""
+    out = []
+    for h, w in sizes:
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+        r2 = ((yy - h / 2) ** 2 + (xx - w / 2) ** 2) / max(h, w)
+        zone = 0.5 + 0.5 * np.cos(math.pi * r2)
+        edges = ((xx // 7 + yy // 5) % 2).astype(np.float64)
+        img = np.stack([zone, 0.6 * xx / w + 0.4 * edges, 0.5 * yy / h + 0.5 * (1 - zone) * edges])
+        out.append(np.clip(img, 0.0, 1.0).astype(np.float32)[None])
+    return out
+
+
+@torch.no_grad()
+def check_parity(reference: nn.Module, onnx_path: str | Path, inputs: list[np.ndarray], threads: int = 2) -> float:
+    """Max abs difference between torch `reference` (eval) and onnxruntime over `inputs`
+    (each 1 x 3 x H x W float32 in [0, 1]); outputs compared after clipping to [0, 1]."""
+    sess = ort_session(onnx_path, threads)
+    worst = 0.0
+    for x in inputs:
+        want = reference(torch.from_numpy(x)).clamp(0, 1).numpy()
+        got = np.clip(sess.run(["output"], {"input": x})[0], 0, 1)
+        if got.shape != want.shape:
+            raise ExportError(f"ONNX output shape {got.shape} differs from torch {want.shape}: the export is broken")
+        worst = max(worst, float(np.abs(got - want).max()))
+    return worst
+
+
+# ---------------------------------------------------------------- cards
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_card(path: str | Path) -> tuple[dict[str, Any], Path]:
+    """Reads a model card (or the card beside an .onnx), checks version, file and sha256.
+    Returns (card, absolute path of the ONNX file)."""
+    path = Path(path)
+    card_path = path.with_suffix(".json") if path.suffix == ".onnx" else path
+    if not card_path.is_file():
+        if path.suffix == ".onnx":
+            raise ExportError(f"no model card {card_path} beside {path}: export with `kd export`, which writes both")
+        raise ExportError(f"model card {card_path} not found: pass an existing .json card or .onnx model")
+    try:
+        card = json.loads(card_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ExportError(f"model card {card_path} is not valid JSON ({e}): re-export the model") from None
+    if card.get("card_version") != CARD_VERSION:
+        raise ExportError(f"{card_path}: card_version {card.get('card_version')!r} is not {CARD_VERSION}: re-export the model")
+    onnx_path = (card_path.parent / card["file"]).resolve()
+    if not onnx_path.is_file():
+        raise ExportError(f"{card_path} names {card['file']}, which is missing: put the .onnx beside its card")
+    if sha256_file(onnx_path) != card["sha256"]:
+        raise ExportError(f"{onnx_path} does not match the sha256 in {card_path}: re-export, or restore the file")
+    return card, onnx_path
+
+
+def portable_path(path: str) -> str:
+    """A path under ../shared/datasets written as such (cards ship; this machine's layout does not)."""
+    try:
+        return str(Path("../shared/datasets") / Path(path).resolve().relative_to(SHARED_DATASETS.resolve()))
+    except ValueError:
+        return path
+
+
+def training_info(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """What the card says about training: steps, epochs, CPU-hours, data and recipe, from the checkpoint.
+
+    kd/train.py keeps its counters in ckpt["state"] (step, epoch, best_val_psnr, history, train_seconds,
+    cpu_seconds = process CPU time, all threads); top-level keys are accepted too."""
+    cfg = dict(ckpt.get("config") or {})
+    if "data_dirs" in cfg:
+        cfg["data_dirs"] = [portable_path(d) for d in cfg["data_dirs"]]
+    state = {**{k: ckpt[k] for k in ("step", "epoch", "best_val_psnr", "history") if k in ckpt}, **(ckpt.get("state") or {})}
+    history = state.get("history") or []
+    info: dict[str, Any] = {
+        "steps": state.get("step"),
+        "epochs": state.get("epoch"),
+        "best_val_psnr": state.get("best_val_psnr"),
+        "stopped": state.get("stopped"),
+        "mode": cfg.get("mode"),
+        "data": list(cfg.get("data_dirs", [])),
+        "degradation": {k: cfg.get(k) for k in ("degrade_scales", "jpeg_quality", "noise_sigma") if k in cfg},
+        "teacher": cfg.get("teacher") or ckpt.get("teacher"),
+        "alpha": cfg.get("alpha") if cfg.get("mode") == "distill" else None,
+    }
+    if "train_seconds" in state:
+        info["wall_hours"] = round(float(state["train_seconds"]) / 3600, 3)
+    if "cpu_seconds" in state:
+        info["cpu_hours"] = round(float(state["cpu_seconds"]) / 3600, 3)
+    if history and isinstance(history[-1], dict):
+        info["last_epoch"] = history[-1]
+    info["recipe"] = cfg
+    return {k: v for k, v in info.items() if v is not None}
+
+
+def metrics_from_eval(eval_json: str | Path, source: str | Path | None, label: str | None) -> dict[str, Any]:
+    """The row of a `kd evaluate` JSON for this model: by `label`, else the row whose source is `source`."""
+    p = Path(eval_json)
+    if not p.is_file():
+        raise ExportError(f"evaluation JSON {p} not found: run `kd evaluate` first or drop --metrics")
+    data = json.loads(p.read_text())
+    rows = data.get("models", [])
+    if label is not None:
+        found = [r for r in rows if r.get("label") == label]
+    else:
+        want = str(Path(source).resolve()) if source is not None else None
+        found = [r for r in rows if r.get("source") == want]
+    if len(found) != 1:
+        labels = ", ".join(repr(r.get("label")) for r in rows)
+        raise ExportError(f"{p} has {len(found)} rows for this model: pass --metrics-label (one of {labels})")
+    # Means only: the per-image lists stay in the evaluation JSON.
+    row = {k: v for k, v in found[0].items() if k in ("label", "runtime", "precision", "source", "sets", "test", "speed")}
+    row["sets"] = {n: {k: v for k, v in s.items() if k != "images"} for n, s in row.get("sets", {}).items()}
+    if "test" in row:
+        row["test"] = {k: v for k, v in row["test"].items() if k != "images"}
+    return {"command": data.get("command"), "scale": data.get("scale"), **row}
+
+
+def make_card(
+    name: str, onnx_path: Path, model: nn.Module, arch: str, args: dict[str, Any], opset: int,
+    precision: str = "fp32", metrics: dict[str, Any] | None = None, training: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The card of export/README.md for `onnx_path` (already final bytes)."""
+    info = describe(model)
+    card = {
+        "card_version": CARD_VERSION,
+        "name": name,
+        "file": onnx_path.name,
+        "sha256": sha256_file(onnx_path),
+        "input": {"name": "input", "dtype": "float32", "shape": [1, 3, "height", "width"]},
+        "output": {"name": "output", "dtype": "float32", "shape": [1, 3, "height", "width"]},
+        "layout": "NCHW",
+        "color_order": "RGB",
+        "value_range": [0.0, 1.0],
+        "pad_multiple": pad_multiple_of(model),
+        "output_kind": "image",
+        "scale": 1,
+        "precision": precision,
+        "opset": opset,
+        "architecture": {"class": arch, "args": args},
+        "params": info["params"],
+        "macs_per_pixel": info["macs_per_pixel"],
+        "metrics": metrics or {},
+        "training": training or {},
+    }
+    card.update(extra or {})
+    return card
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Writes JSON to `path.partial`, then renames: a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- the command
+
+
+def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
+    """Runs the whole export for `cfg`; returns the card written beside the ONNX file."""
+    torch.set_num_threads(cfg.threads)
+    reference, ckpt = load_checkpoint(cfg.checkpoint)
+    model, _ = load_checkpoint(cfg.checkpoint)
+    inference_model(model)
+    mult = pad_multiple_of(model)
+    eh, ew = cfg.export_size
+    shapes = [(h, w) for h, w in cfg.parity_sizes]
+    for h, w in [(eh, ew), *shapes]:
+        if h % mult or w % mult:
+            raise ExportError(f"size {h}x{w} is not a multiple of the model's pad multiple {mult}: pick multiples of {mult}")
+    if any((h, w) == (eh, ew) for h, w in shapes) or len(set(shapes)) < 2:
+        raise ExportError("parity needs two shapes that differ from each other and from the export shape")
+
+    # Folding and fusing must not change the function: check it in torch before going to ONNX.
+    inputs = parity_inputs(tuple(shapes))
+    with torch.no_grad():
+        fold_err = max(float((reference(torch.from_numpy(x)) - model(torch.from_numpy(x))).abs().max()) for x in inputs)
+    if fold_err > cfg.parity_tol:
+        raise ExportError(f"BN folding / re-param fusion changed the output by {fold_err:.2e} > {cfg.parity_tol}: a model bug")
+
+    out_dir = Path(cfg.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = out_dir / f"{cfg.name}.onnx"
+    card_path = out_dir / f"{cfg.name}.json"
+    tmp = out_dir / f"{cfg.name}.onnx.partial"
+    try:
+        export_onnx(model, tmp, eh, ew, cfg.opset, cfg.exporter)
+        err = check_parity(reference, tmp, inputs, cfg.threads)
+        if err > cfg.parity_tol:
+            raise ExportError(f"ONNX differs from torch by {err:.2e} > {cfg.parity_tol} at {shapes}: export refused")
+        metrics = metrics_from_eval(cfg.metrics, cfg.checkpoint, cfg.metrics_label) if cfg.metrics else {}
+        os.replace(tmp, onnx_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    card = make_card(
+        cfg.name, onnx_path, model, ckpt["arch"], dict(ckpt["args"]), cfg.opset, "fp32", metrics, training_info(ckpt),
+        extra={"export": {
+            "checkpoint": str(Path(cfg.checkpoint)), "exporter": cfg.exporter, "parity_max_abs": err,
+            "parity_shapes": [list(s) for s in shapes], "fold_max_abs": fold_err,
+            "torch": version("torch"), "onnx": version("onnx"), "onnxruntime": version("onnxruntime"),
+        }},
+    )
+    write_json_atomic(card_path, card)
+    log(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1024:.0f} KiB) and {card_path}: "
+        f"parity max abs {err:.2e} at {' and '.join(f'{h}x{w}' for h, w in shapes)} (HxW), "
+        f"{card['params']} params, {card['macs_per_pixel']} MACs/px, pad multiple {card['pad_multiple']}")
+    return card
+
+
+@click.command("export")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--config", type=click.Path(dir_okay=False), help="TOML file ([export] table); flags override it.")
+@click.option("--name", default=None, help="Model name: writes <out>/<name>.onnx and <name>.json. [default: sharpcam-rt]")
+@click.option("--out", default=None, help="Output folder. [default: export]")
+@click.option("--metrics", default=None, type=click.Path(dir_okay=False), help="A `kd evaluate` JSON whose row for this checkpoint goes into the card.")
+@click.option("--metrics-label", default=None, help="The row of --metrics to use when its source is not this checkpoint.")
+@click.option("--opset", default=None, type=int, help=f"ONNX opset. [default: {ONNX_OPSET}]")
+@click.option("--exporter", type=click.Choice(["torchscript", "dynamo"]), default=None,
+              help="torch.onnx exporter. [default: torchscript: native opset 17]")
+@click.option("--threads", default=None, type=int, help="CPU threads for torch and onnxruntime. [default: 2]")
+def export_command(checkpoint: str, config: str | None, name: str | None, out: str | None, metrics: str | None, metrics_label: str | None,
+                   opset: int | None, exporter: str | None, threads: int | None) -> None:
+    """Export a training CHECKPOINT to ONNX (BN folded, dynamic H/W, parity-checked) + model card."""
+    given = {"checkpoint": checkpoint, "name": name, "out": out, "metrics": metrics, "metrics_label": metrics_label,
+             "opset": opset, "exporter": exporter, "threads": threads}
+    try:
+        cfg = merge(ExportConfig, config, given, section="export")
+        export(cfg)
+    except (ConfigError, ExportError, CheckpointError, OSError) as e:
+        raise click.ClickException(str(e)) from None

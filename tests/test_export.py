@@ -1,0 +1,166 @@
+"""ONNX export: BN folding, re-param fusion, torch <-> onnxruntime parity at other shapes, the card."""
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from click.testing import CliRunner
+from photos import photo
+from torch import nn
+
+from kd.config import ExportConfig
+from kd.export import (
+    ExportError, check_parity, export, export_command, fold_batchnorm, inference_model, load_card, load_checkpoint,
+)
+from kd.models import build_model
+
+SMALL = {
+    "rt": ("RealtimeStudent", {"scale": 4, "width": 8, "depth": 2, "reparam": True}),
+    "seed": ("SeedStudent", {"width": 8}),
+    "dncnn": ("DnCNN", {"depth": 5, "width": 8}),
+}
+
+
+@torch.no_grad()
+def randomised(arch: str, args: dict, seed: int = 0) -> nn.Module:
+    """An untrained model with every weight non-trivial: the zero-initialised last conv and 1x1
+    re-param branches get small random weights, BatchNorm gets running stats and affine params far from
+    the identity (so folding mistakes show)."""
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    model = build_model(arch, **args)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            if not m.weight.abs().sum():
+                m.weight.normal_(0.0, 0.05, generator=g)
+            if m.bias is not None:
+                m.bias.normal_(0.0, 0.02, generator=g)
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.normal_(0.0, 0.5, generator=g)
+            m.running_var.uniform_(0.3, 3.0, generator=g)
+            m.weight.uniform_(0.5, 1.5, generator=g)
+            m.bias.normal_(0.0, 0.2, generator=g)
+    return model.eval()
+
+
+def save_checkpoint(path: Path, key: str, seed: int = 0) -> Path:
+    """A checkpoint in kd/train.py's layout (arch, args, model, config, state with counters)."""
+    arch, args = SMALL[key]
+    model = randomised(arch, args, seed)
+    torch.save({
+        "arch": arch, "args": args, "model": model.state_dict(), "teacher": None,
+        "config": {"mode": "gt", "data_dirs": ["photos"], "degrade_scales": [2], "threads": 2},
+        "state": {"step": 40, "epoch": 2, "best_val_psnr": 31.5, "train_seconds": 7200.0, "cpu_seconds": 12600.0,
+                  "history": [{"epoch": 2, "step": 40, "val_psnr": 31.5}], "stopped": None},
+    }, path)
+    return path
+
+
+def photo_nchw(name: str, h: int, w: int) -> np.ndarray:
+    """A real photo crop, 1 x 3 x h x w float32 in [0, 1]."""
+    img = photo(name)
+    y, x = (img.shape[0] - h) // 2, (img.shape[1] - w) // 2
+    return np.ascontiguousarray(img[y : y + h, x : x + w].transpose(2, 0, 1)[None], dtype=np.float32) / 255
+
+
+@pytest.mark.parametrize("key", ["seed", "dncnn"])
+def test_batchnorm_folding_keeps_the_function(key):
+    arch, args = SMALL[key]
+    model = randomised(arch, args)
+    x = torch.from_numpy(photo_nchw("astronaut", 40, 56))
+    with torch.no_grad():
+        want = model(x)
+        folded = fold_batchnorm(randomised(arch, args))
+        got = folded(x)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    assert float((want - x).abs().max()) > 1e-2  # the residual is not trivially zero
+    assert float((got - want).abs().max()) < 1e-5
+
+
+def test_reparam_fusion_keeps_the_function():
+    arch, args = SMALL["rt"]
+    model = randomised(arch, args)
+    x = torch.from_numpy(photo_nchw("coffee", 48, 64))
+    with torch.no_grad():
+        want = model(x)
+        got = inference_model(randomised(arch, args))(x)
+    assert float((got - want).abs().max()) < 1e-5
+
+
+@pytest.mark.parametrize("key", ["rt", "seed", "dncnn"])
+def test_export_parity_card_and_sha(tmp_path, key):
+    ckpt = save_checkpoint(tmp_path / f"{key}.pt", key)
+    card = export(ExportConfig(checkpoint=str(ckpt), name=f"m-{key}", out=str(tmp_path / "export"), export_size=(32, 48)),
+                  log=lambda _m: None)
+    onnx_path = tmp_path / "export" / f"m-{key}.onnx"
+    card_path = onnx_path.with_suffix(".json")
+    assert json.loads(card_path.read_text()) == card
+    assert not list((tmp_path / "export").glob("*.partial"))
+
+    # The card contract of export/README.md.
+    assert card["card_version"] == 1 and card["file"] == onnx_path.name
+    assert card["sha256"] == hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    assert card["input"] == {"name": "input", "dtype": "float32", "shape": [1, 3, "height", "width"]}
+    assert card["output"] == {"name": "output", "dtype": "float32", "shape": [1, 3, "height", "width"]}
+    assert (card["layout"], card["color_order"], card["value_range"]) == ("NCHW", "RGB", [0.0, 1.0])
+    assert (card["output_kind"], card["scale"], card["precision"], card["opset"]) == ("image", 1, "fp32", 17)
+    assert card["pad_multiple"] == (4 if key == "rt" else 1)
+    assert card["architecture"] == {"class": SMALL[key][0], "args": SMALL[key][1]}
+    assert card["params"] > 0 and card["macs_per_pixel"] > 0
+    t = card["training"]
+    assert (t["steps"], t["epochs"], t["cpu_hours"], t["wall_hours"], t["data"]) == (40, 2, 3.5, 2.0, ["photos"])
+    assert card["export"]["parity_max_abs"] <= 1e-4
+
+    # The graph: opset 17, no BatchNorm, dynamic H/W named as the card says.
+    graph = onnx.load(str(onnx_path))
+    assert {o.domain: o.version for o in graph.opset_import}[""] == 17
+    assert "BatchNormalization" not in {n.op_type for n in graph.graph.node}
+    dims = [d.dim_param or d.dim_value for d in graph.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == [1, 3, "height", "width"]
+
+    # Parity against the unfused torch model on real photo crops, at shapes other than the export one.
+    reference, _ = load_checkpoint(ckpt)
+    inputs = [photo_nchw("astronaut", 76, 100), photo_nchw("chelsea", 132, 60)]
+    assert check_parity(reference, onnx_path, inputs) <= 1e-4
+
+
+def test_card_with_metrics_from_an_evaluation(tmp_path):
+    ckpt = save_checkpoint(tmp_path / "rt.pt", "rt")
+    ev = tmp_path / "eval.json"
+    ev.write_text(json.dumps({"command": "sharpcam-kd evaluate x", "scale": 2, "models": [
+        {"label": "blurred input (bicubic)", "source": None, "sets": {}},
+        {"label": "RealtimeStudent tmp/rt", "source": str(ckpt.resolve()), "sets": {"Set5": {"psnr": 35.0, "ssim": 0.94}},
+         "images": []},
+    ]}))
+    card = export(ExportConfig(checkpoint=str(ckpt), name="m", out=str(tmp_path), metrics=str(ev)), log=lambda _m: None)
+    assert card["metrics"]["sets"]["Set5"]["psnr"] == 35.0
+    assert card["metrics"]["command"] == "sharpcam-kd evaluate x"
+    with pytest.raises(ExportError, match="--metrics-label"):
+        export(ExportConfig(checkpoint=str(ckpt), name="m2", out=str(tmp_path), metrics=str(ev), metrics_label="nope"))
+
+
+def test_load_card_refuses_a_changed_model(tmp_path):
+    ckpt = save_checkpoint(tmp_path / "seed.pt", "seed")
+    export(ExportConfig(checkpoint=str(ckpt), name="m", out=str(tmp_path)), log=lambda _m: None)
+    card, path = load_card(tmp_path / "m.onnx")
+    assert path == (tmp_path / "m.onnx").resolve()
+    with open(path, "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ExportError, match="sha256"):
+        load_card(tmp_path / "m.json")
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(export_command, [str(tmp_path / "missing.pt"), "--out", str(tmp_path)])
+    assert r.exit_code == 1 and "not found" in r.output and "Traceback" not in r.output
+    bad = tmp_path / "bad.pt"
+    torch.save({"weights": 1}, bad)
+    r = runner.invoke(export_command, [str(bad), "--out", str(tmp_path)])
+    assert r.exit_code == 1 and "not a kd checkpoint" in r.output
+    r = runner.invoke(export_command, [str(save_checkpoint(tmp_path / "rt.pt", "rt")), "--name", "a/b"])
+    assert r.exit_code == 1 and "plain name" in r.output
+    assert not list(tmp_path.glob("*.onnx"))

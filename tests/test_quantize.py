@@ -1,0 +1,79 @@
+"""`kd quantize`: static int8 QDQ from an exported model, calibrated on real photos; card and check."""
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from click.testing import CliRunner
+from photos import photo, write_photo_folder
+from PIL import Image
+from test_export import save_checkpoint
+
+from kd.config import ExportConfig, QuantizeConfig
+from kd.evaluate import OnnxRestorer, list_images, score_set
+from kd.export import export, load_card
+from kd.quantize import calibration_batches, calibration_files, quantize, quantize_command
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("q")
+    calib = root / "calib"
+    write_photo_folder(calib, size=96, names=("astronaut", "chelsea", "rocket", "immunohistochemistry"))
+    check = root / "check"
+    check.mkdir()
+    Image.fromarray(photo("coffee")[100:300, 150:450]).save(check / "coffee.png")
+    Image.fromarray(photo("camera")[100:300, 100:300, 0]).save(check / "camera.png")
+    ckpt = save_checkpoint(root / "rt.pt", "rt")
+    export(ExportConfig(checkpoint=str(ckpt), name="rt", out=str(root / "export")), log=lambda _m: None)
+    return {"calib": calib, "check": check, "card": root / "export" / "rt.json", "root": root}
+
+
+def test_calibration_crops_are_real_degraded_and_seeded(folders):
+    files = calibration_files((str(folders["calib"]),))
+    a = calibration_batches(files, 3, 64, 2, 4, seed=0)
+    b = calibration_batches(files, 3, 64, 2, 4, seed=0)
+    assert len(a) == 3 and all(x.shape == (1, 3, 64, 64) and x.dtype == np.float32 for x in a)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert all(0.0 <= x.min() and x.max() <= 1.0 and x.std() > 0.05 for x in a)
+
+
+def test_int8_model_loads_runs_and_stays_close_to_fp32(folders):
+    cfg = QuantizeConfig(model=str(folders["card"]), calib=(str(folders["calib"]),), calib_images=4, calib_crop=64,
+                         check=(str(folders["check"]),), fps_size=(64, 48), fps_runs=2)
+    card = quantize(cfg, log=lambda _m: None)
+    card_path = folders["card"].with_name("rt-int8.json")
+    onnx_path = card_path.with_suffix(".onnx")
+    assert json.loads(card_path.read_text()) == card
+    assert card["precision"] == "int8" and card["file"] == "rt-int8.onnx"
+    assert card["sha256"] == hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    fp32 = json.loads(folders["card"].read_text())
+    for key in ("input", "output", "layout", "color_order", "value_range", "pad_multiple", "output_kind", "scale", "opset"):
+        assert card[key] == fp32[key], key
+    load_card(card_path)  # the same contract checks as the fp32 card
+    ops = {n.op_type for n in onnx.load(str(onnx_path)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+    assert not list(onnx_path.parent.glob("*.partial"))
+
+    # Runs at sizes other than the calibration crops (dynamic H/W), close to fp32.
+    files = list_images(folders["check"])
+    a = score_set(OnnxRestorer(folders["card"], 2), files, 2, "fp32")
+    b = score_set(OnnxRestorer(card_path, 2), files, 2, "int8")
+    assert abs(a["psnr"] - b["psnr"]) < 0.5
+    check = card["quantization"]["check"]
+    assert check["sets"]["check"]["db_lost"] == pytest.approx(a["psnr"] - b["psnr"], abs=1e-9)
+    assert check["speed"]["fp32_ms"] > 0 and check["speed"]["int8_ms"] > 0
+
+
+def test_cli_refuses_bad_inputs(folders, tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(quantize_command, [str(tmp_path / "none.json")])
+    assert r.exit_code == 1 and "not found" in r.output and "Traceback" not in r.output
+    r = runner.invoke(quantize_command, [str(folders["card"]), "--calib", str(tmp_path / "nowhere")])
+    assert r.exit_code == 1 and "--calib" in r.output
+    r = runner.invoke(quantize_command, [str(folders["card"]), "--calib", str(folders["calib"]), "--calib-crop", "400",
+                                         "--out", str(tmp_path)])
+    assert r.exit_code == 1 and "--calib-crop" in r.output
+    assert not list(tmp_path.glob("*.onnx*"))
