@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-# ../shared beside the project checkout (CI clones the same way).
-SHARED_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+# ../shared beside the project checkout (CI clones the same way); commands run from the checkout.
+# Relative on purpose: recipes and cards then name the data the same way on every machine.
+SHARED_DATASETS = Path(os.environ.get("SHARPCAM_DATASETS", "../shared/datasets"))
 DEFAULT_TRAIN_DIRS = tuple(str(SHARED_DATASETS / "train" / n) for n in ("T91", "BSD200", "General100"))
 DEFAULT_EVAL_DIRS = tuple(str(SHARED_DATASETS / "eval" / n) for n in ("Set5", "Set14", "B100"))
 
