@@ -1,5 +1,6 @@
 """`kd evaluate`: the published protocol's bicubic baseline, gray images, torch/ONNX rows, the CLI."""
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -87,15 +88,17 @@ def test_spec_protocol_on_a_test_list(hr_folder):
     assert got["rgb_psnr"] == pytest.approx(np.mean([10 * np.log10(255**2 / (r["mse"] * 255**2)) for r in got["images"]]))
 
 
-def test_cli_writes_table_and_json(hr_folder, tmp_path):
+def test_cli_writes_table_and_json(hr_folder, tmp_path, monkeypatch):
     ckpt = save_checkpoint(tmp_path / "dn.pt", "dncnn")
     export(ExportConfig(checkpoint=str(ckpt), name="dn", out=str(tmp_path)), log=lambda _m: None)
     test_list = tmp_path / "test.txt"
     test_list.write_text("".join(f"{p}\n" for p in list_images(hr_folder)[:2]))
     out = tmp_path / "res"
-    r = CliRunner().invoke(evaluate_command, [
-        str(ckpt), str(tmp_path / "dn.json"), "--set", str(hr_folder), "--test-list", str(test_list),
-        "--fps-size", "64x48", "--fps-runs", "2", "--out", str(out)])
+    args = [str(ckpt), str(tmp_path / "dn.json"), "--set", str(hr_folder), "--test-list", str(test_list),
+            "--fps-size", "64x48", "--fps-runs", "2", "--out", str(out)]
+    # the table records the command line as the user typed it (sys.argv), so give it one
+    monkeypatch.setattr(sys, "argv", ["sharpcam-kd", "evaluate", *args])
+    r = CliRunner().invoke(evaluate_command, args)
     assert r.exit_code == 0, r.output
     md, res = Path(f"{out}.md").read_text(), json.loads(Path(f"{out}.json").read_text())
     assert [m["runtime"] for m in res["models"]] == ["-", "torch", "onnxruntime"]
@@ -128,8 +131,8 @@ def test_evaluation_is_deterministic(hr_folder, tmp_path):
 @pytest.mark.parametrize("card_fixture", ["residual_card", "image_card"])
 def test_onnx_restorer_follows_the_card(request, card_fixture):
     """Residual vs image output, BGR order, [0, 255] range and padding, read from the card as the
-    runtime reads it (tests/conftest.py's reference_output is the runtime-side reference)."""
-    from conftest import reference_output
+    runtime reads it (tests/vcam_support.py's reference_output is the runtime-side reference)."""
+    from vcam_support import reference_output
 
     card = request.getfixturevalue(card_fixture)
     rgb = np.ascontiguousarray(photo("chelsea")[40:141, 60:223])  # 101 x 163: padding needed

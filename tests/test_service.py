@@ -89,7 +89,7 @@ def test_unit_contents() -> None:
     lines = unit_lines(render_unit())
     for expected in (
         "Type=notify", "NotifyAccess=main", "WatchdogSec=10", "Restart=on-failure", "RestartSec=5",
-        "ExecStart=%h/.local/bin/sharpcam start", "NoNewPrivileges=yes", "ProtectSystem=strict",
+        "ExecStart=%h/.local/bin/sharpcam start --wait-for-camera", "NoNewPrivileges=yes", "ProtectSystem=strict",
         "PrivateTmp=yes", "ProtectHome=read-only", "RestrictAddressFamilies=AF_UNIX",
         "LockPersonality=yes", "MemoryDenyWriteExecute=yes", "WantedBy=default.target",
     ):
@@ -162,7 +162,7 @@ def test_install_writes_the_users_settings(tmp_path: Path, config_home: Path, mo
     unit = config_home / "systemd" / "user" / "sharpcam.service"
     assert f"wrote {unit}" in result.output
     text = unit.read_text()
-    exec_start = f'ExecStart="{program}" --config {settings} start --device /dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920-video-index0 --model sharpcam-rt'
+    exec_start = f'ExecStart="{program}" --config {settings} start --device /dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920-video-index0 --model sharpcam-rt --wait-for-camera'
     assert exec_start in unit_lines(text)
     assert 'Environment="SHARPCAM_UNSHARP=0.3"' in unit_lines(text)
     assert "ProtectSystem=strict" in unit_lines(text) and "MemoryDenyWriteExecute=yes" in unit_lines(text)
@@ -183,7 +183,7 @@ def test_install_extra_start_args_and_jit_provider(tmp_path: Path, config_home: 
         pytest.skip("this sharpcam start has no --provider option")
     assert result.exit_code == 0, result.output
     text = (config_home / "systemd" / "user" / "sharpcam.service").read_text()
-    assert f"ExecStart={program} start --provider openvino" in unit_lines(text)
+    assert f"ExecStart={program} start --provider openvino --wait-for-camera" in unit_lines(text)
     assert "MemoryDenyWriteExecute=yes" not in unit_lines(text)
     assert "MemoryDenyWriteExecute left out" in result.output
 
@@ -295,7 +295,7 @@ def test_install_through_the_sharpcam_cli(tmp_path: Path, config_home: Path, mon
     result = CliRunner().invoke(cli.cli, ["service", "install", "--no-enable", "--executable", str(program)])
     assert result.exit_code == 0, result.output
     lines = unit_lines((config_home / "systemd" / "user" / "sharpcam.service").read_text())
-    assert f"ExecStart={program} --config {settings} start" in lines
+    assert f"ExecStart={program} --config {settings} start --wait-for-camera" in lines
     assert not any("SHARPCAM_CONFIG" in line for line in lines)
 
 

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 UNIT_NAME: Final[str] = "sharpcam.service"
 # What the shipped unit runs: `pip install --user .` and pipx put the program here.
-DEFAULT_EXEC_START: Final[tuple[str, ...]] = ("%h/.local/bin/sharpcam", "start")
+# --wait-for-camera: a login service starts before the webcam may be plugged in; the daemon then
+# publishes its placeholder and keeps reopening instead of failing into a restart loop.
+DEFAULT_EXEC_START: Final[tuple[str, ...]] = ("%h/.local/bin/sharpcam", "start", "--wait-for-camera")
 SYSTEMCTL_TIMEOUT_S: Final[float] = 30.0
 
 _UNIT_HEAD: Final[str] = """\
@@ -356,6 +358,8 @@ def install_command(
     if output_device is not None:
         args += ["--output-device", output_device]
     args += list(start_args)
+    if not any(a in ("--wait-for-camera", "--no-wait-for-camera") for a in args):
+        args.append("--wait-for-camera")
     settings = _effective_settings(config_file, args)
 
     restriction = user_namespace_restriction()

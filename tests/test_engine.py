@@ -1,0 +1,116 @@
+"""vcam.engine: model resolution, card checks (sha256, I/O contract), providers, parity."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from vcam_support import make_conv_onnx, panned_frames, write_card
+from vcam.config import SharpCamError
+from vcam.engine import Engine, load_card, load_engine, resolve_model
+
+
+def test_resolve_model_forms(residual_card: Path) -> None:
+    onnx_path = residual_card.with_suffix(".onnx")
+    assert resolve_model(str(residual_card)) == residual_card
+    assert resolve_model(str(onnx_path)) == residual_card
+    assert load_engine("none", "cpu", 1) is None
+
+
+def test_missing_named_model_says_what_to_do() -> None:
+    with pytest.raises(SharpCamError) as info:
+        resolve_model("no-such-model-xyz")
+    message = str(info.value)
+    assert "no-such-model-xyz" in message and "--model" in message and "\n" not in message
+
+
+def test_onnx_without_card(tmp_path: Path) -> None:
+    onnx_path = make_conv_onnx(tmp_path / "lonely.onnx")
+    with pytest.raises(SharpCamError, match="has no card"):
+        resolve_model(str(onnx_path))
+    with pytest.raises(SharpCamError, match="does not exist"):
+        resolve_model(str(tmp_path / "missing.onnx"))
+
+
+def test_card_fields(residual_card: Path, image_card: Path) -> None:
+    card = load_card(residual_card)
+    assert card.output_kind == "residual" and card.color_order == "RGB" and card.value_max == 1.0
+    assert card.pad_multiple == 4 and card.onnx_path.name == "sharpen-res.onnx"
+    card2 = load_card(image_card)
+    assert card2.output_kind == "image" and card2.color_order == "BGR" and card2.value_max == 255.0
+
+
+def test_sha_mismatch_is_refused(tmp_path: Path) -> None:
+    card_path = write_card(make_conv_onnx(tmp_path / "m.onnx"), sha256="0" * 64)
+    with pytest.raises(SharpCamError, match="does not match its card"):
+        load_card(card_path)
+
+
+def test_corrupt_model_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.onnx"
+    path.write_bytes(b"this is not a protobuf at all" * 10)
+    card_path = write_card(path)
+    with pytest.raises(SharpCamError, match="corrupt or not ONNX"):
+        load_engine(str(card_path), "cpu", 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "card_changes", "needle"),
+    [
+        ({"out_channels": 1}, {}, "re-export"),
+        ({"fixed_size": (64, 64)}, {}, "fixed size"),
+        ({"input_name": "pixels"}, {}, "inputs [pixels]"),
+        ({}, {"output": {"name": "y", "dtype": "float32", "shape": [1, 3, "h", "w"]}}, "outputs [output]"),
+        ({}, {"value_range": [0, 2]}, "value_range"),
+        ({}, {"output_kind": "delta"}, "output_kind"),
+        ({}, {"color_order": "YUV"}, "color_order"),
+        ({}, {"card_version": 2}, "card_version"),
+        ({}, {"scale": 2}, "scale"),
+        ({}, {"input": {"name": "input", "dtype": "float16", "shape": [1, 3, "h", "w"]}}, "float32"),
+    ],
+)
+def test_contract_mismatches_are_refused(tmp_path: Path, kwargs: dict, card_changes: dict, needle: str) -> None:
+    card_path = write_card(make_conv_onnx(tmp_path / "bad.onnx", **kwargs), **card_changes)
+    with pytest.raises(SharpCamError) as info:
+        load_engine(str(card_path), "cpu", 1)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_card_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text("{nope")
+    with pytest.raises(SharpCamError, match="cannot read model card"):
+        load_card(path)
+
+
+def test_missing_onnx_file(tmp_path: Path, residual_card: Path) -> None:
+    card = tmp_path / "orphan.json"
+    shutil.copy(residual_card, card)
+    with pytest.raises(SharpCamError, match="is missing"):
+        load_card(card)
+
+
+def test_unavailable_provider(residual_card: Path) -> None:
+    assert "CUDAExecutionProvider" not in ort.get_available_providers()  # CPU-only test machine
+    with pytest.raises(SharpCamError) as info:
+        load_engine(str(residual_card), "cuda", 1)
+    assert "onnxruntime-gpu" in str(info.value) and "--provider cpu" in str(info.value)
+
+
+def test_engine_matches_plain_session_at_other_shapes(residual_card: Path) -> None:
+    engine = Engine(load_card(residual_card), "cpu", threads=1)
+    session = ort.InferenceSession(str(residual_card.with_suffix(".onnx")), providers=["CPUExecutionProvider"])
+    for h, w in ((8, 12), (92, 160), (360, 644)):  # none of them the shape anything was built at
+        photo = panned_frames(w, h, 1, "rocket")[0]
+        x = np.ascontiguousarray(photo[:, :, ::-1].transpose(2, 0, 1)[None], dtype=np.float32) / np.float32(255)
+        out = np.empty_like(x)
+        engine.run(x, out)
+        engine.run(x, out)  # the cached binding writes in place again
+        np.testing.assert_allclose(out, session.run(["output"], {"input": x})[0], atol=1e-6)
+    info = json.loads(residual_card.read_text())
+    assert engine.card.sha256 == info["sha256"]

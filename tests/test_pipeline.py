@@ -1,0 +1,372 @@
+"""vcam.pipeline: the threaded daemon (stall, disconnect/reconnect, on-demand, reload), the
+offline enhance path (equal to running the model offline) and bench."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vcam_support import panned_frames, read_all_frames, reference_output, write_clip
+from vcam.config import DaemonConfig, SharpCamError
+from vcam.engine import load_engine
+from vcam.pipeline import FrameProcessor, OnDemandGate, Pipeline, enhance_file, format_stats, run_bench
+from vcam.sources import SourceInfo, SourceLost
+
+W, H = 160, 90
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    """Polls `condition`; the timeout only guards against a hang (no speed is asserted)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class FakeCamera:
+    """A camera that can be unplugged, stalled and plugged back in; counts opens and closes."""
+
+    def __init__(self) -> None:
+        self.frames = panned_frames(W, H, 8)
+        self.plugged = True
+        self.stalled = False
+        self.opens = 0
+        self.open_sources = 0
+        self.index = 0
+
+    def open(self, _cfg: DaemonConfig | None = None) -> "FakeCameraSource":
+        if not self.plugged:
+            raise SharpCamError("camera gone: plug it in")
+        self.opens += 1
+        self.open_sources += 1
+        return FakeCameraSource(self)
+
+
+class FakeCameraSource:
+    def __init__(self, camera: FakeCamera) -> None:
+        self.camera = camera
+        self.info = SourceInfo(W, H, 30.0, "fake", "fake camera", live=True)
+        self.closed = False
+
+    def wait_next(self) -> None:
+        pass
+
+    def read_into(self, out: np.ndarray) -> np.ndarray:
+        time.sleep(1 / 60)  # a camera delivers at its own pace
+        while self.camera.stalled and self.camera.plugged:
+            time.sleep(0.005)
+        if not self.camera.plugged:
+            raise SourceLost("unplugged")
+        frame = self.camera.frames[self.camera.index % len(self.camera.frames)]
+        self.camera.index += 1
+        if frame.shape != out.shape:  # like the real sources: a new array when the size changed
+            return frame.copy()
+        np.copyto(out, frame)
+        return out
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.camera.open_sources -= 1
+
+
+class RecordingSink:
+    """Keeps a copy of the last frames sent and whether each was the placeholder."""
+
+    def __init__(self, width: int = W, height: int = H) -> None:
+        self.width, self.height, self.fps = width, height, 30.0
+        self.sent: list[np.ndarray] = []
+        self.closed = False
+        self.label = "recording"
+
+    def send(self, frame: np.ndarray) -> None:
+        self.sent.append(frame.copy())
+        del self.sent[:-50]
+
+    def close(self, complete: bool = True) -> None:
+        self.closed = True
+
+
+def start(pipeline: Pipeline) -> tuple[threading.Thread, list]:
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(pipeline.run(install_signals=False)))
+    thread.start()
+    return thread, result
+
+
+def stop(pipeline: Pipeline, thread: threading.Thread) -> None:
+    pipeline.request_stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    pipeline.close()
+
+
+def daemon_cfg(**changes) -> DaemonConfig:
+    base = dict(model="none", output="null", fps=30.0, reconnect_interval=0.05, stats_interval=0.0, on_demand_poll=0.05)
+    base.update(changes)
+    return DaemonConfig(**base)
+
+
+def is_placeholder(frame: np.ndarray) -> bool:
+    return tuple(frame[0, 0]) == (40, 32, 32) and tuple(frame[-1, -1]) == (40, 32, 32)
+
+
+def test_disconnect_shows_placeholder_and_reconnects() -> None:
+    camera = FakeCamera()
+    sink = RecordingSink()
+    pipeline = Pipeline(daemon_cfg(), camera.open(), camera.open, sink, None)
+    counters = pipeline.stats.counters
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: counters.fresh >= 5, "first frames")
+        assert any(np.array_equal(sink.sent[-1], f) for f in camera.frames)  # model none: exact passthrough
+        camera.plugged = False
+        wait_for(lambda: counters.placeholders >= 3, "placeholder frames")
+        assert is_placeholder(sink.sent[-1])
+        assert camera.open_sources == 0  # the lost camera was released
+        fresh_before = counters.fresh
+        camera.plugged = True
+        wait_for(lambda: counters.fresh >= fresh_before + 5, "frames after reconnect")
+        assert not is_placeholder(sink.sent[-1])
+    finally:
+        stop(pipeline, thread)
+    assert camera.opens >= 2 and counters.reconnects >= 1
+    assert camera.open_sources == 0 and sink.closed
+
+
+def test_stall_resends_the_last_frame() -> None:
+    camera = FakeCamera()
+    sink = RecordingSink()
+    pipeline = Pipeline(daemon_cfg(), camera.open(), camera.open, sink, None)
+    counters = pipeline.stats.counters
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: counters.fresh >= 3, "first frames")
+        camera.stalled = True
+        wait_for(lambda: counters.repeated >= 4, "re-sent frames")
+        last = sink.sent[-1]
+        assert np.array_equal(sink.sent[-2], last) and not is_placeholder(last)
+        assert counters.placeholders == 0
+        fresh_before = counters.fresh
+        camera.stalled = False
+        wait_for(lambda: counters.fresh >= fresh_before + 3, "frames after the stall")
+    finally:
+        stop(pipeline, thread)
+    assert format_stats(pipeline.stats.snapshot()).startswith("in ")
+
+
+def test_on_demand_gate_logic() -> None:
+    gate = OnDemandGate(grace_s=2.0)
+    assert gate.update(0, 0.0) is False  # nobody reads: stay released
+    assert gate.update(1, 1.0) is True  # a reader appears: run at once
+    assert gate.update(0, 2.0) is True  # a short gap (app renegotiating) keeps it running
+    assert gate.update(0, 2.9) is True
+    assert gate.update(0, 3.0) is False  # grace over: release
+    assert gate.update(2, 3.5) is True
+
+
+def test_on_demand_releases_and_resumes_the_camera() -> None:
+    camera = FakeCamera()
+    readers = [0]
+    sink = RecordingSink()
+    pipeline = Pipeline(
+        daemon_cfg(on_demand=True, output="camera"),
+        camera.open(),
+        camera.open,
+        sink,
+        None,
+        reader_counter=lambda: readers[0],
+    )
+    counters = pipeline.stats.counters
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: pipeline.paused and camera.open_sources == 0, "camera released with no reader")
+        wait_for(lambda: counters.placeholders >= 2, "paused placeholder")
+        assert is_placeholder(sink.sent[-1])
+        fresh_before = counters.fresh
+        readers[0] = 1
+        wait_for(lambda: counters.fresh >= fresh_before + 3, "frames once a reader appears")
+        assert camera.open_sources == 1 and not pipeline.paused
+    finally:
+        stop(pipeline, thread)
+    assert camera.open_sources == 0
+
+
+def test_reload_swaps_settings_without_closing_the_sink(residual_card: Path) -> None:
+    camera = FakeCamera()
+    camera.frames = camera.frames[:1]  # a still scene: every frame identical
+    sink = RecordingSink()
+    cfg = daemon_cfg(model=str(residual_card), threads=1)
+    reloaded = cfg.replace(strength=0.0, mirror=True)
+    pipeline = Pipeline(cfg, camera.open(), camera.open, sink, load_engine(cfg.model, "cpu", 1), reload_config=lambda: reloaded)
+    counters = pipeline.stats.counters
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: counters.fresh >= 3, "first frames")
+        assert np.array_equal(sink.sent[-1], reference_output(residual_card, camera.frames[0]))
+        pipeline.request_reload()
+        mirrored = camera.frames[0][:, ::-1]
+        wait_for(lambda: np.array_equal(sink.sent[-1], mirrored), "mirrored passthrough after reload")
+        assert not sink.closed and pipeline.cfg.strength == 0.0
+    finally:
+        stop(pipeline, thread)
+
+
+def test_frame_processor_strength_zero_is_bit_exact(residual_card: Path) -> None:
+    cfg = DaemonConfig(model=str(residual_card), strength=0.0, work_size=(80, 44), unsharp=0.5, threads=1)
+    proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", 1), (641, 359), offline=True)
+    for frame in panned_frames(641, 359, 2, "coffee"):
+        assert np.array_equal(proc.process(frame, np.empty_like(frame)), frame)
+
+
+def test_frame_processor_work_size_mirror_unsharp(image_card: Path) -> None:
+    cfg = DaemonConfig(model=str(image_card), work_size=(160, 90), mirror=True, unsharp=0.3, threads=1)
+    proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", 1), (320, 180), offline=True)
+    frame = panned_frames(320, 180, 1)[0]
+    out = proc.process(frame, np.empty_like(frame))
+    assert out.shape == frame.shape
+    assert np.abs(out[:, ::-1].astype(int) - frame).mean() < 12  # same picture, mirrored
+
+
+@pytest.mark.parametrize("card_fixture", ["residual_card", "image_card"])
+def test_enhance_video_equals_the_model_run_offline(request, tmp_path: Path, clip_mkv: Path, clip_big_mkv: Path, card_fixture: str) -> None:
+    card = request.getfixturevalue(card_fixture)
+    for clip in (clip_mkv, clip_big_mkv):
+        out = tmp_path / f"{clip.stem}-{card.stem}.mkv"
+        frames = enhance_file(DaemonConfig(model=str(card), threads=1), clip, out, progress=False)
+        inputs, outputs = read_all_frames(clip), read_all_frames(out)
+        assert frames == len(inputs) == len(outputs)
+        for src, got in zip(inputs, outputs, strict=True):
+            assert got.shape == src.shape
+            assert np.array_equal(got, reference_output(card, src))
+
+
+def test_enhance_strength_zero_is_bit_exact(tmp_path: Path, clip_mkv: Path, residual_card: Path) -> None:
+    out = tmp_path / "same.mkv"
+    enhance_file(DaemonConfig(model=str(residual_card), strength=0.0), clip_mkv, out, progress=False)
+    assert all(np.array_equal(a, b) for a, b in zip(read_all_frames(out), read_all_frames(clip_mkv), strict=True))
+
+
+def test_enhance_mp4_keeps_size_and_frame_count(tmp_path: Path, residual_card: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", panned_frames(320, 180, 9))
+    out = tmp_path / "out.mp4"
+    assert enhance_file(DaemonConfig(model=str(residual_card), threads=1), clip, out, progress=False) == 9
+    got = read_all_frames(out)
+    assert len(got) == 9 and got[0].shape == (180, 320, 3)
+
+
+@pytest.mark.parametrize("card_fixture", ["residual_card", "image_card"])
+def test_enhance_odd_size_image_equals_the_model_run_offline(request, tmp_path: Path, card_fixture: str) -> None:
+    card = request.getfixturevalue(card_fixture)
+    frame = panned_frames(641, 359, 1, "coffee")[0]
+    cv2.imwrite(str(tmp_path / "odd.png"), frame)
+    enhance_file(DaemonConfig(model=str(card), threads=1), tmp_path / "odd.png", tmp_path / "odd-out.png", progress=False)
+    got = cv2.imread(str(tmp_path / "odd-out.png"), cv2.IMREAD_UNCHANGED)
+    assert got.shape == (359, 641, 3)
+    assert np.array_equal(got, reference_output(card, frame))
+
+
+def test_enhance_images_gray_and_bgra(tmp_path: Path, residual_card: Path) -> None:
+    frame = panned_frames(161, 97, 1, "chelsea")[0]
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(str(tmp_path / "gray.png"), gray)
+    enhance_file(DaemonConfig(model=str(residual_card), threads=1), tmp_path / "gray.png", tmp_path / "gray-out.png", progress=False)
+    got = cv2.imread(str(tmp_path / "gray-out.png"), cv2.IMREAD_UNCHANGED)
+    assert np.array_equal(got, reference_output(residual_card, cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)))
+    bgra = cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA)
+    bgra[:, :, 3] = 200
+    cv2.imwrite(str(tmp_path / "alpha.png"), bgra)
+    enhance_file(DaemonConfig(model=str(residual_card), threads=1), tmp_path / "alpha.png", tmp_path / "alpha-out.png", progress=False)
+    got = cv2.imread(str(tmp_path / "alpha-out.png"), cv2.IMREAD_UNCHANGED)
+    assert got.shape == (97, 161, 4) and (got[:, :, 3] == 200).all()
+    assert np.array_equal(got[:, :, :3], reference_output(residual_card, frame))
+
+
+def test_enhance_bad_inputs(tmp_path: Path, clip_mkv: Path) -> None:
+    cfg = DaemonConfig(model="none")
+    text = tmp_path / "notes.mp4"
+    text.write_text("hello")
+    with pytest.raises(SharpCamError, match="as a video"):
+        enhance_file(cfg, text, tmp_path / "o.mp4", progress=False)
+    assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "o.partial.mp4").exists()
+    with pytest.raises(SharpCamError, match="does not exist"):
+        enhance_file(cfg, tmp_path / "missing.mp4", tmp_path / "o.mp4", progress=False)
+    with pytest.raises(SharpCamError, match="not a video name"):
+        enhance_file(cfg, clip_mkv, tmp_path / "o.txt", progress=False)
+    with pytest.raises(SharpCamError, match="folder"):
+        enhance_file(cfg, clip_mkv, tmp_path / "no" / "o.mkv", progress=False)
+    with pytest.raises(SharpCamError, match="is the input"):
+        enhance_file(cfg, clip_mkv, clip_mkv, progress=False)
+
+
+def test_bench_reports_figures(residual_card: Path, clip_mkv: Path) -> None:
+    for model, clip in (("none", None), (str(residual_card), clip_mkv)):
+        cfg = DaemonConfig(model=model, width=96, height=54, output="null", stats_interval=0.0, threads=1)
+        report = run_bench(cfg, clip, duration=0.4, warmup=0.1)
+        assert report["frames_out"] > 0 and report["fps"] > 0
+        assert set(report["stage_ms"]) == {"capture", "pre", "infer", "post", "publish"}
+        assert report["latency_p95_ms"] >= report["latency_p50_ms"] > 0
+        assert report["dropped"] == 0  # bench waits instead of dropping
+
+
+def test_latest_wins_under_overload_never_runs_out_of_slots(residual_card: Path) -> None:
+    """An unpaced source far faster than inference: frames are dropped, slots never run out."""
+    from vcam.sources import MemoryClipSource
+
+    source = MemoryClipSource(panned_frames(W, H, 4), 30.0, "fast")
+    sink = RecordingSink()
+    cfg = daemon_cfg(model=str(residual_card), threads=1)
+    pipeline = Pipeline(cfg, source, lambda _c: source, sink, load_engine(cfg.model, "cpu", 1), stop_at_end=False)
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: pipeline.stats.counters.fresh >= 10 and pipeline.stats.dropped() > 0, "frames and drops")
+    finally:
+        stop(pipeline, thread)
+    assert pipeline.error is None
+    seqs = pipeline.stats.counters
+    assert seqs.captured > seqs.fresh
+
+
+def test_waits_for_a_missing_camera() -> None:
+    camera = FakeCamera()
+    camera.plugged = False
+    sink = RecordingSink()
+    pipeline = Pipeline(daemon_cfg(), None, camera.open, sink, None)
+    counters = pipeline.stats.counters
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: counters.placeholders >= 2, "placeholder while the camera is missing")
+        camera.plugged = True
+        wait_for(lambda: counters.fresh >= 3, "frames once the camera appears")
+    finally:
+        stop(pipeline, thread)
+
+
+def test_camera_changing_size_is_resized_to_the_open_sink() -> None:
+    camera = FakeCamera()
+    sink = RecordingSink()
+    pipeline = Pipeline(daemon_cfg(), camera.open(), camera.open, sink, None)
+    counters = pipeline.stats.counters
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: counters.fresh >= 3, "first frames")
+        big = panned_frames(2 * W + 1, 2 * H + 1, 2, "rocket")
+        camera.frames = big  # e.g. the camera came back in another mode
+
+        def resized_frames_arrive() -> bool:
+            last = sink.sent[-1]
+            return last.shape == (H, W, 3) and np.abs(last.astype(int) - cv2.resize(big[0], (W, H)).astype(int)).mean() < 3 or (
+                np.abs(last.astype(int) - cv2.resize(big[1], (W, H)).astype(int)).mean() < 3
+            )
+
+        wait_for(resized_frames_arrive, "resized frames")
+    finally:
+        stop(pipeline, thread)
+    assert pipeline.error is None

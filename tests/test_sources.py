@@ -1,0 +1,105 @@
+"""vcam.sources: video files, image sequences, bad devices, in-memory clips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vcam_support import panned_frames, read_all_frames
+from vcam.config import SharpCamError
+from vcam.sources import (
+    ImageSequenceSource,
+    MemoryClipSource,
+    SourceLost,
+    VideoFileSource,
+    is_camera_spec,
+    load_clip_frames,
+    open_source,
+    sequence_paths,
+    chart_frames,
+)
+
+
+def _drain(source) -> list[np.ndarray]:
+    buf = np.empty((source.info.height, source.info.width, 3), np.uint8)
+    frames = []
+    while True:
+        try:
+            frames.append(source.read_into(buf).copy())
+        except SourceLost:
+            return frames
+
+
+def test_video_file_source_reads_every_frame(clip_mkv: Path) -> None:
+    with open_source(str(clip_mkv), 1280, 720, 30, "MJPG", realtime=False, loop=False) as source:
+        assert isinstance(source, VideoFileSource)
+        assert (source.info.width, source.info.height) == (160, 90) and not source.info.live
+        frames = _drain(source)
+    expected = read_all_frames(clip_mkv)
+    assert len(frames) == len(expected) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(frames, expected, strict=True))
+
+
+def test_loop_restarts_the_file(clip_mkv: Path) -> None:
+    source = VideoFileSource(clip_mkv, loop=True)
+    buf = np.empty((90, 160, 3), np.uint8)
+    first = source.read_into(buf).copy()
+    for _ in range(11):
+        source.read_into(buf)
+    assert np.array_equal(source.read_into(buf), first)
+    source.close()
+
+
+def test_image_sequences_gray_and_bgra(tmp_path: Path) -> None:
+    frames = panned_frames(64, 36, 3)
+    cv2.imwrite(str(tmp_path / "f_0001.png"), frames[0])
+    cv2.imwrite(str(tmp_path / "f_0002.png"), cv2.cvtColor(frames[1], cv2.COLOR_BGR2GRAY))
+    cv2.imwrite(str(tmp_path / "f_0003.png"), cv2.cvtColor(frames[2], cv2.COLOR_BGR2BGRA))
+    for spec in (str(tmp_path), str(tmp_path / "f_*.png"), str(tmp_path / "f_%04d.png")):
+        assert len(sequence_paths(spec) or []) == 3
+        source = open_source(spec, 1280, 720, 30, "", realtime=False, loop=False)
+        assert isinstance(source, ImageSequenceSource)
+        got = _drain(source)
+        assert len(got) == 3 and all(g.shape == (36, 64, 3) for g in got)
+        assert np.array_equal(got[0], frames[0]) and np.array_equal(got[2], frames[2])
+        assert np.array_equal(got[1][:, :, 0], got[1][:, :, 2])  # grey became 3 equal channels
+
+
+@pytest.mark.parametrize("spec", ["/dev/video99", "/dev/v4l/by-id/usb-no-such-camera-video-index0"])
+def test_unknown_camera(spec: str) -> None:
+    assert is_camera_spec(spec)
+    with pytest.raises(SharpCamError) as info:
+        open_source(spec, 640, 480, 30, "MJPG", realtime=True, loop=False)
+    assert "sharpcam devices" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_unknown_path_and_not_a_video(tmp_path: Path) -> None:
+    with pytest.raises(SharpCamError, match="unknown device"):
+        open_source(str(tmp_path / "nothing.mp4"), 640, 480, 30, "", realtime=False, loop=False)
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n")
+    with pytest.raises(SharpCamError, match="cannot read .* as a video"):
+        open_source(str(text), 640, 480, 30, "", realtime=False, loop=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SharpCamError, match="no images found"):
+        open_source(str(empty), 640, 480, 30, "", realtime=False, loop=False)
+    bad_png = tmp_path / "broken.png"
+    bad_png.write_bytes(b"\x89PNG broken")
+    with pytest.raises(SharpCamError, match="as an image"):
+        open_source(str(bad_png), 640, 480, 30, "", realtime=False, loop=False)
+
+
+def test_memory_clip_and_chart(clip_mkv: Path) -> None:
+    frames = load_clip_frames(clip_mkv, 80, 45, limit=5)
+    assert len(frames) == 5 and frames[0].shape == (45, 80, 3)
+    source = MemoryClipSource(frames, 30.0, "clip")
+    buf = np.empty((45, 80, 3), np.uint8)
+    seen = [source.read_into(buf).copy() for _ in range(6)]
+    assert np.array_equal(seen[5], frames[0])  # cycles
+    chart = chart_frames(160, 90, 4)
+    assert len(chart) == 4 and chart[0].shape == (90, 160, 3)
+    assert not np.array_equal(chart[0], chart[1]) and chart[0].std() > 20

@@ -1,0 +1,316 @@
+"""`sharpcam`: the command line. start (the daemon), enhance (offline), bench, devices, doctor, service.
+
+Options, `SHARPCAM_*` environment variables and `--config file.toml` only fill in
+vcam.config.DaemonConfig, which owns every default. Heavy modules (onnxruntime, the pipeline) are
+imported inside the commands so that `sharpcam --help` is quick; torch is never imported.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vcam.config import DaemonConfig, SharpCamError, build_config, default_of, parse_size
+from vcam.devices import devices_command
+from vcam.doctor import doctor_command
+from vcam.service import service_group
+
+log = logging.getLogger("sharpcam")
+
+ENV_PREFIX = "SHARPCAM"
+
+
+def _opt(*decls: str, field: str, help: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A click option that fills DaemonConfig.`field`; its default and env var come from there."""
+    kwargs.setdefault("default", default_of(field))
+    kwargs.setdefault("show_default", kwargs["default"] is not None)
+    return click.option(
+        *decls, field, help=help, envvar=f"{ENV_PREFIX}_{field.upper()}", show_envvar=True, **kwargs
+    )
+
+
+def capture_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed(
+        [
+            _opt("--device", "-d", field="device", help="Camera index, /dev/videoN, /dev/v4l/by-id/..., video file or image folder."),
+            _opt("--width", field="width", type=int, help="Capture width asked of the camera (it may give another)."),
+            _opt("--height", field="height", type=int, help="Capture height asked of the camera."),
+            _opt("--fps", field="fps", type=float, help="Capture rate asked of the camera; also the output rate."),
+            _opt("--fourcc", field="fourcc", help="Pixel format asked of the camera ('' = camera default)."),
+            _opt("--loop/--no-loop", field="loop", help="Restart a video file / image folder at its end."),
+            _opt("--wait-for-camera/--no-wait-for-camera", field="wait_for_camera",
+                 help="Start even if the camera is missing (placeholder until it appears); for services."),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed(
+        [
+            _opt("--model", "-m", field="model", help="Model card (.json), .onnx file, installed model name, or 'none' (no inference)."),
+            _opt("--provider", field="provider", help="onnxruntime provider: cpu, cuda, tensorrt, openvino, rocm, dml, coreml."),
+            _opt("--threads", field="threads", type=int, help="onnxruntime intra-op threads (0 = one per core, at most 8)."),
+            _opt("--work-size", field="work_size", default=None, help="Run the model at WIDTHxHEIGHT and scale back (default: capture size)."),
+            _opt("--strength", "-s", field="strength", type=float, help="Blend 0 (exact passthrough) .. 1 (full model output)."),
+            _opt("--unsharp", field="unsharp", type=float, help="Extra unsharp-mask amount after the model (0 = off, 0.3 = light)."),
+            _opt("--mirror/--no-mirror", field="mirror", help="Flip horizontally (selfie view)."),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed(
+        [
+            _opt("--output", "-o", field="output", help="'camera' (v4l2loopback), 'null', or a video file (.mp4, .mkv, .avi)."),
+            _opt("--output-device", field="output_device", default=None, help="Loopback device (default: the one labelled SharpCam, else the first)."),
+            _opt("--output-fps", field="output_fps", type=float, default=None, help="Constant output rate (default: --fps)."),
+            _opt("--on-demand/--always-on", field="on_demand", help="Release the camera while no app reads the virtual camera."),
+            _opt("--stats-interval", field="stats_interval", type=float, help="Seconds between stats lines (0 = none)."),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+def _given(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters the user set on the command line or through the environment."""
+    sources = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    return {name: value for name, value in params.items() if ctx.get_parameter_source(name) in sources}
+
+
+def _config(ctx: click.Context, params: dict[str, Any], **fixed: Any) -> tuple[DaemonConfig, Callable[[], DaemonConfig]]:
+    """DaemonConfig from defaults < --config TOML < env/flags < `fixed`; and a rebuild function for SIGHUP."""
+    toml_path: Path | None = (ctx.obj or {}).get("config")
+    overrides = {**_given(ctx, params), **fixed}
+
+    def build() -> DaemonConfig:
+        return build_config(toml_path, overrides)
+
+    return build(), build
+
+
+def _version() -> str:
+    """The installed distribution's version, or a note when run from a source checkout."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("sharpcam")
+    except metadata.PackageNotFoundError:
+        return "(source checkout, not installed)"
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s sharpcam: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=f"{ENV_PREFIX}_CONFIG",
+    show_envvar=True,
+    help="TOML file with settings (keys named like the options); flags and env vars override it.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="More log output.")
+@click.version_option(version=_version(), prog_name="sharpcam", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
+    """SharpCam: sharpen your webcam with a small CNN and publish it as the "SharpCam" virtual camera.
+
+    Quick start: sudo modprobe v4l2loopback video_nr=10 card_label=SharpCam exclusive_caps=1;
+    then `sharpcam start --device 0` and pick "SharpCam" in your video app.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config_path
+    ctx.obj["verbose"] = verbose
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+@cli.command()
+@capture_options
+@model_options
+@output_options
+@click.pass_context
+def start(ctx: click.Context, **params: Any) -> None:
+    """Run the daemon: camera -> model -> virtual camera, until Ctrl-C / SIGTERM (SIGHUP reloads)."""
+    cfg, rebuild = _config(ctx, params)
+    _setup_logging(ctx.obj["verbose"])
+    # Until the pipeline runs (and installs its own handlers): SIGTERM unwinds through the
+    # context managers and exits 0, SIGHUP has nothing to reload yet.
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _exit_on_signal)}
+    if hasattr(signal, "SIGHUP"):
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    dumps_stacks = False
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>` prints every thread's stack: for a stuck daemon
+        try:
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
+            dumps_stacks = True
+        except (AttributeError, ValueError, OSError):  # stderr is not a real file (embedded use)
+            pass
+    try:
+        _run_daemon(cfg, rebuild)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if dumps_stacks:
+            faulthandler.unregister(signal.SIGUSR1)
+
+
+def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
+    from vcam.engine import load_engine
+    from vcam.notify import SdNotify
+    from vcam.pipeline import Pipeline, count_readers
+    from vcam.sinks import OUTPUT_CAMERA, default_output_device, open_sink
+    from vcam.sources import is_camera_spec, open_source
+
+    engine = load_engine(cfg.model, cfg.provider, cfg.threads)
+    if engine is not None:
+        log.info("model %s (%s, %s) on %s with %d threads", engine.card.name, engine.card.output_kind, engine.card.precision, cfg.provider, engine.threads)
+    output_device = cfg.output_device
+    if cfg.output == OUTPUT_CAMERA and output_device is None:
+        output_device = default_output_device()
+
+    def reopen(current: DaemonConfig) -> Any:
+        return open_source(current.device, current.width, current.height, current.fps, current.fourcc, realtime=True, loop=current.loop)
+
+    asked = f"asked {cfg.width}x{cfg.height} @ {cfg.fps:g} fps {cfg.fourcc or 'default'}"
+    try:
+        source = reopen(cfg)
+    except SharpCamError as exc:
+        if not (cfg.wait_for_camera and is_camera_spec(cfg.device)):
+            raise
+        source = None
+        log.warning("%s; waiting for it (placeholder until then)", exc)
+    if source is not None:
+        info = source.info
+        size = (info.width, info.height)
+        log.info("capture %s: %dx%d @ %g fps %s (%s)", info.label, info.width, info.height, info.fps, info.fourcc, asked)
+    else:
+        size = (cfg.width, cfg.height)
+    try:
+        sink = open_sink(cfg.output, output_device, size[0], size[1], cfg.publish_fps)
+    except BaseException:
+        if source is not None:
+            source.close()
+        raise
+    log.info("publishing to %s at %dx%d @ %g fps", sink.label, size[0], size[1], cfg.publish_fps)
+    notify = SdNotify.from_env()
+    reader_counter = (lambda: count_readers(output_device)) if cfg.on_demand and output_device else None
+    pipeline = Pipeline(
+        cfg,
+        source,
+        reopen,
+        sink,
+        engine,
+        stop_at_end=not is_camera_spec(cfg.device) and not cfg.loop,
+        reload_config=rebuild,
+        reader_counter=reader_counter,
+        notify=notify,
+    )
+    with pipeline:
+        pipeline.run()
+    log.info("stopped")
+
+
+@cli.command()
+@click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
+@click.argument("output_path", metavar="OUT", type=click.Path(path_type=Path))
+@model_options
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@click.pass_context
+def enhance(ctx: click.Context, input_path: Path, output_path: Path, progress: bool, **params: Any) -> None:
+    """Sharpen a video or an image file offline: same size and frame count (no audio)."""
+    from vcam.pipeline import enhance_file
+
+    cfg, _ = _config(ctx, params)
+    frames = enhance_file(cfg, input_path, output_path, progress=progress)
+    click.echo(f"wrote {output_path} ({frames} frame{'s' if frames != 1 else ''})", err=True)
+
+
+@cli.command()
+@click.option("--size", default="1280x720", show_default=True, help="Frame size WIDTHxHEIGHT (e.g. 1920x1080).")
+@click.option("--clip", type=click.Path(dir_okay=False, path_type=Path), help="Real video to cycle through (default: synthetic test-chart frames).")
+@click.option("--duration", type=float, default=10.0, show_default=True, help="Seconds to measure (after the warm-up).")
+@click.option("--warmup", type=float, default=2.0, show_default=True, help="Seconds to run before measuring.")
+@click.option("--fps", "paced_fps", type=float, default=None,
+              help="Deliver frames at this rate like a camera (soak test); default: as fast as the pipeline takes them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@model_options
+@click.pass_context
+def bench(
+    ctx: click.Context, size: str, clip: Path | None, duration: float, warmup: float, paced_fps: float | None, as_json: bool, **params: Any
+) -> None:
+    """Measure the whole pipeline to the null sink: per-stage ms, end-to-end fps, p50/p95 latency.
+
+    `--model none` measures the overhead without inference.
+    """
+    from vcam.pipeline import run_bench
+
+    width, height = parse_size(size)
+    if duration <= 0 or warmup < 0:
+        raise SharpCamError(f"--duration {duration:g} / --warmup {warmup:g} must be positive: pass e.g. --duration 10")
+    paced = {"fps": paced_fps} if paced_fps is not None else {}
+    cfg, _ = _config(ctx, params, width=width, height=height, output="null", stats_interval=0.0, **paced)
+    if not as_json:
+        _setup_logging(ctx.obj["verbose"])
+    report = run_bench(cfg, clip, duration, warmup, paced=paced_fps is not None)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    stages = report["stage_ms"]
+    click.echo(f"sharpcam bench: {report['size']} model={report['model']} provider={report['provider']} threads={report['threads']} "
+               f"source={report['source']} ({report['seconds']:.1f} s, {report['frames_out']} frames)")
+    cpu = report["stage_cpu_ms"]
+    click.echo("  per-stage ms (wall):      " + "  ".join(f"{k} {v:.2f}" for k, v in stages.items()))
+    click.echo("  per-stage ms (CPU time):  " + "  ".join(f"{k} {v:.2f}" for k, v in cpu.items()))
+    click.echo(f"  pipeline overhead (pre+post+publish+hand-offs): {report['overhead_ms']:.2f} ms/frame wall, "
+               f"{report['overhead_cpu_ms']:.2f} ms CPU")
+    click.echo(f"  end-to-end: {report['fps']:.1f} fps, latency p50 {report['latency_p50_ms']:.1f} ms, p95 {report['latency_p95_ms']:.1f} ms")
+    click.echo(f"  longest gap between frames {report['max_gap_ms']:.0f} ms, dropped {report['dropped']}, "
+               f"RSS {report['rss_mb']:.0f} MB ({report['rss_growth_mb']:+.1f} MB), load {report['load_avg_1m']:.1f} on {report['cpu_count']} CPUs")
+
+
+cli.add_command(devices_command)
+cli.add_command(doctor_command)
+cli.add_command(service_group)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: click handles usage errors (exit 2); our errors print one line (exit 1)."""
+    try:
+        cli.main(args=argv, prog_name="sharpcam", auto_envvar_prefix=ENV_PREFIX, standalone_mode=True)
+    except SharpCamError as exc:
+        click.echo(f"sharpcam: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("sharpcam: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("SHARPCAM_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())[:300] or type(exc).__name__
+        click.echo(f"sharpcam: internal error: {type(exc).__name__}: {text} (rerun with SHARPCAM_DEBUG=1 for a traceback and report it)", err=True)
+        sys.exit(1)
+

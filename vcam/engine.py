@@ -1,0 +1,306 @@
+"""Model loading: resolve `--model`, read and verify the card (export/README.md), run onnxruntime.
+
+The card is the contract with `kd/`: tensor names, NCHW float32 with batch 1 and dynamic
+height/width (multiples of `pad_multiple`), colour order, value range, image or residual output.
+Anything that does not match is refused at load time with a one-line SharpCamError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vcam.config import MODEL_NONE, SharpCamError
+
+MODEL_PACKAGE = "sharpcam_models"
+
+# --provider name -> onnxruntime execution provider.
+PROVIDER_NAMES = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "rocm": "ROCMExecutionProvider",
+    "dml": "DmlExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+}
+PROVIDER_PACKAGES = {
+    "cuda": "onnxruntime-gpu",
+    "tensorrt": "onnxruntime-gpu",
+    "openvino": "onnxruntime-openvino",
+    "rocm": "onnxruntime-rocm",
+    "dml": "onnxruntime-directml",
+    "coreml": "onnxruntime (macOS build)",
+}
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """The parts of a model card (card_version 1) the runtime acts on.
+
+    value_max is 1.0 for value_range [0, 1] and 255.0 for [0, 255]; colour_order is "RGB" or "BGR";
+    output_kind is "image" (the model returns the restored frame) or "residual" (runtime adds it).
+    """
+
+    name: str
+    card_path: Path
+    onnx_path: Path
+    sha256: str
+    input_name: str
+    output_name: str
+    color_order: str
+    value_max: float
+    pad_multiple: int
+    output_kind: str
+    precision: str
+    info: dict[str, Any]
+
+
+def _packaged_card(name: str) -> Path | None:
+    """`<name>.json` in the installed `sharpcam_models` package, or in ../export of a source checkout."""
+    candidates: list[Path] = []
+    try:
+        root = resources.files(MODEL_PACKAGE)
+        candidates.append(Path(str(root.joinpath(f"{name}.json"))))
+    except (ModuleNotFoundError, TypeError):
+        pass
+    # A source checkout run without `pip install`: export/ sits beside vcam/.
+    candidates.append(Path(__file__).resolve().parent.parent / "export" / f"{name}.json")
+    for path in candidates:
+        if path.is_file():
+            return path
+    return None
+
+
+def resolve_model(spec: str) -> Path:
+    """`--model` -> the card's path: a .json card, an .onnx file (card beside it) or a packaged name."""
+    if spec == MODEL_NONE:
+        raise ValueError("resolve_model('none'): the caller runs without a model")
+    path = Path(spec).expanduser()
+    if path.suffix.lower() == ".json":
+        if not path.is_file():
+            raise SharpCamError(f"model card {path} does not exist: pass an existing .json card or .onnx file")
+        return path
+    if path.suffix.lower() == ".onnx":
+        if not path.is_file():
+            raise SharpCamError(f"model file {path} does not exist: pass an existing .onnx file")
+        card = path.with_suffix(".json")
+        if not card.is_file():
+            raise SharpCamError(
+                f"model {path} has no card {card.name} beside it: export it with `sharpcam-kd export` (writes both)"
+            )
+        return card
+    if path.exists():
+        raise SharpCamError(f"--model {spec!r} is neither a .json card nor an .onnx file: pass one of those")
+    card = _packaged_card(spec)
+    if card is None:
+        raise SharpCamError(
+            f"model {spec!r} not found in {MODEL_PACKAGE} (no trained model is installed yet?): "
+            "pass --model PATH to a card/.onnx file, or --model none to run without one"
+        )
+    return card
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _need(card: dict[str, Any], key: str, kind: type | tuple[type, ...], where: Path) -> Any:
+    if key not in card:
+        raise SharpCamError(f"model card {where} lacks {key!r}: re-export the model with `sharpcam-kd export`")
+    value = card[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise SharpCamError(f"model card {where}: {key!r} has the wrong type: re-export the model with `sharpcam-kd export`")
+    return value
+
+
+def load_card(card_path: Path) -> ModelCard:
+    """Reads and checks a card; verifies the ONNX file's sha256. Raises SharpCamError on any mismatch."""
+    try:
+        raw = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SharpCamError(f"cannot read model card {card_path} ({exc}): pass a valid card written by `sharpcam-kd export`") from None
+    if not isinstance(raw, dict):
+        raise SharpCamError(f"model card {card_path} is not a JSON object: pass a card written by `sharpcam-kd export`")
+    version = _need(raw, "card_version", int, card_path)
+    if version != 1:
+        raise SharpCamError(f"model card {card_path} has card_version {version}, this sharpcam reads 1: upgrade sharpcam or re-export")
+    file_name = _need(raw, "file", str, card_path)
+    onnx_path = (card_path.parent / file_name).resolve()
+    if not onnx_path.is_file():
+        raise SharpCamError(f"model file {onnx_path} named by card {card_path.name} is missing: put it beside the card")
+    expected = _need(raw, "sha256", str, card_path).lower()
+    actual = sha256_of(onnx_path)
+    if actual != expected:
+        raise SharpCamError(
+            f"model file {onnx_path.name} does not match its card (sha256 {actual[:12]}... != {expected[:12]}...): "
+            "the file was changed or truncated; re-export or re-install the model"
+        )
+    tensors = {}
+    for side in ("input", "output"):
+        spec = _need(raw, side, dict, card_path)
+        name = spec.get("name")
+        if not isinstance(name, str) or spec.get("dtype") != "float32":
+            raise SharpCamError(f"model card {card_path}: {side} must name a float32 tensor: re-export the model")
+        shape = spec.get("shape")
+        if not (isinstance(shape, list) and len(shape) == 4 and shape[0] in (1, "batch", "N") and shape[1] == 3):
+            raise SharpCamError(f"model card {card_path}: {side} shape {shape} is not [1, 3, height, width]: re-export the model")
+        tensors[side] = name
+    layout = raw.get("layout", "NCHW")
+    if layout != "NCHW":
+        raise SharpCamError(f"model card {card_path}: layout {layout!r} is not supported, only NCHW: re-export the model")
+    color_order = _need(raw, "color_order", str, card_path).upper()
+    if color_order not in ("RGB", "BGR"):
+        raise SharpCamError(f"model card {card_path}: color_order {color_order!r} must be RGB or BGR: fix the card")
+    value_range = _need(raw, "value_range", list, card_path)
+    if value_range not in ([0, 1], [0, 255], [0.0, 1.0], [0.0, 255.0]):
+        raise SharpCamError(f"model card {card_path}: value_range {value_range} must be [0, 1] or [0, 255]: fix the card")
+    pad_multiple = _need(raw, "pad_multiple", int, card_path)
+    if not 1 <= pad_multiple <= 256:
+        raise SharpCamError(f"model card {card_path}: pad_multiple {pad_multiple} must be 1..256: fix the card")
+    output_kind = _need(raw, "output_kind", str, card_path)
+    if output_kind not in ("image", "residual"):
+        raise SharpCamError(f"model card {card_path}: output_kind {output_kind!r} must be image or residual: fix the card")
+    scale = raw.get("scale", 1)
+    if scale != 1:
+        raise SharpCamError(f"model card {card_path}: scale {scale} is not supported (only same-size models): use a scale-1 model")
+    return ModelCard(
+        name=str(raw.get("name", card_path.stem)),
+        card_path=card_path,
+        onnx_path=onnx_path,
+        sha256=actual,
+        input_name=tensors["input"],
+        output_name=tensors["output"],
+        color_order=color_order,
+        value_max=float(value_range[1]),
+        pad_multiple=pad_multiple,
+        output_kind=output_kind,
+        precision=str(raw.get("precision", "fp32")),
+        info={k: raw[k] for k in ("architecture", "params", "macs_per_pixel", "metrics") if k in raw},
+    )
+
+
+def default_threads() -> int:
+    """One intra-op thread per CPU core, at most 8 (more rarely helps a small CNN)."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _providers_for(provider: str) -> list[str]:
+    import onnxruntime as ort
+
+    key = provider.lower()
+    if key not in PROVIDER_NAMES:
+        raise SharpCamError(f"unknown --provider {provider!r}: pass one of {', '.join(PROVIDER_NAMES)}")
+    wanted = PROVIDER_NAMES[key]
+    available = ort.get_available_providers()
+    if wanted not in available:
+        short = [k for k, v in PROVIDER_NAMES.items() if v in available]
+        raise SharpCamError(
+            f"provider {key!r} is not available in this onnxruntime (available: {', '.join(short) or 'none'}): "
+            f"install {PROVIDER_PACKAGES.get(key, 'a build with it')} or use --provider cpu"
+        )
+    # CPU stays as the fallback for operators the accelerator lacks.
+    return [wanted] if wanted == "CPUExecutionProvider" else [wanted, "CPUExecutionProvider"]
+
+
+class Engine:
+    """An onnxruntime session bound to one card.
+
+    `run(input_nchw, output_nchw)` reads a float32 (1, 3, H, W) array (H, W multiples of
+    card.pad_multiple, values in [0, card.value_max], colour order card.color_order) and writes
+    the model's float32 (1, 3, H, W) output into the preallocated `output_nchw`.
+    """
+
+    def __init__(self, card: ModelCard, provider: str = "cpu", threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        self.card = card
+        self.provider = provider.lower()
+        self.threads = threads if threads > 0 else default_threads()
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Spinning worker threads would steal the cores the capture/pre/post threads need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        providers = _providers_for(self.provider)
+        try:
+            self.session = ort.InferenceSession(str(card.onnx_path), sess_options=options, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own types for corrupt/unsupported graphs
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SharpCamError(
+                f"cannot load model {card.onnx_path.name} ({first[:160]}): the file is corrupt or not ONNX; re-export it"
+            ) from None
+        self._check_contract()
+        self._bindings: dict[tuple[int, int, tuple[int, ...]], Any] = {}
+
+    def _check_contract(self) -> None:
+        card = self.card
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        where = card.onnx_path.name
+        if len(inputs) != 1 or inputs[0].name != card.input_name:
+            got = ", ".join(i.name for i in inputs)
+            raise SharpCamError(f"model {where} has inputs [{got}] but its card says {card.input_name!r}: re-export the model")
+        if len(outputs) < 1 or outputs[0].name != card.output_name:
+            got = ", ".join(o.name for o in outputs)
+            raise SharpCamError(f"model {where} has outputs [{got}] but its card says {card.output_name!r}: re-export the model")
+        for side, arg in (("input", inputs[0]), ("output", outputs[0])):
+            if arg.type != "tensor(float)":
+                raise SharpCamError(f"model {where} {side} is {arg.type}, the card promises float32: re-export the model")
+            shape = arg.shape
+            if len(shape) != 4 or shape[1] not in (3, None) and not isinstance(shape[1], str):
+                raise SharpCamError(f"model {where} {side} shape {shape} is not (1, 3, H, W): re-export the model")
+            if isinstance(shape[2], int) or isinstance(shape[3], int):
+                raise SharpCamError(
+                    f"model {where} {side} has a fixed size {shape[2]}x{shape[3]}, the runtime needs dynamic height/width: "
+                    "export with dynamic axes"
+                )
+        # A tiny probe run catches graphs whose output shape differs from the input (wrong model).
+        m = card.pad_multiple
+        probe_h, probe_w = 2 * m if m > 1 else 8, 3 * m if m > 1 else 12
+        probe = np.full((1, 3, probe_h, probe_w), 0.5 * card.value_max, np.float32)
+        try:
+            result = self.session.run([card.output_name], {card.input_name: probe})[0]
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            raise SharpCamError(f"model {where} fails on a {probe_w}x{probe_h} frame ({first}): check pad_multiple in the card") from None
+        if result.shape != probe.shape:
+            raise SharpCamError(
+                f"model {where} turns a {probe.shape} input into {result.shape}: the runtime needs a same-size (1, 3, H, W) output"
+            )
+
+    def run(self, input_nchw: np.ndarray, output_nchw: np.ndarray) -> None:
+        """Runs the model on `input_nchw` into `output_nchw` (both float32 C-contiguous (1, 3, H, W))."""
+        key = (input_nchw.ctypes.data, output_nchw.ctypes.data, input_nchw.shape)
+        binding = self._bindings.get(key)
+        if binding is None:
+            # One binding per (input, output) buffer pair of the slot pools: onnxruntime then
+            # reads and writes the preallocated arrays in place, without allocating per frame.
+            if len(self._bindings) > 64:
+                self._bindings.clear()  # buffers were reallocated (frame size changed)
+            binding = self.session.io_binding()
+            binding.bind_input(self.card.input_name, "cpu", 0, np.float32, list(input_nchw.shape), input_nchw.ctypes.data)
+            binding.bind_output(self.card.output_name, "cpu", 0, np.float32, list(output_nchw.shape), output_nchw.ctypes.data)
+            self._bindings[key] = binding
+        self.session.run_with_iobinding(binding)
+
+
+def load_engine(model: str, provider: str, threads: int) -> Engine | None:
+    """`--model` spec -> a ready Engine, or None for `--model none`."""
+    if model == MODEL_NONE:
+        return None
+    return Engine(load_card(resolve_model(model)), provider=provider, threads=threads)

@@ -1,0 +1,944 @@
+"""The daemon: capture -> preprocess -> infer -> postprocess -> publish as five threads.
+
+Stages hand frames over through single-slot "latest wins" mailboxes (vcam.mailbox) in
+preallocated slots, so a slow stage drops stale frames instead of queueing them. The publish
+stage keeps the output rate constant: it re-sends the last frame when the input stalls and
+sends a "camera disconnected" placeholder while the capture stage keeps reopening the camera.
+One stop event ends everything; SIGINT/SIGTERM set it, SIGHUP reloads config and model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import sys
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vcam.config import DaemonConfig, SharpCamError
+from vcam.engine import Engine, load_engine
+from vcam.mailbox import Mailbox, Slot, SlotPool
+from vcam.config import IMAGE_SUFFIXES
+from vcam.sinks import FILE_CODECS, FileSink, NullSink, Sink, partial_path
+from vcam.sources import (
+    MemoryClipSource,
+    Source,
+    SourceLost,
+    VideoFileSource,
+    load_clip_frames,
+    read_image,
+    chart_frames,
+)
+from vcam.transforms import (
+    FrameGeometry,
+    Postprocessor,
+    Preprocessor,
+    draw_placeholder,
+    finish_u8,
+    resize_into,
+    to_bgr_u8,
+)
+
+log = logging.getLogger("sharpcam")
+
+STAGES = ("capture", "pre", "infer", "post", "publish")
+# Slots per pool = the places one can be at once (vcam.mailbox). infer: the infer stage, its
+# mailbox, the post stage. pre: the pre stage, its mailbox, and one inside each infer slot.
+# capture: the capture stage, its mailbox, and one inside each pre slot. post: the post stage,
+# its mailbox, the publisher's current frame.
+INFER_SLOTS = 3
+PRE_SLOTS = 2 + INFER_SLOTS
+CAPTURE_SLOTS = 2 + PRE_SLOTS
+POST_SLOTS = 3
+IDLE_WAIT_S = 0.05  # how long a stage blocks on its mailbox before looking at the stop flag
+PAUSED_PERIOD_S = 0.5  # placeholder rate while --on-demand has released the camera (2 fps)
+STALL_PLACEHOLDER_S = 3.0  # a camera silent this long gets the placeholder instead of its last frame
+# Placeholder title and detail line, by why there is no camera picture.
+PLACEHOLDER_TEXT = {
+    "starting": ("starting camera...", ""),
+    "disconnected": ("camera disconnected", "reconnecting..."),
+    "stalled": ("camera not responding", "waiting for frames..."),
+    "paused": ("SharpCam paused", "camera released until an app reads this device"),
+}
+
+
+class FrameProcessor:
+    """Preprocess / infer / postprocess for one frame size with one engine and one set of settings.
+
+    `engine` None means no inference (the identity). strength 0 is an exact passthrough: the
+    capture frame is copied (then mirrored if asked) and the model is not run.
+    Owns the slot pools whose buffer shapes depend on the geometry. Each method is called from
+    one thread only (the stage that owns it).
+    """
+
+    def __init__(
+        self,
+        cfg: DaemonConfig,
+        engine: Engine | None,
+        capture_size: tuple[int, int],
+        generation: int = 0,
+        offline: bool = False,
+    ) -> None:
+        self.cfg = cfg
+        self.engine = engine
+        self.generation = generation
+        self.passthrough = cfg.strength == 0.0
+        card = engine.card if engine is not None else None
+        color_order = card.color_order if card else "BGR"
+        value_max = card.value_max if card else 1.0
+        pad_multiple = card.pad_multiple if card else 1
+        work = None if self.passthrough else cfg.work_size
+        self.geometry = FrameGeometry.make(capture_size, work, pad_multiple)
+        self.pre = Preprocessor(self.geometry, color_order, value_max)
+        self.post = Postprocessor(
+            self.geometry,
+            color_order,
+            value_max,
+            card.output_kind if card else "image",
+            cfg.strength,
+            cfg.unsharp,
+            cfg.mirror,
+        )
+        cw, ch = capture_size
+        tensor_shape = self.geometry.tensor_shape
+        needs_tensors = not self.passthrough
+        # `offline` (process() in one thread) needs one slot of each.
+        self.infer_pool = SlotPool(
+            1 if offline else INFER_SLOTS,
+            lambda: {"output": np.empty(tensor_shape, np.float32)} if needs_tensors and engine is not None else {},
+            "infer",
+        )
+        self.pre_pool = SlotPool(
+            1 if offline else PRE_SLOTS,
+            lambda: {"input": np.empty(tensor_shape, np.float32)} if needs_tensors else {},
+            "pre",
+        )
+        self.post_pool = SlotPool(1 if offline else POST_SLOTS, lambda: {"bgr": np.empty((ch, cw, 3), np.uint8)}, "post")
+
+    def preprocess(self, bgr_u8: np.ndarray, pre_slot: Slot) -> None:
+        """Capture BGR uint8 (H, W, 3) -> pre_slot["input"], float32 geometry.tensor_shape."""
+        if not self.passthrough:
+            self.pre.run(bgr_u8, pre_slot["input"])
+
+    def infer(self, pre_slot: Slot, infer_slot: Slot) -> None:
+        """pre_slot["input"] -> infer_slot["output"] (same shape), or nothing without a model."""
+        if not self.passthrough and self.engine is not None:
+            self.engine.run(pre_slot["input"], infer_slot["output"])
+
+    def postprocess(self, bgr_u8: np.ndarray, pre_slot: Slot, infer_slot: Slot, out_u8: np.ndarray) -> None:
+        """Model input/output (and, for strength 0, the capture frame `bgr_u8`) -> BGR uint8
+        `out_u8` (H, W, 3) at capture size."""
+        if self.passthrough:
+            np.copyto(out_u8, bgr_u8)
+            finish_u8(out_u8, 0.0, self.cfg.mirror, None)
+            return
+        output = infer_slot["output"] if self.engine is not None else None
+        self.post.run(pre_slot["input"], output, out_u8)
+
+    def process(self, bgr_u8: np.ndarray, out_u8: np.ndarray) -> np.ndarray:
+        """All three steps in the calling thread (offline use): BGR uint8 in -> BGR uint8 `out_u8`."""
+        pre_slot = self.pre_pool.acquire()
+        infer_slot = self.infer_pool.acquire()
+        try:
+            self.preprocess(bgr_u8, pre_slot)
+            self.infer(pre_slot, infer_slot)
+            self.postprocess(bgr_u8, pre_slot, infer_slot, out_u8)
+        finally:
+            infer_slot.release()
+            pre_slot.release()
+        return out_u8
+
+
+class StageTimer:
+    """Running sums of one stage's wall time and thread CPU time (seconds) since the last reset.
+
+    Wall time is what a frame waits; CPU time is the work itself, which stays meaningful on a
+    machine shared with other busy processes.
+    """
+
+    __slots__ = ("total", "cpu", "count", "_wall0", "_cpu0")
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.cpu = 0.0
+        self.count = 0
+        self._wall0 = 0.0
+        self._cpu0 = 0.0
+
+    def start(self) -> None:
+        """Marks the start of one frame's work (call from the stage's own thread)."""
+        self._wall0 = time.perf_counter()
+        self._cpu0 = time.thread_time()
+
+    def stop(self) -> None:
+        """Adds the time since start()."""
+        self.total += time.perf_counter() - self._wall0
+        self.cpu += time.thread_time() - self._cpu0
+        self.count += 1
+
+    def mean_ms(self) -> float:
+        return 1000.0 * self.total / self.count if self.count else 0.0
+
+    def mean_cpu_ms(self) -> float:
+        return 1000.0 * self.cpu / self.count if self.count else 0.0
+
+
+class LatencyRing:
+    """The last `size` capture-to-publish latencies (seconds) in a preallocated ring."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self._values = np.zeros(size, np.float64)
+        self._n = 0
+
+    def add(self, seconds: float) -> None:
+        self._values[self._n % self._values.size] = seconds
+        self._n += 1
+
+    def percentiles_ms(self) -> tuple[float, float]:
+        n = min(self._n, self._values.size)
+        if n == 0:
+            return (math.nan, math.nan)
+        p50, p95 = np.percentile(self._values[:n], [50, 95])
+        return (1000.0 * float(p50), 1000.0 * float(p95))
+
+    def reset(self) -> None:
+        self._n = 0
+
+
+@dataclass
+class Counters:
+    captured: int = 0
+    published: int = 0  # everything sent, repeats and placeholders included
+    fresh: int = 0  # new frames sent
+    repeated: int = 0  # the last frame sent again because no new one came in time
+    placeholders: int = 0  # "camera disconnected" / "paused" frames sent
+    reconnects: int = 0
+
+
+def rss_bytes() -> int:
+    """This process's resident memory in bytes (0 where /proc is unavailable)."""
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class Stats:
+    """Per-stage timers, counters and latencies; `snapshot` turns them into one report."""
+
+    def __init__(self, mailboxes: list[Mailbox[Any]], clock: Callable[[], float] = time.monotonic) -> None:
+        self.timers = {name: StageTimer() for name in STAGES}
+        self.counters = Counters()
+        self.latency = LatencyRing()
+        self._mailboxes = mailboxes
+        self._clock = clock
+        self._since = clock()
+        self._base = Counters()
+        self._dropped_base = 0
+        self.max_gap = 0.0  # longest time between two published frames (seconds)
+        self._rss_base = rss_bytes()
+
+    def dropped(self) -> int:
+        return sum(m.dropped for m in self._mailboxes)
+
+    def reset(self) -> None:
+        """Starts a new measurement window (counters stay cumulative, the window subtracts them)."""
+        for timer in self.timers.values():
+            timer.total, timer.cpu, timer.count = 0.0, 0.0, 0
+        self.latency.reset()
+        self._since = self._clock()
+        c = self.counters
+        self._base = Counters(c.captured, c.published, c.fresh, c.repeated, c.placeholders, c.reconnects)
+        self._dropped_base = self.dropped()
+        self.max_gap = 0.0
+        self._rss_base = rss_bytes()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Figures for the window since the last reset: rates in fps, times in ms."""
+        elapsed = max(1e-9, self._clock() - self._since)
+        c, b = self.counters, self._base
+        p50, p95 = self.latency.percentiles_ms()
+        return {
+            "seconds": elapsed,
+            "fps_in": (c.captured - b.captured) / elapsed,
+            "fps_out": (c.published - b.published) / elapsed,
+            "fps_fresh": (c.fresh - b.fresh) / elapsed,
+            "stage_ms": {name: t.mean_ms() for name, t in self.timers.items()},
+            "stage_cpu_ms": {name: t.mean_cpu_ms() for name, t in self.timers.items()},
+            "dropped": self.dropped() - self._dropped_base,
+            "repeated": c.repeated - b.repeated,
+            "placeholders": c.placeholders - b.placeholders,
+            "latency_p50_ms": p50,
+            "latency_p95_ms": p95,
+            "frames_out": c.fresh - b.fresh,
+            "max_gap_ms": 1000.0 * self.max_gap,
+            "rss_mb": rss_bytes() / 2**20,
+            "rss_growth_mb": (rss_bytes() - self._rss_base) / 2**20,
+        }
+
+
+def format_stats(snap: dict[str, Any]) -> str:
+    """One stats line: fps in/out, per-stage ms, dropped/repeated frames, latency p50/p95."""
+    stages = " ".join(f"{name} {ms:.1f}" for name, ms in snap["stage_ms"].items())
+    return (
+        f"in {snap['fps_in']:.1f} fps, out {snap['fps_out']:.1f} fps ({snap['fps_fresh']:.1f} new) | "
+        f"{stages} ms | dropped {snap['dropped']} repeated {snap['repeated']} placeholder {snap['placeholders']} | "
+        f"latency p50 {snap['latency_p50_ms']:.0f} p95 {snap['latency_p95_ms']:.0f} ms"
+    )
+
+
+class OnDemandGate:
+    """Decides whether the camera should run, from how many other processes read the output.
+
+    Runs as soon as a reader appears; pauses only after `grace_s` without readers (apps
+    briefly close and reopen the device when they switch cameras or renegotiate formats).
+    """
+
+    def __init__(self, grace_s: float = 2.0) -> None:
+        self.grace_s = grace_s
+        self.active = False
+        self._last_reader = -math.inf
+
+    def update(self, readers: int, now: float) -> bool:
+        """Feeds one scan result taken at `now` (seconds); returns whether to run."""
+        if readers > 0:
+            self._last_reader = now
+            self.active = True
+        elif self.active and now - self._last_reader >= self.grace_s:
+            self.active = False
+        return self.active
+
+
+def count_readers(device: str) -> int:
+    """Processes other than this one holding `device` open (what --on-demand watches)."""
+    from vcam.devices import find_openers
+
+    return len(find_openers(device, exclude_pids=(os.getpid(),)).openers)
+
+
+SourceFactory = Callable[[DaemonConfig], Source]
+
+
+class Pipeline:
+    """The running daemon. Use as a context manager around `run()`.
+
+    Args:
+        cfg: settings (reloadable through `reload_config` on SIGHUP).
+        source: the already opened source, owned from here on; None when the camera is not
+            there yet (placeholder frames until `source_factory` succeeds).
+        source_factory: reopens the source after loss (cameras) or a settings change.
+        sink: the already opened sink; frames of another size are resized to it.
+        engine: the loaded model, or None (identity).
+        backpressure: capture waits for preprocess instead of dropping (offline sources, bench).
+        stop_at_end: stop when a non-looping file source ends (after its last frame is sent).
+        reload_config: builds fresh settings on SIGHUP; None disables reloading.
+        reader_counter: counts other readers of the output for --on-demand.
+        notify: an SdNotify-like object (ready/watchdog/status/stopping), or None.
+    """
+
+    def __init__(
+        self,
+        cfg: DaemonConfig,
+        source: Source | None,
+        source_factory: SourceFactory,
+        sink: Sink,
+        engine: Engine | None,
+        backpressure: bool = False,
+        stop_at_end: bool = True,
+        reload_config: Callable[[], DaemonConfig] | None = None,
+        reader_counter: Callable[[], int] | None = None,
+        notify: Any = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cfg = cfg
+        self._source: Source | None = source
+        self._source_factory = source_factory
+        self.sink = sink
+        self._settings: tuple[DaemonConfig, Engine | None, int] = (cfg, engine, 0)  # cfg, model, generation
+        self.backpressure = backpressure
+        self.stop_at_end = stop_at_end
+        self._reload_config = reload_config
+        self._reader_counter = reader_counter
+        self._notify = notify
+        self._clock = clock
+        self.stop_event = threading.Event()
+        self._reload_requested = threading.Event()
+        self._reopen_source = threading.Event()
+        self.mail_captured: Mailbox[Slot] = Mailbox("captured")
+        self.mail_pre: Mailbox[Slot] = Mailbox("preprocessed")
+        self.mail_infer: Mailbox[Slot] = Mailbox("inferred")
+        self.mail_post: Mailbox[Slot] = Mailbox("postprocessed")
+        self._mailboxes = [self.mail_captured, self.mail_pre, self.mail_infer, self.mail_post]
+        self.stats = Stats(self._mailboxes, clock)
+        self.connected = source is not None  # False while the camera is gone
+        self.paused = False  # True while --on-demand has released the camera
+        self._gate = OnDemandGate() if cfg.on_demand else None
+        self._end_seq = 0  # seq of the last frame of a finished file source (0 = not ended)
+        self._last_sent_seq = 0
+        self._ready_sent = False
+        self._threads: list[threading.Thread] = []
+        self.error: BaseException | None = None
+        self._capture_pool: SlotPool | None = None
+        self._capture_shape: tuple[int, ...] = ()
+        self._proc: FrameProcessor | None = None
+
+    # ---- control -------------------------------------------------------------------------
+    def request_stop(self, *_: object) -> None:
+        """Ends the run (signal-handler safe: only sets flags)."""
+        self.stop_event.set()
+
+    def request_reload(self, *_: object) -> None:
+        """Asks the control loop to reload settings and model (SIGHUP)."""
+        self._reload_requested.set()
+
+    def __enter__(self) -> "Pipeline":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stops the threads and releases the source and the sink.
+
+        A capture thread stuck in a driver call is left behind (it is a daemon thread and its
+        device is released when the process exits) rather than delaying the exit.
+        """
+        self.stop_event.set()
+        self._join(0.2)
+        alive = any(t.is_alive() for t in self._threads)
+        try:
+            if self._source is not None and not alive:
+                self._source.close()
+                self._source = None
+        finally:
+            self.sink.close(complete=self.error is None)
+
+    # ---- main loop -------------------------------------------------------------------------
+    def run(self, duration: float | None = None, warmup: float = 0.0, install_signals: bool = True) -> dict[str, Any]:
+        """Runs until stopped (signal, end of file, `duration` seconds); returns the last stats snapshot.
+
+        Logs one stats line every cfg.stats_interval seconds. `warmup` seconds at the start are
+        left out of the returned figures.
+        """
+        previous = self._install_signals() if install_signals else {}
+        try:
+            self._start_threads()
+            log.info("running: Ctrl-C or SIGTERM stops, SIGHUP reloads the settings and the model")
+            started = self._clock()
+            next_stats = started + (self.cfg.stats_interval or math.inf)
+            next_poll = started
+            warm = warmup <= 0
+            if warm:
+                self.stats.reset()
+            while not self.stop_event.wait(0.05):
+                now = self._clock()
+                if self.error is not None:
+                    break
+                if not warm and now - started >= warmup:
+                    self.stats.reset()
+                    warm = True
+                if duration is not None and now - started >= duration + warmup:
+                    break
+                if self._reload_requested.is_set():
+                    self._reload_requested.clear()
+                    self._reload()
+                if self._gate is not None and now >= next_poll:
+                    next_poll = now + self.cfg.on_demand_poll
+                    self._poll_on_demand(now)
+                if now >= next_stats:
+                    next_stats = now + self.cfg.stats_interval
+                    line = format_stats(self.stats.snapshot())
+                    log.info("%s", line)
+                    if self._notify is not None:
+                        self._notify.status(line)
+                    self.stats.reset()
+            snapshot = self.stats.snapshot()
+        finally:
+            self.stop_event.set()
+            if self._notify is not None:
+                self._notify.stopping()
+            self._join(0.8)
+            self._restore_signals(previous)
+        if self.error is not None:
+            raise self.error
+        return snapshot
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {
+            signal.SIGINT: signal.signal(signal.SIGINT, self.request_stop),
+            signal.SIGTERM: signal.signal(signal.SIGTERM, self.request_stop),
+        }
+        if hasattr(signal, "SIGHUP"):
+            previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, self.request_reload)
+        return previous
+
+    @staticmethod
+    def _restore_signals(previous: dict[int, Any]) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    def _start_threads(self) -> None:
+        import cv2
+
+        # The stages already run side by side; OpenCV's own worker pool on top would oversubscribe
+        # the cores onnxruntime needs (and hide its work from the per-stage CPU figures).
+        cv2.setNumThreads(1)
+        for name, target in (
+            ("capture", self._capture_loop),
+            ("pre", self._pre_loop),
+            ("infer", self._infer_loop),
+            ("post", self._post_loop),
+            ("publish", self._publish_loop),
+        ):
+            thread = threading.Thread(target=self._guard(target), name=f"sharpcam-{name}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _guard(self, loop: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                loop()
+            except BaseException as exc:  # surfaced by run() in the main thread
+                if self.error is None:
+                    self.error = exc
+                self.stop_event.set()
+
+        return run
+
+    def _join(self, timeout: float) -> None:
+        for mailbox in self._mailboxes:
+            mailbox.wake()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    # ---- reload / on-demand -------------------------------------------------------------------
+    def _reload(self) -> None:
+        if self._reload_config is None:
+            return
+        if self._notify is not None and hasattr(self._notify, "reloading"):
+            self._notify.reloading()
+        try:
+            new_cfg = self._reload_config()
+            # Always reload the model: SIGHUP is how a replaced model file gets picked up.
+            engine = load_engine(new_cfg.model, new_cfg.provider, new_cfg.threads)
+        except SharpCamError as exc:
+            log.error("reload failed, keeping the running settings: %s", exc)
+            return
+        old = self.cfg
+        ignored = [n for n in ("output", "output_device", "output_fps", "on_demand") if getattr(new_cfg, n) != getattr(old, n)]
+        if ignored:
+            log.warning("reload: %s change(s) need a restart (the virtual camera stays open)", ", ".join(ignored))
+            new_cfg = new_cfg.replace(**{n: getattr(old, n) for n in ignored})
+        # One assignment, so the pre stage never sees new settings with the old model.
+        self._settings = (new_cfg, engine, self._settings[2] + 1)
+        self.cfg = new_cfg
+        if any(getattr(new_cfg, n) != getattr(old, n) for n in ("device", "width", "height", "fps", "fourcc")):
+            self._reopen_source.set()
+        log.info("reloaded settings (model %s, strength %g)", new_cfg.model, new_cfg.strength)
+        if self._notify is not None:
+            self._notify.ready()
+
+    def _poll_on_demand(self, now: float) -> None:
+        assert self._gate is not None
+        readers = self._reader_counter() if self._reader_counter is not None else 1
+        active = self._gate.update(readers, now)
+        if active == (not self.paused):
+            return
+        self.paused = not active
+        log.info("on-demand: %s", "a reader appeared, resuming the camera" if active else "no readers, camera released")
+
+    # ---- stages ---------------------------------------------------------------------------------
+    def _capture_buffers(self, shape: tuple[int, ...]) -> SlotPool:
+        if self._capture_pool is None or self._capture_shape != shape:
+            self._capture_pool = SlotPool(CAPTURE_SLOTS, lambda: {"bgr": np.empty(shape, np.uint8)}, "capture")
+            self._capture_shape = shape
+        return self._capture_pool
+
+    def _capture_loop(self) -> None:
+        seq = 0
+        timer = self.stats.timers["capture"]
+        counters = self.stats.counters
+        next_attempt = 0.0
+        frame_shape = (self._source.info.height, self._source.info.width, 3) if self._source is not None else ()
+        while not self.stop_event.is_set():
+            if self.paused or self._reopen_source.is_set():
+                self._reopen_source.clear()
+                if self._source is not None:
+                    self._source.close()
+                    self._source = None
+                if self.paused:
+                    self.stop_event.wait(0.05)
+                    continue
+            if self._source is None:
+                now = time.monotonic()
+                if now < next_attempt:
+                    self.stop_event.wait(min(0.05, next_attempt - now))
+                    continue
+                next_attempt = now + self.cfg.reconnect_interval
+                try:
+                    self._source = self._source_factory(self.cfg)
+                except SharpCamError as exc:
+                    if self.connected:
+                        log.warning("%s; retrying every %gs", exc, self.cfg.reconnect_interval)
+                    self.connected = False  # the publisher shows the placeholder meanwhile
+                    continue
+                self.connected = True
+                counters.reconnects += 1
+                info = self._source.info
+                frame_shape = (info.height, info.width, 3)
+                log.info("capture %s opened: %dx%d @ %g fps %s", info.label, info.width, info.height, info.fps, info.fourcc)
+                continue
+            live = self._source.info.live
+            self._source.wait_next()
+            pool = self._capture_buffers(frame_shape)
+            slot = pool.acquire()
+            timer.start()
+            try:
+                frame = self._source.read_into(slot["bgr"])
+            except SourceLost:
+                slot.release()
+                if live:
+                    log.warning("camera lost; publishing a placeholder and reopening every %gs", self.cfg.reconnect_interval)
+                    self.connected = False
+                    self._source.close()
+                    self._source = None
+                    next_attempt = time.monotonic() + self.cfg.reconnect_interval
+                    continue
+                if self.stop_at_end:
+                    self._end_seq = max(seq, 1)
+                    return
+                self.stop_event.wait(0.05)
+                continue
+            if frame is not slot["bgr"]:  # the source changed size: new buffers for the new size
+                slot.release()
+                frame_shape = frame.shape
+                pool = self._capture_buffers(frame_shape)
+                slot = pool.acquire()
+                np.copyto(slot["bgr"], frame)
+            timer.stop()
+            seq += 1
+            slot.seq, slot.t_capture = seq, time.monotonic()
+            counters.captured += 1
+            if self.backpressure:
+                while not self.mail_captured.wait_empty(IDLE_WAIT_S):
+                    if self.stop_event.is_set():
+                        slot.release()
+                        return
+            replaced = self.mail_captured.put(slot)
+            if replaced is not None:
+                replaced.release()
+
+    def _processor_for(self, shape: tuple[int, ...]) -> FrameProcessor:
+        proc = self._proc
+        cfg, engine, generation = self._settings
+        size = (shape[1], shape[0])
+        if proc is None or proc.geometry.capture != size or proc.generation != generation:
+            proc = FrameProcessor(cfg, engine, size, generation)
+            self._proc = proc
+        return proc
+
+    def _pre_loop(self) -> None:
+        timer = self.stats.timers["pre"]
+        while not self.stop_event.is_set():
+            cap = self.mail_captured.take(IDLE_WAIT_S)
+            if cap is None:
+                continue
+            timer.start()
+            proc = self._processor_for(cap["bgr"].shape)
+            slot = proc.pre_pool.acquire()
+            proc.preprocess(cap["bgr"], slot)
+            slot.carried = cap
+            slot.seq, slot.t_capture = cap.seq, cap.t_capture
+            timer.stop()
+            slot.tag = proc
+            if self.backpressure:
+                while not self.mail_pre.wait_empty(IDLE_WAIT_S):
+                    if self.stop_event.is_set():
+                        slot.release()
+                        return
+            replaced = self.mail_pre.put(slot)
+            if replaced is not None:
+                replaced.release()
+
+    @staticmethod
+    def _proc_of(slot: Slot) -> FrameProcessor:
+        """The FrameProcessor that filled `slot`: it travels with the slot so that a reload or a
+        size change never mixes buffers of two geometries."""
+        proc = slot.tag
+        assert isinstance(proc, FrameProcessor)
+        return proc
+
+    def _infer_loop(self) -> None:
+        timer = self.stats.timers["infer"]
+        while not self.stop_event.is_set():
+            pre = self.mail_pre.take(IDLE_WAIT_S)
+            if pre is None:
+                continue
+            proc = self._proc_of(pre)
+            slot = proc.infer_pool.acquire()
+            slot.carried = pre
+            slot.seq, slot.t_capture = pre.seq, pre.t_capture
+            timer.start()
+            proc.infer(pre, slot)
+            timer.stop()
+            if self.backpressure:
+                while not self.mail_infer.wait_empty(IDLE_WAIT_S):
+                    if self.stop_event.is_set():
+                        slot.release()
+                        return
+            replaced = self.mail_infer.put(slot)
+            if replaced is not None:
+                replaced.release()
+
+    def _post_loop(self) -> None:
+        timer = self.stats.timers["post"]
+        while not self.stop_event.is_set():
+            inferred = self.mail_infer.take(IDLE_WAIT_S)
+            if inferred is None:
+                continue
+            pre = inferred.carried
+            assert pre is not None and pre.carried is not None
+            proc = self._proc_of(pre)
+            timer.start()
+            slot = proc.post_pool.acquire()
+            proc.postprocess(pre.carried["bgr"], pre, inferred, slot["bgr"])
+            slot.seq, slot.t_capture = inferred.seq, inferred.t_capture
+            inferred.release()
+            timer.stop()
+            if self.backpressure:
+                while not self.mail_post.wait_empty(IDLE_WAIT_S):
+                    if self.stop_event.is_set():
+                        slot.release()
+                        return
+            replaced = self.mail_post.put(slot)
+            if replaced is not None:
+                replaced.release()
+
+    def _publish_loop(self) -> None:
+        """Sends each new frame at once; when none came 1.5 periods after the last one, re-sends it
+        (or a placeholder while the camera is gone) every period: a constant output rate."""
+        sink = self.sink
+        timer = self.stats.timers["publish"]
+        counters = self.stats.counters
+        period = 1.0 / self.cfg.publish_fps
+        sink_shape = (sink.height, sink.width, 3)
+        resized = np.empty(sink_shape, np.uint8)
+        placeholder = np.empty(sink_shape, np.uint8)
+        placeholder_kind = ""
+        current: Slot | None = None
+        deadline = time.monotonic() + 1.5 * period
+        last_fresh = time.monotonic()
+        last_published = 0.0
+        stats = self.stats
+        try:
+            while not self.stop_event.is_set():
+                if self._end_seq and self._last_sent_seq >= self._end_seq:
+                    self.stop_event.set()
+                    break
+                now = time.monotonic()
+                item = self.mail_post.take(min(IDLE_WAIT_S, max(0.0, deadline - now)))
+                timer.start()
+                if item is not None:
+                    if current is not None:
+                        current.release()
+                    current = item
+                    frame = item["bgr"]
+                    if frame.shape != sink_shape:
+                        resize_into(frame, resized)
+                        frame = resized
+                    sink.send(frame)
+                    counters.fresh += 1
+                    self.stats.latency.add(time.monotonic() - item.t_capture)
+                    self._last_sent_seq = item.seq
+                    last_fresh = time.monotonic()
+                    deadline = last_fresh + 1.5 * period
+                else:
+                    now = time.monotonic()
+                    if now < deadline:
+                        continue
+                    # Due and nothing new: keep the cadence (resync after a long hiccup). While
+                    # paused the placeholder goes out at a low rate, enough to keep readers alive.
+                    step = max(period, PAUSED_PERIOD_S) if self.paused else period
+                    deadline = deadline + step if now - deadline < step else now + step
+                    if self.paused:
+                        kind = "paused"
+                    elif not self.connected:
+                        kind = "disconnected"
+                    elif current is None:
+                        kind = "starting"
+                    elif now - last_fresh > STALL_PLACEHOLDER_S:
+                        kind = "stalled"
+                    else:
+                        kind = ""
+                    if kind:
+                        if kind != placeholder_kind:
+                            draw_placeholder(placeholder, *PLACEHOLDER_TEXT[kind])
+                            placeholder_kind = kind
+                        sink.send(placeholder)
+                        counters.placeholders += 1
+                        if kind == "paused" and current is not None:
+                            current.release()
+                            current = None
+                    else:
+                        frame = current["bgr"]
+                        if frame.shape != sink_shape:
+                            resize_into(frame, resized)
+                            frame = resized
+                        sink.send(frame)
+                        counters.repeated += 1
+                counters.published += 1
+                timer.stop()
+                done = time.perf_counter()
+                if last_published and done - last_published > stats.max_gap:
+                    stats.max_gap = done - last_published
+                last_published = done
+                if self._notify is not None:
+                    if not self._ready_sent:
+                        self._notify.ready()
+                        self._ready_sent = True
+                    self._notify.watchdog()
+        finally:
+            if current is not None:
+                current.release()
+
+
+# ---- offline uses: enhance and bench ------------------------------------------------------------------
+
+
+def _enhance_image(cfg: DaemonConfig, engine: Engine | None, input_path: Path, output_path: Path) -> int:
+    image = read_image(input_path)
+    h, w = image.shape[:2]
+    bgr = to_bgr_u8(image, np.empty((h, w, 3), np.uint8))
+    proc = FrameProcessor(cfg, engine, (w, h), offline=True)
+    result = proc.process(bgr, np.empty_like(bgr))
+    if image.ndim == 3 and image.shape[2] == 4:  # keep the alpha channel of a BGRA image
+        alpha = image[:, :, 3] if image.dtype == np.uint8 else (image[:, :, 3] // 257).astype(np.uint8)
+        result = np.dstack([result, alpha])
+    import cv2
+
+    ok, encoded = cv2.imencode(output_path.suffix.lower(), result)
+    if not ok:
+        raise SharpCamError(f"cannot encode {output_path.name}: use .png, .jpg, .bmp or .tif")
+    partial = partial_path(output_path)
+    try:
+        partial.write_bytes(encoded.tobytes())
+        os.replace(partial, output_path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise SharpCamError(f"cannot write {output_path} ({exc.strerror}): check the folder exists and is writable") from None
+    return 1
+
+
+def enhance_file(cfg: DaemonConfig, input_path: Path, output_path: Path, progress: bool = True) -> int:
+    """Sharpens a video (-> video, same size, rate and frame count) or an image (-> image).
+
+    Frames go through the same FrameProcessor as the daemon, one after another, so the result
+    is what `start` would publish. Output is written under a .partial name and renamed at the
+    end. Returns the number of frames written.
+    """
+    if not input_path.exists():
+        raise SharpCamError(f"input {input_path} does not exist: pass an existing video or image file")
+    if output_path.exists() and output_path.resolve() == input_path.resolve():
+        raise SharpCamError(f"output {output_path} is the input file: pass another OUT path")
+    if not output_path.parent.is_dir():
+        raise SharpCamError(f"folder {output_path.parent} does not exist: create it or pass another OUT path")
+    in_image = input_path.suffix.lower() in IMAGE_SUFFIXES
+    out_suffix = output_path.suffix.lower()
+    if in_image and out_suffix not in IMAGE_SUFFIXES:
+        raise SharpCamError(f"{input_path.name} is an image, so OUT must be one too: end OUT in .png, .jpg, .bmp or .tif")
+    if not in_image and out_suffix not in FILE_CODECS:
+        raise SharpCamError(f"OUT {output_path.name} is not a video name: end it in {', '.join(FILE_CODECS)} (.mkv is lossless)")
+    engine = load_engine(cfg.model, cfg.provider, cfg.threads)
+    if in_image:
+        return _enhance_image(cfg, engine, input_path, output_path)
+
+    import click
+
+    with VideoFileSource(input_path) as source:
+        info = source.info
+        proc = FrameProcessor(cfg, engine, (info.width, info.height), offline=True)
+        frame_buf = np.empty((info.height, info.width, 3), np.uint8)
+        out_buf = np.empty_like(frame_buf)
+        bar: Any = (
+            click.progressbar(length=source.frame_count or None, label=f"enhancing {input_path.name}", file=sys.stderr)
+            if progress and source.frame_count > 0
+            else contextlib.nullcontext()
+        )
+        with FileSink(output_path, info.width, info.height, info.fps) as sink, bar as ticker:
+            while True:
+                try:
+                    frame = source.read_into(frame_buf)
+                except SourceLost:
+                    break
+                if frame is not frame_buf:
+                    raise SharpCamError(f"{input_path.name} changes frame size mid-stream: re-encode it at one size first")
+                sink.send(proc.process(frame, out_buf))
+                if ticker is not None:
+                    ticker.update(1)
+            written = sink.frames
+    return written
+
+
+def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: float, paced: bool = False) -> dict[str, Any]:
+    """Runs the real pipeline on in-memory frames (a clip or a test chart) to the null sink.
+
+    Unpaced, the source waits for preprocess (no drops), so end-to-end fps is the pipeline's
+    throughput. `paced` delivers frames at cfg.fps like a camera (latest wins, drops counted):
+    the soak setting. Returns per-stage mean ms, fps, p50/p95 capture-to-publish latency, the
+    longest gap between published frames, RSS growth and the settings.
+    """
+    engine = load_engine(cfg.model, cfg.provider, cfg.threads)
+    if clip is not None:
+        if not clip.is_file():
+            raise SharpCamError(f"clip {clip} does not exist: pass an existing video or drop --clip")
+        frames = load_clip_frames(clip, cfg.width, cfg.height)
+        label = clip.name
+    else:
+        frames = chart_frames(cfg.width, cfg.height)
+        label = "synthetic"
+    source = MemoryClipSource(frames, cfg.fps, label, realtime=paced)
+    sink = NullSink(cfg.width, cfg.height, cfg.publish_fps)
+    pipeline = Pipeline(cfg, source, lambda _cfg: source, sink, engine, backpressure=not paced, stop_at_end=False)
+    with pipeline:
+        snap = pipeline.run(duration=duration, warmup=warmup)
+    stage_ms = snap["stage_ms"]
+    return {
+        "size": f"{cfg.width}x{cfg.height}",
+        "model": cfg.model if engine is None else engine.card.name,
+        "provider": cfg.provider,
+        "threads": engine.threads if engine is not None else 0,
+        "source": label,
+        "seconds": snap["seconds"],
+        "frames_out": snap["frames_out"],
+        "fps": snap["fps_fresh"],
+        "stage_ms": stage_ms,
+        "stage_cpu_ms": snap["stage_cpu_ms"],
+        # The pipeline's own cost per frame: preprocess + postprocess + publish (+ the infer
+        # stage's hand-off when there is no model). Capture is the camera's, reported apart.
+        "overhead_ms": sum(stage_ms[k] for k in ("pre", "post", "publish")) + (stage_ms["infer"] if engine is None else 0.0),
+        "overhead_cpu_ms": sum(snap["stage_cpu_ms"][k] for k in ("pre", "post", "publish"))
+        + (snap["stage_cpu_ms"]["infer"] if engine is None else 0.0),
+        "latency_p50_ms": snap["latency_p50_ms"],
+        "latency_p95_ms": snap["latency_p95_ms"],
+        "dropped": snap["dropped"],
+        "repeated": snap["repeated"],
+        "paced_fps": cfg.fps if paced else None,
+        "max_gap_ms": snap["max_gap_ms"],
+        "rss_mb": snap["rss_mb"],
+        "rss_growth_mb": snap["rss_growth_mb"],
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }

@@ -1,0 +1,192 @@
+"""Frame conversions with preallocated buffers: camera BGR uint8 <-> model NCHW float32.
+
+Every `run`/`*_into` function writes into arrays allocated once per frame size; nothing here
+allocates per frame. OpenCV does the per-pixel work (SIMD, releases the GIL) so that the
+preprocess and postprocess threads run beside onnxruntime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FrameGeometry:
+    """Sizes of one frame's way through the model, all (width, height) in pixels.
+
+    capture: the camera frame; work: what the model sees (capture size unless --work-size);
+    padded: work rounded up to the model's pad_multiple (edge-replicated, cropped back after).
+    """
+
+    capture: tuple[int, int]
+    work: tuple[int, int]
+    padded: tuple[int, int]
+
+    @classmethod
+    def make(cls, capture: tuple[int, int], work: tuple[int, int] | None, pad_multiple: int) -> "FrameGeometry":
+        work = work or capture
+        m = max(1, pad_multiple)
+        padded = (-(-work[0] // m) * m, -(-work[1] // m) * m)
+        return cls(capture=capture, work=work, padded=padded)
+
+    @property
+    def tensor_shape(self) -> tuple[int, int, int, int]:
+        """(1, 3, padded height, padded width)."""
+        return (1, 3, self.padded[1], self.padded[0])
+
+    @property
+    def resizes(self) -> bool:
+        return self.work != self.capture
+
+
+def to_bgr_u8(frame: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Any decoded frame -> BGR uint8 (H, W, 3) in `out` (same H, W).
+
+    Accepts grayscale (H, W) or (H, W, 1), BGR (H, W, 3), BGRA (H, W, 4), uint8 or uint16
+    (16-bit values are scaled by 1/257 to 0..255).
+    """
+    if frame.dtype == np.uint16:
+        frame = cv2.convertScaleAbs(frame, alpha=1.0 / 257.0)
+    elif frame.dtype != np.uint8:
+        raise ValueError(f"unsupported frame dtype {frame.dtype}")
+    if frame.ndim == 2 or frame.shape[2] == 1:
+        cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR, dst=out)
+    elif frame.shape[2] == 4:
+        cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR, dst=out)
+    elif frame.shape[2] == 3:
+        if frame is not out:
+            np.copyto(out, frame)
+    else:
+        raise ValueError(f"unsupported frame shape {frame.shape}")
+    return out
+
+
+class Preprocessor:
+    """BGR uint8 (H, W, 3) capture frame -> model input float32 (1, 3, Hp, Wp).
+
+    Resizes to the work size (INTER_AREA), pads right/bottom by edge replication to the pad
+    multiple, reorders channels to the model's colour order and scales 0..255 to 0..value_max.
+    Scratch buffers are owned here; call `run` from one thread only.
+    """
+
+    def __init__(self, geometry: FrameGeometry, color_order: str, value_max: float) -> None:
+        self.geometry = geometry
+        (ww, wh), (pw, ph) = geometry.work, geometry.padded
+        self._work_u8 = np.empty((wh, ww, 3), np.uint8) if geometry.resizes else None
+        self._pad = (ph - wh, pw - ww)
+        self._padded_u8 = np.empty((ph, pw, 3), np.uint8) if self._pad != (0, 0) else None
+        self._planes_u8 = [np.empty((ph, pw), np.uint8) for _ in range(3)]
+        # tensor channel i <- BGR plane _order[i]
+        self._order = (2, 1, 0) if color_order.upper() == "RGB" else (0, 1, 2)
+        self._scale = np.float32(float(value_max) / 255.0)
+
+    def run(self, bgr_u8: np.ndarray, input_nchw: np.ndarray) -> None:
+        """Writes the model input for `bgr_u8` (capture size) into `input_nchw` (geometry.tensor_shape)."""
+        src = bgr_u8
+        if self._work_u8 is not None:
+            cv2.resize(src, self.geometry.work, dst=self._work_u8, interpolation=cv2.INTER_AREA)
+            src = self._work_u8
+        if self._padded_u8 is not None:
+            pad_h, pad_w = self._pad
+            cv2.copyMakeBorder(src, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE, dst=self._padded_u8)
+            src = self._padded_u8
+        cv2.split(src, self._planes_u8)
+        for channel, plane in enumerate(self._order):
+            # dtype pins a float32 loop under both numpy 1.x (value-based casting) and 2.x.
+            np.multiply(self._planes_u8[plane], self._scale, out=input_nchw[0, channel], dtype=np.float32)
+
+
+class Postprocessor:
+    """Model output float32 (1, 3, Hp, Wp) -> BGR uint8 (H, W, 3) at capture size.
+
+    Per pixel, in 0..255 units with x the model input and y the model output (both scaled by
+    255/value_max) and s the strength:
+        image:    out = (1 - s) * x + s * y
+        residual: out = x + s * y
+    then cropped to the work size, rounded to nearest (ties to even) and saturated to uint8,
+    resized back to the capture size (INTER_LINEAR), unsharp-masked (`unsharp` > 0:
+    out + a * (out - gauss_sigma1(out))) and mirrored. With `output_nchw=None` the model is the
+    identity (y = x), which measures the pipeline overhead without inference.
+    Scratch buffers are owned here; call `run` from one thread only.
+    """
+
+    def __init__(
+        self,
+        geometry: FrameGeometry,
+        color_order: str,
+        value_max: float,
+        output_kind: str,
+        strength: float,
+        unsharp: float,
+        mirror: bool,
+    ) -> None:
+        self.geometry = geometry
+        (cw, ch), (ww, wh) = geometry.capture, geometry.work
+        self._planes_u8 = [np.empty((wh, ww), np.uint8) for _ in range(3)]
+        self._work_u8 = np.empty((wh, ww, 3), np.uint8) if geometry.resizes else None
+        self._blur_u8 = np.empty((ch, cw, 3), np.uint8) if unsharp > 0 else None
+        # BGR plane b <- tensor channel _order[b]
+        self._order = (2, 1, 0) if color_order.upper() == "RGB" else (0, 1, 2)
+        to_255 = 255.0 / float(value_max)
+        if output_kind == "residual":
+            self._alpha_x, self._beta_y = to_255, to_255 * strength
+        else:
+            self._alpha_x, self._beta_y = to_255 * (1.0 - strength), to_255 * strength
+        self._identity_alpha = to_255
+        self.unsharp = unsharp
+        self.mirror = mirror
+
+    def run(self, input_nchw: np.ndarray, output_nchw: np.ndarray | None, bgr_u8: np.ndarray) -> None:
+        """Writes the finished capture-size frame into `bgr_u8` ((H, W, 3) uint8)."""
+        ww, wh = self.geometry.work
+        for plane, channel in enumerate(self._order):
+            x = input_nchw[0, channel, :wh, :ww]
+            if output_nchw is None:
+                cv2.addWeighted(x, self._identity_alpha, x, 0.0, 0.0, dst=self._planes_u8[plane], dtype=cv2.CV_8U)
+            else:
+                y = output_nchw[0, channel, :wh, :ww]
+                cv2.addWeighted(x, self._alpha_x, y, self._beta_y, 0.0, dst=self._planes_u8[plane], dtype=cv2.CV_8U)
+        if self._work_u8 is not None:
+            cv2.merge(self._planes_u8, self._work_u8)
+            cv2.resize(self._work_u8, self.geometry.capture, dst=bgr_u8, interpolation=cv2.INTER_LINEAR)
+        else:
+            cv2.merge(self._planes_u8, bgr_u8)
+        finish_u8(bgr_u8, self.unsharp, self.mirror, self._blur_u8)
+
+
+def finish_u8(bgr_u8: np.ndarray, unsharp: float, mirror: bool, blur_u8: np.ndarray | None) -> None:
+    """In place on BGR uint8 (H, W, 3): optional unsharp mask (needs `blur_u8` scratch), optional mirror."""
+    if unsharp > 0 and blur_u8 is not None:
+        cv2.GaussianBlur(bgr_u8, (0, 0), 1.0, dst=blur_u8)
+        cv2.addWeighted(bgr_u8, 1.0 + unsharp, blur_u8, -unsharp, 0.0, dst=bgr_u8)
+    if mirror:
+        cv2.flip(bgr_u8, 1, dst=bgr_u8)
+
+
+def resize_into(src_u8: np.ndarray, dst_u8: np.ndarray) -> None:
+    """Copies (or resizes, INTER_LINEAR, when the sizes differ) BGR uint8 `src_u8` into `dst_u8`."""
+    if src_u8.shape == dst_u8.shape:
+        np.copyto(dst_u8, src_u8)
+    else:
+        cv2.resize(src_u8, (dst_u8.shape[1], dst_u8.shape[0]), dst=dst_u8, interpolation=cv2.INTER_LINEAR)
+
+
+def draw_placeholder(out: np.ndarray, title: str, detail: str = "") -> np.ndarray:
+    """Draws a dark frame with a centred `title` (and a smaller `detail` line) into BGR uint8 `out`."""
+    h, w = out.shape[:2]
+    out[:] = (40, 32, 32)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    scale = max(0.3, w / 900.0)
+    thickness = max(1, int(round(scale * 2)))
+    lines = [(title, scale, (235, 235, 235)), (detail, scale * 0.6, (170, 170, 170))]
+    y = h // 2
+    for text, s, colour in lines:
+        if not text:
+            continue
+        (tw, th), _ = cv2.getTextSize(text, font, s, thickness)
+        cv2.putText(out, text, ((w - tw) // 2, y), font, s, colour, thickness, cv2.LINE_AA)
+        y += int(th * 2.2)
+    return out
