@@ -38,11 +38,7 @@ def plot_curves(history: list[dict], path: Path, title: str) -> None:
         a.set_xlabel("epoch")
         a.grid(alpha=0.3)
     fig.suptitle(title)
-    fig.tight_layout()
-    tmp = path.with_suffix(".partial.png")
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    tmp.replace(path)
+    _save(plt, fig, path)
 
 
 def comparison_grid(rows: list[dict[str, np.ndarray]], path: Path, title: str = "") -> None:
@@ -61,6 +57,11 @@ def comparison_grid(rows: list[dict[str, np.ndarray]], path: Path, title: str = 
                 ax[r][c].set_title(name)
     if title:
         fig.suptitle(title)
+    _save(plt, fig, path)
+
+
+def _save(plt, fig, path: Path) -> None:
+    """Written beside the target and renamed, so a viewer never opens a half-written PNG."""
     fig.tight_layout()
     tmp = path.with_suffix(".partial.png")
     fig.savefig(tmp, dpi=90)
