@@ -101,10 +101,12 @@ class PatchSampler:
         self.jpeg_quality, self.noise_sigma = jpeg_quality, noise_sigma
         m = int(np.lcm.reduce(self.scales))
         self.hr: list[np.ndarray] = []
+        self.files: list[Path] = []  # the images kept (large enough for a patch), aligned with hr
         for f in files:
             img = modcrop(load_rgb_u8(f), m)
             if min(img.shape[:2]) >= patch_size:
                 self.hr.append(img)
+                self.files.append(Path(f))
         if not self.hr:
             raise DataError(f"no training image is at least {patch_size} px on each side: lower patch_size")
         self.lq = {s: [bicubic_down_up(h, s) for h in self.hr] for s in self.scales}

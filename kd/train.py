@@ -100,7 +100,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         teacher = teacher.to(device).requires_grad_(False)
     fixed_input = len(cfg.degrade_scales) == 1 and cfg.jpeg_quality is None and cfg.noise_sigma is None
     if teacher is not None and cfg.teacher_cache and fixed_input:
-        sampler.set_targets(teacher_targets(teacher, sampler, cfg.teacher, out / "teacher_cache.pt", device, dd))
+        sampler.set_targets(teacher_targets(teacher, sampler, cfg.teacher, device, dd))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     state = {"step": 0, "epoch": 0, "step_in_epoch": 0, "best_val_psnr": -math.inf, "bad_epochs": 0,
@@ -265,16 +265,20 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
 
 
 @torch.no_grad()
-def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str, cache: Path, device, dd) -> list[np.ndarray]:
+def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str, device, dd) -> list[np.ndarray]:
     """The frozen teacher's output on every whole degraded training image, computed once and cached
-    (keyed by the teacher checkpoint's sha256): distillation then costs no teacher forward per step,
-    and the soft targets have no patch-border effects."""
-    key = hashlib.sha256(Path(teacher_path).read_bytes()).hexdigest()
+    beside the teacher (keyed by its sha256, the image list and the scale), so every student distilled
+    from it shares the cache: distillation then costs no teacher forward per step, and the soft
+    targets have no patch-border effects."""
+    scale = sampler.scales[0]
+    h = hashlib.sha256(Path(teacher_path).read_bytes())
+    h.update(f"x{scale}:".encode() + "\n".join(map(str, sampler.files)).encode())
+    key = h.hexdigest()
+    cache = Path(teacher_path).parent / f"targets-x{scale}-{key[:12]}.pt"
     if cache.is_file():
         data = torch.load(cache, weights_only=False)
-        if data.get("teacher_sha256") == key and len(data["targets"]) == len(sampler.hr):
+        if data.get("key") == key and len(data["targets"]) == len(sampler.hr):
             return data["targets"]
-    scale = sampler.scales[0]
     targets = []
     items = sampler.lq[scale]
     if dd.main:
@@ -285,7 +289,7 @@ def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str
         x = torch.from_numpy(np.ascontiguousarray(lq.transpose(2, 0, 1))[None]).to(device).float() / 255.0
         targets.append(teacher(x)[0].permute(1, 2, 0).cpu().numpy().astype(np.float16))
     if dd.main:
-        atomic_save({"teacher_sha256": key, "targets": targets}, cache)
+        atomic_save({"key": key, "targets": targets}, cache)
     return targets
 
 
