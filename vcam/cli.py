@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from vcam.config import DaemonConfig, SharpCamError, build_config, default_of, parse_size
+from vcam.config import PROVIDERS, DaemonConfig, SharpCamError, build_config, default_of, parse_size
 from vcam.devices import devices_command
 from vcam.doctor import doctor_command
 from vcam.service import service_group
@@ -38,51 +38,47 @@ def _opt(*decls: str, field: str, help: str, **kwargs: Any) -> Callable[[Callabl
     )
 
 
-def capture_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    for decorator in reversed(
-        [
-            _opt("--device", "-d", field="device", help="Camera index, /dev/videoN, /dev/v4l/by-id/..., video file or image folder."),
-            _opt("--width", field="width", type=int, help="Capture width asked of the camera (it may give another)."),
-            _opt("--height", field="height", type=int, help="Capture height asked of the camera."),
-            _opt("--fps", field="fps", type=float, help="Capture rate asked of the camera; also the output rate."),
-            _opt("--fourcc", field="fourcc", help="Pixel format asked of the camera ('' = camera default)."),
-            _opt("--loop/--no-loop", field="loop", help="Restart a video file / image folder at its end."),
-            _opt("--wait-for-camera/--no-wait-for-camera", field="wait_for_camera",
-                 help="Start even if the camera is missing (placeholder until it appears); for services."),
-        ]
-    ):
-        func = decorator(func)
-    return func
+def _options(*decorators: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """One decorator applying `decorators` in the order written (so --help lists them in that order)."""
+
+    def apply(func: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
 
 
-def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    for decorator in reversed(
-        [
-            _opt("--model", "-m", field="model", help="Model card (.json), .onnx file, installed model name, or 'none' (no inference)."),
-            _opt("--provider", field="provider", help="onnxruntime provider: cpu, cuda, tensorrt, openvino, rocm, dml, coreml."),
-            _opt("--threads", field="threads", type=int, help="onnxruntime intra-op threads (0 = one per core, at most 8)."),
-            _opt("--work-size", field="work_size", default=None, help="Run the model at WIDTHxHEIGHT and scale back (default: capture size)."),
-            _opt("--strength", "-s", field="strength", type=float, help="Blend 0 (exact passthrough) .. 1 (full model output)."),
-            _opt("--unsharp", field="unsharp", type=float, help="Extra unsharp-mask amount after the model (0 = off, 0.3 = light)."),
-            _opt("--mirror/--no-mirror", field="mirror", help="Flip horizontally (selfie view)."),
-        ]
-    ):
-        func = decorator(func)
-    return func
+capture_options = _options(
+    _opt("--device", "-d", field="device", help="Camera index, /dev/videoN, /dev/v4l/by-id/..., video file or image folder."),
+    _opt("--width", field="width", type=int, help="Capture width asked of the camera (it may give another)."),
+    _opt("--height", field="height", type=int, help="Capture height asked of the camera."),
+    _opt("--fps", field="fps", type=float, help="Capture rate asked of the camera; also the output rate."),
+    _opt("--fourcc", field="fourcc", help="Pixel format asked of the camera ('' = camera default)."),
+    _opt("--loop/--no-loop", field="loop", help="Restart a video file / image folder at its end."),
+    _opt("--wait-for-camera/--no-wait-for-camera", field="wait_for_camera",
+         help="Start even if the camera is missing (placeholder until it appears); for services."),
+)
 
 
-def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    for decorator in reversed(
-        [
-            _opt("--output", "-o", field="output", help="'camera' (v4l2loopback), 'null', or a video file (.mp4, .mkv, .avi)."),
-            _opt("--output-device", field="output_device", default=None, help="Loopback device (default: the one labelled SharpCam, else the first)."),
-            _opt("--output-fps", field="output_fps", type=float, default=None, help="Constant output rate (default: --fps)."),
-            _opt("--on-demand/--always-on", field="on_demand", help="Release the camera while no app reads the virtual camera."),
-            _opt("--stats-interval", field="stats_interval", type=float, help="Seconds between stats lines (0 = none)."),
-        ]
-    ):
-        func = decorator(func)
-    return func
+model_options = _options(
+    _opt("--model", "-m", field="model", help="Model card (.json), .onnx file, installed model name, or 'none' (no inference)."),
+    _opt("--provider", field="provider", help=f"onnxruntime provider: {', '.join(PROVIDERS)}."),
+    _opt("--threads", field="threads", type=int, help="onnxruntime intra-op threads (0 = one per core, at most 8)."),
+    _opt("--work-size", field="work_size", help="Run the model at WIDTHxHEIGHT and scale back (default: capture size)."),
+    _opt("--strength", "-s", field="strength", type=float, help="Blend 0 (exact passthrough) .. 1 (full model output)."),
+    _opt("--unsharp", field="unsharp", type=float, help="Extra unsharp-mask amount after the model (0 = off, 0.3 = light)."),
+    _opt("--mirror/--no-mirror", field="mirror", help="Flip horizontally (selfie view)."),
+)
+
+
+output_options = _options(
+    _opt("--output", "-o", field="output", help="'camera' (v4l2loopback), 'null', or a video file (.mp4, .mkv, .avi)."),
+    _opt("--output-device", field="output_device", help="Loopback device (default: the one labelled SharpCam, else the first)."),
+    _opt("--output-fps", field="output_fps", type=float, help="Constant output rate (default: --fps)."),
+    _opt("--on-demand/--always-on", field="on_demand", help="Release the camera while no app reads the virtual camera."),
+    _opt("--stats-interval", field="stats_interval", type=float, help="Seconds between stats lines (0 = none)."),
+)
 
 
 def _given(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -250,32 +246,32 @@ def enhance(ctx: click.Context, input_path: Path, output_path: Path, progress: b
 
 
 @cli.command()
-@click.option("--size", default="1280x720", show_default=True, help="Frame size WIDTHxHEIGHT (e.g. 1920x1080).")
+@click.option("--size", default=None,
+              help=f"Frame size WIDTHxHEIGHT, e.g. 1920x1080  [default: the width x height settings, {default_of('width')}x{default_of('height')}]")
 @click.option("--clip", type=click.Path(dir_okay=False, path_type=Path), help="Real video to cycle through (default: synthetic test-chart frames).")
-@click.option("--duration", type=float, default=10.0, show_default=True, help="Seconds to measure (after the warm-up).")
-@click.option("--warmup", type=float, default=2.0, show_default=True, help="Seconds to run before measuring.")
+@_opt("--duration", field="bench_duration", type=float, help="Seconds to measure (after the warm-up).")
+@_opt("--warmup", field="bench_warmup", type=float, help="Seconds to run before measuring.")
 @click.option("--fps", "paced_fps", type=float, default=None,
               help="Deliver frames at this rate like a camera (soak test); default: as fast as the pipeline takes them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @model_options
 @click.pass_context
-def bench(
-    ctx: click.Context, size: str, clip: Path | None, duration: float, warmup: float, paced_fps: float | None, as_json: bool, **params: Any
-) -> None:
+def bench(ctx: click.Context, size: str | None, clip: Path | None, paced_fps: float | None, as_json: bool, **params: Any) -> None:
     """Measure the whole pipeline to the null sink: per-stage ms, end-to-end fps, p50/p95 latency.
 
     `--model none` measures the overhead without inference.
     """
     from vcam.pipeline import run_bench
 
-    width, height = parse_size(size)
-    if duration <= 0 or warmup < 0:
-        raise SharpCamError(f"--duration {duration:g} / --warmup {warmup:g} must be positive: pass e.g. --duration 10")
-    paced = {"fps": paced_fps} if paced_fps is not None else {}
-    cfg, _ = _config(ctx, params, width=width, height=height, output="null", stats_interval=0.0, **paced)
+    fixed: dict[str, Any] = {"output": "null", "stats_interval": 0.0}
+    if size is not None:
+        fixed["width"], fixed["height"] = parse_size(size)
+    if paced_fps is not None:
+        fixed["fps"] = paced_fps
+    cfg, _ = _config(ctx, params, **fixed)
     if not as_json:
         _setup_logging(ctx.obj["verbose"])
-    report = run_bench(cfg, clip, duration, warmup, paced=paced_fps is not None)
+    report = run_bench(cfg, clip, cfg.bench_duration, cfg.bench_warmup, paced=paced_fps is not None)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

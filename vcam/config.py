@@ -75,6 +75,10 @@ class DaemonConfig:
     first_frame_timeout: float = 2.0  # open the sink at the requested size if no frame by then
     on_demand_poll: float = 0.5  # seconds between two "is anyone reading?" scans
 
+    # `sharpcam bench` (the frame size is width x height above).
+    bench_duration: float = 10.0  # seconds measured, after the warm-up
+    bench_warmup: float = 2.0  # seconds run before measuring (left out of the figures)
+
     def __post_init__(self) -> None:
         validate(self)
 
@@ -132,6 +136,10 @@ def validate(cfg: DaemonConfig) -> None:
         value = getattr(cfg, name)
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             _fail(f"--{name.replace('_', '-')} {value!r} is negative", "pass a number of seconds >= 0")
+    if not isinstance(cfg.bench_duration, (int, float)) or not math.isfinite(cfg.bench_duration) or cfg.bench_duration <= 0:
+        _fail(f"--duration {cfg.bench_duration!r} is not positive", "pass a number of seconds > 0, e.g. --duration 10")
+    if not isinstance(cfg.bench_warmup, (int, float)) or not math.isfinite(cfg.bench_warmup) or cfg.bench_warmup < 0:
+        _fail(f"--warmup {cfg.bench_warmup!r} is negative", "pass a number of seconds >= 0, e.g. --warmup 2")
     if cfg.on_demand and cfg.output != OUTPUT_CAMERA:
         _fail("--on-demand needs --output camera", "drop --on-demand or publish to the virtual camera")
 
@@ -164,7 +172,7 @@ def _coerce(name: str, value: Any) -> Any:
             return (int(value[0]), int(value[1]))
         _fail(f"work_size {value!r} is not WIDTHxHEIGHT", "write e.g. work_size = \"960x540\"")
     if name in ("fps", "output_fps", "strength", "unsharp", "stats_interval", "reconnect_interval",
-                "first_frame_timeout", "on_demand_poll") and isinstance(value, int) and not isinstance(value, bool):
+                "first_frame_timeout", "on_demand_poll", "bench_duration", "bench_warmup") and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if name in ("device", "model", "output", "output_device") and isinstance(value, int) and not isinstance(value, bool):
         return str(value)

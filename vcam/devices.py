@@ -29,6 +29,9 @@ PROC_ROOT: Final[Path] = Path("/proc")
 
 LOOPBACK_DRIVER: Final[str] = "v4l2 loopback"
 SHARPCAM_LABEL: Final[str] = "SharpCam"
+# The module options SharpCam expects (doctor, error messages and the modprobe.d file agree on them).
+LOOPBACK_OPTIONS: Final[str] = f"video_nr=10 card_label={SHARPCAM_LABEL} exclusive_caps=1"
+MODPROBE_COMMAND: Final[str] = f"sudo modprobe v4l2loopback {LOOPBACK_OPTIONS}"
 
 # <linux/videodev2.h> capability bits.
 CAP_VIDEO_CAPTURE: Final[int] = 0x00000001
@@ -517,8 +520,7 @@ def format_discovery(found: Discovery) -> str:
     lines.append("Virtual cameras (v4l2loopback):")
     if not found.loopbacks:
         lines.append(
-            "  no loopback devices found (sudo modprobe v4l2loopback video_nr=10 "
-            "card_label=SharpCam exclusive_caps=1; `sharpcam doctor` explains)"
+            f"  no loopback devices found ({MODPROBE_COMMAND}; `sharpcam doctor` explains)"
         )
     for device in found.loopbacks:
         marker = "  <- SharpCam output" if device.label == SHARPCAM_LABEL else ""

@@ -30,10 +30,10 @@ WARN: Final[str] = "WARN"
 FAIL: Final[str] = "FAIL"
 
 MODULE: Final[str] = "v4l2loopback"
-MODPROBE_COMMAND: Final[str] = "sudo modprobe v4l2loopback video_nr=10 card_label=SharpCam exclusive_caps=1"
+MODPROBE_COMMAND: Final[str] = devices.MODPROBE_COMMAND
 RELOAD_COMMAND: Final[str] = f"sudo modprobe -r v4l2loopback && {MODPROBE_COMMAND}"
 PERSIST_COMMANDS: Final[tuple[str, ...]] = (
-    "echo 'options v4l2loopback video_nr=10 card_label=SharpCam exclusive_caps=1' "
+    f"echo 'options v4l2loopback {devices.LOOPBACK_OPTIONS}' "
     "| sudo tee /etc/modprobe.d/sharpcam-v4l2loopback.conf",
     "echo v4l2loopback | sudo tee /etc/modules-load.d/sharpcam.conf",
 )

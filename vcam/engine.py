@@ -223,7 +223,7 @@ class Engine:
     the model's float32 (1, 3, H, W) output into the preallocated `output_nchw`.
     """
 
-    def __init__(self, card: ModelCard, provider: str = "cpu", threads: int = 0) -> None:
+    def __init__(self, card: ModelCard, provider: str, threads: int) -> None:
         import onnxruntime as ort
 
         self.card = card

@@ -10,24 +10,24 @@ One stop event ends everything; SIGINT/SIGTERM set it, SIGHUP reloads config and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
-import sys
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
-from vcam.config import DaemonConfig, SharpCamError
+from vcam.config import IMAGE_SUFFIXES, DaemonConfig, SharpCamError
 from vcam.engine import Engine, load_engine
 from vcam.mailbox import Mailbox, Slot, SlotPool
-from vcam.config import IMAGE_SUFFIXES
 from vcam.sinks import FILE_CODECS, FileSink, NullSink, Sink, partial_path
 from vcam.sources import (
     MemoryClipSource,
@@ -214,7 +214,7 @@ class LatencyRing:
         self._n = 0
 
 
-@dataclass
+@dataclasses.dataclass
 class Counters:
     captured: int = 0
     published: int = 0  # everything sent, repeats and placeholders included
@@ -257,8 +257,7 @@ class Stats:
             timer.total, timer.cpu, timer.count = 0.0, 0.0, 0
         self.latency.reset()
         self._since = self._clock()
-        c = self.counters
-        self._base = Counters(c.captured, c.published, c.fresh, c.repeated, c.placeholders, c.reconnects)
+        self._base = dataclasses.replace(self.counters)
         self._dropped_base = self.dropped()
         self.max_gap = 0.0
         self._rss_base = rss_bytes()
@@ -268,6 +267,7 @@ class Stats:
         elapsed = max(1e-9, self._clock() - self._since)
         c, b = self.counters, self._base
         p50, p95 = self.latency.percentiles_ms()
+        rss = rss_bytes()
         return {
             "seconds": elapsed,
             "fps_in": (c.captured - b.captured) / elapsed,
@@ -282,8 +282,8 @@ class Stats:
             "latency_p95_ms": p95,
             "frames_out": c.fresh - b.fresh,
             "max_gap_ms": 1000.0 * self.max_gap,
-            "rss_mb": rss_bytes() / 2**20,
-            "rss_growth_mb": (rss_bytes() - self._rss_base) / 2**20,
+            "rss_mb": rss / 2**20,
+            "rss_growth_mb": (rss - self._rss_base) / 2**20,
         }
 
 
@@ -452,6 +452,7 @@ class Pipeline:
                 if self._reload_requested.is_set():
                     self._reload_requested.clear()
                     self._reload()
+                    next_stats = now + (self.cfg.stats_interval or math.inf)  # the interval may have changed
                 if self._gate is not None and now >= next_poll:
                     next_poll = now + self.cfg.on_demand_poll
                     self._poll_on_demand(now)
@@ -490,8 +491,6 @@ class Pipeline:
             signal.signal(sig, handler)
 
     def _start_threads(self) -> None:
-        import cv2
-
         # The stages already run side by side; OpenCV's own worker pool on top would oversubscribe
         # the cores onnxruntime needs (and hide its work from the per-stage CPU figures).
         cv2.setNumThreads(1)
@@ -561,6 +560,20 @@ class Pipeline:
         log.info("on-demand: %s", "a reader appeared, resuming the camera" if active else "no readers, camera released")
 
     # ---- stages ---------------------------------------------------------------------------------
+    def _hand_on(self, mailbox: Mailbox[Slot], slot: Slot) -> bool:
+        """Puts `slot` into the next stage's mailbox, releasing the unread slot it replaces (latest
+        wins). With back-pressure it first waits for the mailbox to empty; False (slot released)
+        when the pipeline stops meanwhile."""
+        if self.backpressure:
+            while not mailbox.wait_empty(IDLE_WAIT_S):
+                if self.stop_event.is_set():
+                    slot.release()
+                    return False
+        replaced = mailbox.put(slot)
+        if replaced is not None:
+            replaced.release()
+        return True
+
     def _capture_buffers(self, shape: tuple[int, ...]) -> SlotPool:
         if self._capture_pool is None or self._capture_shape != shape:
             self._capture_pool = SlotPool(CAPTURE_SLOTS, lambda: {"bgr": np.empty(shape, np.uint8)}, "capture")
@@ -632,14 +645,8 @@ class Pipeline:
             seq += 1
             slot.seq, slot.t_capture = seq, time.monotonic()
             counters.captured += 1
-            if self.backpressure:
-                while not self.mail_captured.wait_empty(IDLE_WAIT_S):
-                    if self.stop_event.is_set():
-                        slot.release()
-                        return
-            replaced = self.mail_captured.put(slot)
-            if replaced is not None:
-                replaced.release()
+            if not self._hand_on(self.mail_captured, slot):
+                return
 
     def _processor_for(self, shape: tuple[int, ...]) -> FrameProcessor:
         proc = self._proc
@@ -664,14 +671,8 @@ class Pipeline:
             slot.seq, slot.t_capture = cap.seq, cap.t_capture
             timer.stop()
             slot.tag = proc
-            if self.backpressure:
-                while not self.mail_pre.wait_empty(IDLE_WAIT_S):
-                    if self.stop_event.is_set():
-                        slot.release()
-                        return
-            replaced = self.mail_pre.put(slot)
-            if replaced is not None:
-                replaced.release()
+            if not self._hand_on(self.mail_pre, slot):
+                return
 
     @staticmethod
     def _proc_of(slot: Slot) -> FrameProcessor:
@@ -694,14 +695,8 @@ class Pipeline:
             timer.start()
             proc.infer(pre, slot)
             timer.stop()
-            if self.backpressure:
-                while not self.mail_infer.wait_empty(IDLE_WAIT_S):
-                    if self.stop_event.is_set():
-                        slot.release()
-                        return
-            replaced = self.mail_infer.put(slot)
-            if replaced is not None:
-                replaced.release()
+            if not self._hand_on(self.mail_infer, slot):
+                return
 
     def _post_loop(self) -> None:
         timer = self.stats.timers["post"]
@@ -718,14 +713,8 @@ class Pipeline:
             slot.seq, slot.t_capture = inferred.seq, inferred.t_capture
             inferred.release()
             timer.stop()
-            if self.backpressure:
-                while not self.mail_post.wait_empty(IDLE_WAIT_S):
-                    if self.stop_event.is_set():
-                        slot.release()
-                        return
-            replaced = self.mail_post.put(slot)
-            if replaced is not None:
-                replaced.release()
+            if not self._hand_on(self.mail_post, slot):
+                return
 
     def _publish_loop(self) -> None:
         """Sends each new frame at once; when none came 1.5 periods after the last one, re-sends it
@@ -737,6 +726,14 @@ class Pipeline:
         sink_shape = (sink.height, sink.width, 3)
         resized = np.empty(sink_shape, np.uint8)
         placeholder = np.empty(sink_shape, np.uint8)
+
+        def send_sized(frame: np.ndarray) -> None:
+            # A frame of another size (the camera reopened at a new size) is scaled to the sink's.
+            if frame.shape != sink_shape:
+                resize_into(frame, resized)
+                frame = resized
+            sink.send(frame)
+
         placeholder_kind = ""
         current: Slot | None = None
         deadline = time.monotonic() + 1.5 * period
@@ -755,11 +752,7 @@ class Pipeline:
                     if current is not None:
                         current.release()
                     current = item
-                    frame = item["bgr"]
-                    if frame.shape != sink_shape:
-                        resize_into(frame, resized)
-                        frame = resized
-                    sink.send(frame)
+                    send_sized(item["bgr"])
                     counters.fresh += 1
                     self.stats.latency.add(time.monotonic() - item.t_capture)
                     self._last_sent_seq = item.seq
@@ -793,11 +786,7 @@ class Pipeline:
                             current.release()
                             current = None
                     else:
-                        frame = current["bgr"]
-                        if frame.shape != sink_shape:
-                            resize_into(frame, resized)
-                            frame = resized
-                        sink.send(frame)
+                        send_sized(current["bgr"])
                         counters.repeated += 1
                 counters.published += 1
                 timer.stop()
@@ -827,11 +816,14 @@ def _enhance_image(cfg: DaemonConfig, engine: Engine | None, input_path: Path, o
     if image.ndim == 3 and image.shape[2] == 4:  # keep the alpha channel of a BGRA image
         alpha = image[:, :, 3] if image.dtype == np.uint8 else (image[:, :, 3] // 257).astype(np.uint8)
         result = np.dstack([result, alpha])
-    import cv2
-
-    ok, encoded = cv2.imencode(output_path.suffix.lower(), result)
+    try:
+        ok, encoded = cv2.imencode(output_path.suffix.lower(), result)
+    except cv2.error:  # e.g. .pgm wants one channel, .ppm three: OpenCV raises instead of returning False
+        ok = False
     if not ok:
-        raise SharpCamError(f"cannot encode {output_path.name}: use .png, .jpg, .bmp or .tif")
+        raise SharpCamError(
+            f"cannot encode a {result.shape[2]}-channel image as {output_path.name}: use .png, .jpg, .bmp or .tif"
+        )
     partial = partial_path(output_path)
     try:
         partial.write_bytes(encoded.tobytes())

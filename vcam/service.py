@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Final
 
 import click
 
+from vcam.config import default_of
+
 if TYPE_CHECKING:
     from vcam.config import DaemonConfig
 
@@ -366,7 +368,7 @@ def install_command(
     use_namespaces = (restriction is None) if sandbox is None else sandbox
     if use_namespaces:
         _refuse_private_tmp_paths([program, config_file, settings.model if settings else model, settings.device if settings else device])
-    provider = settings.provider if settings is not None else (_option_value(args, "--provider") or "cpu")
+    provider = settings.provider if settings is not None else (_option_value(args, "--provider") or default_of("provider"))
     jit = provider.lower() in _JIT_PROVIDERS
     # The service does not see the login shell's environment: carry the SHARPCAM_* settings over.
     environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("SHARPCAM_") and k != "SHARPCAM_CONFIG")

@@ -14,9 +14,7 @@ import cv2
 import numpy as np
 
 from vcam.config import OUTPUT_CAMERA, OUTPUT_NULL, SharpCamError
-
-SHARPCAM_LABEL = "SharpCam"
-MODPROBE_HINT = "sudo modprobe v4l2loopback video_nr=10 card_label=SharpCam exclusive_caps=1"
+from vcam.devices import MODPROBE_COMMAND, SHARPCAM_LABEL
 
 # Output container (by suffix) -> codec. .mkv is lossless (FFV1) for exact offline results.
 FILE_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "FFV1"}
@@ -107,7 +105,7 @@ def default_output_device() -> str:
 
     device = find_output_device(SHARPCAM_LABEL)
     if device is None:
-        raise SharpCamError(f"no v4l2loopback virtual camera found: load it with `{MODPROBE_HINT}` (see `sharpcam doctor`)")
+        raise SharpCamError(f"no v4l2loopback virtual camera found: load it with `{MODPROBE_COMMAND}` (see `sharpcam doctor`)")
     return str(device.path)
 
 
@@ -148,7 +146,7 @@ class VirtualCameraSink:
         import pyvirtualcam
 
         if not Path(device).exists():
-            raise SharpCamError(f"virtual camera {device} does not exist: load v4l2loopback with `{MODPROBE_HINT}`")
+            raise SharpCamError(f"virtual camera {device} does not exist: load v4l2loopback with `{MODPROBE_COMMAND}`")
         self.width, self.height, self.fps = width, height, fps
         self.frames = 0
         self.label = device
