@@ -8,6 +8,7 @@ import click
 from kd.config import ConfigError, SplitConfig, TrainConfig, merge
 from kd.evaluate import evaluate_command
 from kd.export import export_command
+from kd.grid import grid_command
 from kd.quantize import quantize_command
 
 
@@ -127,6 +128,7 @@ def train_gt(config, **flags) -> None:
 cli.add_command(evaluate_command, "evaluate")
 cli.add_command(export_command, "export")
 cli.add_command(quantize_command, "quantize")
+cli.add_command(grid_command, "grid")
 
 
 def main() -> None:

@@ -254,6 +254,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         if bar is not None:
             bar.close()
     if stop in ("time-limit", "interrupted", "max-epochs"):
+        state["stopped"] = stop
         _account(state, t_start, cpu_start)
         checkpoint()
     if dd.main:

@@ -1,0 +1,30 @@
+"""The before/after grid on a real face (scikit-image's astronaut)."""
+import numpy as np
+import torch
+from click.testing import CliRunner
+
+from kd.degrade import bicubic_down_up
+from kd.grid import face_crop, grid_command, grid_rows
+from kd.models import RealtimeStudent
+
+
+def test_grid_columns_are_original_blurred_and_each_model(tmp_path):
+    ckpt = tmp_path / "rt.pt"
+    m = RealtimeStudent(width=8, depth=1)
+    torch.save({"arch": "RealtimeStudent", "args": {"width": 8, "depth": 1}, "model": m.state_dict()}, ckpt)
+    face = face_crop()
+    rows = grid_rows([str(ckpt)], face, scale=2, threads=1, zoom=3)
+    assert len(rows) == 2 and len(rows[0]) == 3
+    orig, blurred, model = rows[0].values()
+    assert np.array_equal(orig, face) and np.array_equal(blurred, bicubic_down_up(face, 2))
+    assert np.array_equal(model, blurred)  # an untrained student (zero last layer) is the identity
+    assert all(v.shape == (192, 192, 3) for v in rows[1].values())
+
+
+def test_grid_command_writes_a_png(tmp_path):
+    out = tmp_path / "faces.png"
+    r = CliRunner().invoke(grid_command, ["--out", str(out), "--zoom", "1"])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    r = CliRunner().invoke(grid_command, [str(tmp_path / "missing.pt"), "--out", str(out)])
+    assert r.exit_code == 1 and "not found" in r.output
