@@ -6,6 +6,7 @@ rank 0 validates, writes checkpoints, logs and plots.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -286,9 +287,22 @@ def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str
         from tqdm import tqdm
 
         items = tqdm(items, desc="teacher outputs (cached once)", unit="img", file=sys.stderr)
+    if device.type == "cpu":
+        # onnxruntime runs the (BN-folded) teacher ~3x faster than torch on a CPU: minutes, not a quarter hour.
+        import tempfile
+
+        from kd.export import export_onnx, inference_model, ort_session
+
+        with tempfile.TemporaryDirectory() as tmp:
+            onnx_path = Path(tmp) / "teacher.onnx"
+            export_onnx(inference_model(copy.deepcopy(teacher)), onnx_path, 64, 64)
+            session = ort_session(onnx_path, torch.get_num_threads())
+        run = lambda x: session.run(None, {"input": x})[0]
+    else:
+        run = lambda x: teacher(torch.from_numpy(x).to(device)).cpu().numpy()
     for lq in items:
-        x = torch.from_numpy(np.ascontiguousarray(lq.transpose(2, 0, 1))[None]).to(device).float() / 255.0
-        targets.append(teacher(x)[0].permute(1, 2, 0).cpu().numpy().astype(np.float16))
+        x = np.ascontiguousarray(lq.transpose(2, 0, 1))[None].astype(np.float32) / 255.0
+        targets.append(run(x)[0].transpose(1, 2, 0).astype(np.float16))
     if dd.main:
         atomic_save({"key": key, "targets": targets}, cache)
     return targets
