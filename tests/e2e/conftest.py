@@ -1,0 +1,77 @@
+"""Fixtures for the end-to-end tests: each fixture is ONE guest boot whose results many tests read.
+
+The tests run only when SHARPCAM_E2E=1 (each boot takes a minute or more of both CPU cores under
+TCG); then a missing qemu or guest image is an error, not a skip, so CI cannot pass without them.
+Without SHARPCAM_E2E they are skipped with the reason and what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import harness
+from tiny_model import write_unsharp_model
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def guest_ready() -> None:
+    """Skip (not enabled) or fail (enabled, but the guest cannot boot) before any boot is tried."""
+    missing = harness.missing_prerequisites()
+    if os.environ.get("SHARPCAM_E2E") != "1":
+        why = "; ".join(missing) if missing else "guest image present"
+        pytest.skip(f"end-to-end tests need SHARPCAM_E2E=1 (they boot a qemu guest, minutes of CPU); {why}")
+    if missing:
+        pytest.fail("SHARPCAM_E2E=1 but the guest cannot boot: " + "; ".join(missing), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def e2e_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Card of a tiny fixed unsharp-mask ONNX model (IR 8, readable by the guest's onnxruntime 1.20.1),
+    ~4 frames/s at 160x90 under TCG: the fault and on-demand timings are SharpCam's, not the model's."""
+    return write_unsharp_model(tmp_path_factory.mktemp("e2e_model"))
+
+
+@pytest.fixture(scope="session")
+def camera_model(e2e_model: Path) -> Path:
+    """Card of the model boot 1's daemon and offline enhance run: $SHARPCAM_E2E_MODEL, else the model
+    export/ ships (sharpcam-rt), else the tiny one."""
+    if os.environ.get("SHARPCAM_E2E_MODEL"):
+        return Path(os.environ["SHARPCAM_E2E_MODEL"]).resolve()
+    shipped = harness.REPO / "export" / "sharpcam-rt.json"
+    return shipped if shipped.is_file() else e2e_model
+
+
+def _boot(model: Path, script: str, name: str) -> harness.GuestRun:
+    # Kept after the session (replaced by the next run) so a failure can be looked into.
+    root = harness.cache_dir() / "runs" / name
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    share = harness.make_share(root / "share", model)
+    run = harness.run_guest(share, harness.guest_python(script))
+    print(f"\n[e2e] {name}: guest boot took {run.seconds:.0f} s, rc={run.rc}")
+    if run.rc != 0 or not run.results:
+        pytest.fail(f"guest run {name} gave no results (rc={run.rc})\n{run.log_tail()}", pytrace=False)
+    return run
+
+
+@pytest.fixture(scope="session")
+def camera_run(guest_ready: None, camera_model: Path) -> harness.GuestRun:
+    """Boot 1 (guest/camera_checks.py): doctor, enhance, daemon + clients, open/close, SIGTERM."""
+    return _boot(camera_model, "camera_checks.py", "camera")
+
+
+@pytest.fixture(scope="session")
+def faults_run(guest_ready: None, e2e_model: Path) -> harness.GuestRun:
+    """Boot 2 (guest/fault_checks.py): camera unplugged and back, on-demand release and resume."""
+    return _boot(e2e_model, "fault_checks.py", "faults")

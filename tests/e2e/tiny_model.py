@@ -1,0 +1,93 @@
+"""A tiny real sharpening ONNX model + model card, built with the onnx helper API (no torch).
+
+The guest's onnxruntime is 1.20.1, which reads ONNX IR version <= 10; the host's onnx writes a newer
+IR by default, so the IR version is pinned here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+GUEST_IR_VERSION = 8
+OPSET = 17
+
+
+def gaussian_3x3_f32() -> np.ndarray:
+    """(3, 3) float32 binomial blur kernel, sums to 1."""
+    k = np.array([1.0, 2.0, 1.0], np.float32)
+    return (np.outer(k, k) / 16.0).astype(np.float32)
+
+
+def build_unsharp_onnx(amount: float = 1.5) -> bytes:
+    """Serialized ONNX model: output = clip(x + amount * (x - blur3x3(x)), 0, 1).
+
+    input "input": float32 (1, 3, H, W), RGB in [0, 1], H and W dynamic.
+    output "output": float32 (1, 3, H, W), the sharpened image in [0, 1] (output_kind "image").
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    blur_w = np.repeat(gaussian_3x3_f32()[None, None], 3, axis=0)  # (3, 1, 3, 3), depthwise
+    inits = [
+        numpy_helper.from_array(blur_w, "blur_w"),
+        numpy_helper.from_array(np.array(amount, np.float32), "amount"),
+        numpy_helper.from_array(np.array(0.0, np.float32), "lo"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "hi"),
+    ]
+    nodes = [
+        # edge padding keeps borders from darkening, as the runtime's own padding does
+        helper.make_node("Pad", ["input", "pads"], ["padded"], mode="edge"),
+        helper.make_node("Conv", ["padded", "blur_w"], ["blurred"], group=3, kernel_shape=[3, 3]),
+        helper.make_node("Sub", ["input", "blurred"], ["detail"]),
+        helper.make_node("Mul", ["detail", "amount"], ["boost"]),
+        helper.make_node("Add", ["input", "boost"], ["sharp"]),
+        helper.make_node("Clip", ["sharp", "lo", "hi"], ["output"]),
+    ]
+    inits.append(numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"))
+    graph = helper.make_graph(
+        nodes,
+        "e2e_unsharp",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, "height", "width"])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, "height", "width"])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="sharpcam-e2e")
+    model.ir_version = GUEST_IR_VERSION
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def write_unsharp_model(folder: Path, name: str = "e2e-unsharp", amount: float = 1.5) -> Path:
+    """Write `<name>.onnx` + `<name>.json` (card_version 1, export/README.md) into folder; return the card path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    blob = build_unsharp_onnx(amount)
+    (folder / f"{name}.onnx").write_bytes(blob)
+    card = {
+        "card_version": 1,
+        "name": name,
+        "file": f"{name}.onnx",
+        "sha256": hashlib.sha256(blob).hexdigest(),
+        "input": {"name": "input", "dtype": "float32", "shape": [1, 3, "height", "width"]},
+        "output": {"name": "output", "dtype": "float32", "shape": [1, 3, "height", "width"]},
+        "layout": "NCHW",
+        "color_order": "RGB",
+        "value_range": [0.0, 1.0],
+        "pad_multiple": 4,
+        "output_kind": "image",
+        "scale": 1,
+        "precision": "fp32",
+        "opset": OPSET,
+        "architecture": {"class": "UnsharpMask3x3", "args": {"amount": amount}},
+        "params": 27,
+        "macs_per_pixel": 30,
+        "metrics": {},
+        "training": {"note": "not trained: a fixed unsharp mask for the end-to-end tests"},
+    }
+    card_path = folder / f"{name}.json"
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return card_path
