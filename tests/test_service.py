@@ -422,9 +422,13 @@ def test_unit_under_a_real_systemd_user_manager(image_card: Path, clip_mkv: Path
                 capture_output=True, text=True, timeout=30,
             ).stdout.strip()
 
+        # A checkout or virtualenv under /tmp (CI clones there) is hidden by the unit's PrivateTmp=yes;
+        # then the namespace block is left out, and the manager, READY and watchdog are still tested.
+        hidden = any(str(p).startswith(("/tmp/", "/var/tmp/")) for p in (sys.executable, sys.prefix, REPO))
         result = CliRunner().invoke(
             service_group,
             ["install", "--executable", str(program), "--device", str(clip), "--model", str(model_dir / image_card.name),
+             *(["--no-sandbox"] if hidden else []),
              "--", "--output", "null", "--loop", "--threads", "1", "--fps", "15", "--stats-interval", "1"],
         )
         # `enable --now` returns once READY=1 came (Type=notify): the first frame was published.
