@@ -97,7 +97,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     model = build_model(arch, **args).to(device)
     teacher = None
     if cfg.mode == "distill":
-        teacher, tck = model_from_checkpoint(cfg.teacher)
+        teacher, _ = model_from_checkpoint(cfg.teacher)
         teacher = teacher.to(device).requires_grad_(False)
     fixed_input = len(cfg.degrade_scales) == 1 and cfg.jpeg_quality is None and cfg.noise_sigma is None
     if teacher is not None and cfg.teacher_cache and fixed_input:
