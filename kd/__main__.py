@@ -40,6 +40,11 @@ def _run_training(mode: str, config: str | None, **flags) -> None:
     flags["data_dirs"] = tuple(dirs) if dirs else None
     scales = flags.pop("scales", None)
     flags["degrade_scales"] = tuple(int(s) for s in scales.split(",")) if scales else None
+    milestones = flags.pop("lr_milestones", None)
+    try:
+        flags["lr_milestones"] = tuple(int(m) for m in milestones.split(",")) if milestones else None
+    except ValueError:
+        raise KdError(f"--lr-milestones {milestones!r}: give whole step numbers separated by commas, e.g. 8000,12000") from None
     flags["mode"] = mode
     try:
         cfg = merge(TrainConfig, config, flags, section="train")
@@ -64,6 +69,8 @@ def training_options(f):
         click.option("--noise", help="Gaussian noise sigma range LOW,HIGH in 0..255 units (off by default)."),
         click.option("--patch-size", type=int), click.option("--batch-size", type=int),
         click.option("--lr", type=float), click.option("--weight-decay", type=float),
+        click.option("--lr-milestones", help="Steps at which lr is multiplied by --lr-gamma, e.g. 8000,12000."),
+        click.option("--lr-gamma", type=float),
         click.option("--epochs", type=int), click.option("--steps-per-epoch", type=int),
         click.option("--patience", type=int), click.option("--seed", type=int), click.option("--threads", type=int),
         click.option("--max-minutes", type=float, help="Stop resumably after this many minutes (one sitting)."),

@@ -59,6 +59,8 @@ class TrainConfig:
     patch_size: int = 40
     batch_size: int = 16
     lr: float = 1e-4
+    lr_milestones: tuple[int, ...] = ()  # steps at which lr is multiplied by lr_gamma (recomputed each step, so a resumed run can gain one)
+    lr_gamma: float = 0.1
     weight_decay: float = 1e-5
     epochs: int = 100
     steps_per_epoch: int = 500
@@ -87,6 +89,12 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.lr <= 0 or self.weight_decay < 0 or self.alpha < 0:
             raise ConfigError("lr must be > 0, weight_decay and alpha >= 0")
+        if not 0 < self.lr_gamma <= 1 or any(m <= 0 for m in self.lr_milestones):
+            raise ConfigError(f"lr_gamma must be in (0, 1] and lr_milestones positive steps, got {self.lr_gamma}, {self.lr_milestones}")
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate for training step `step` (0-based): step decay at the milestones."""
+        return self.lr * self.lr_gamma ** sum(step >= m for m in self.lr_milestones)
         if any(s not in (2, 3, 4) for s in self.degrade_scales):
             raise ConfigError(f"degrade_scales must be among 2, 3, 4, got {self.degrade_scales}")
 
@@ -239,6 +247,7 @@ class QuantizeConfig:
     out: str | None = None  # default: the fp32 card's folder
     quantize_ops: tuple[str, ...] = ("Conv", "Relu")  # the rest (pixel shuffle, residual add) stays float
     float_input_ops: bool = True  # the ops reading the full-resolution input stay float (no input requantization)
+    float_nodes: tuple[str, ...] = ()  # more nodes kept float by name, e.g. ("/head/Conv", "/Relu")
     fps_size: tuple[int, int] = (1280, 720)  # width, height for the speed comparison
     fps_runs: int = 20
     fps_budget_s: float = 120.0  # stop timing after this long once 3 runs are in

@@ -99,10 +99,12 @@ def _reader(batches: list[np.ndarray], input_name: str):
 
 
 def quantize_onnx(fp32_path: Path, int8_path: Path, batches: list[np.ndarray], input_name: str,
-                  method: str = "minmax", ops: tuple[str, ...] = ("Conv", "Relu"), float_input_ops: bool = True) -> dict[str, list[str]]:
+                  method: str = "minmax", ops: tuple[str, ...] = ("Conv", "Relu"), float_input_ops: bool = True,
+                  float_nodes: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """Static int8 QDQ quantization of `fp32_path` into `int8_path` (only `ops` quantized; weights int8
     per output channel, activations uint8 per tensor). `float_input_ops`: the nodes reading the graph
-    input stay float. Returns the op types and the named nodes left in float."""
+    input stay float; `float_nodes`: these named nodes too. Returns the op types and the named nodes
+    left in float."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -116,6 +118,11 @@ def quantize_onnx(fp32_path: Path, int8_path: Path, batches: list[np.ndarray], i
         nodes = onnx.load(str(pre)).graph.node
         left_float = sorted({n.op_type for n in nodes} - set(ops))
         exclude = [n.name for n in nodes if input_name in n.input and n.op_type in ops] if float_input_ops else []
+        unknown = sorted(set(float_nodes) - {n.name for n in nodes})
+        if unknown:
+            raise QuantizeError(f"--float-nodes names {', '.join(unknown)}, not in {fp32_path}: pass node names "
+                                f"from the model ({', '.join(n.name for n in nodes if n.op_type in ops)})")
+        exclude += [n for n in float_nodes if n not in exclude]
         try:
             quantize_static(
                 str(pre), str(int8_path), _reader(batches, input_name),
@@ -153,7 +160,8 @@ def quantize(cfg: QuantizeConfig, log=click.echo) -> dict[str, Any]:
     log(f"calibrating on {len(batches)} crops of {cfg.calib_crop} px from {len(files)} images ({cfg.calib_method})")
     tmp = out_dir / f"{name}.onnx.partial"
     try:
-        kept_float = quantize_onnx(fp32_path, tmp, batches, in_name, cfg.calib_method, cfg.quantize_ops, cfg.float_input_ops)
+        kept_float = quantize_onnx(fp32_path, tmp, batches, in_name, cfg.calib_method, cfg.quantize_ops, cfg.float_input_ops,
+                                   cfg.float_nodes)
         os.replace(tmp, int8_path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -220,17 +228,19 @@ def compare(int8_card: Path, fp32_card: Path, cfg: QuantizeConfig) -> dict[str, 
 @click.option("--name", default=None, help="Output name. [default: <fp32 name>-int8]")
 @click.option("--out", default=None, help="Output folder. [default: beside the fp32 model]")
 @click.option("--quantize-input-ops", is_flag=True, help="Also quantize the ops that read the full-resolution input.")
+@click.option("--float-nodes", default=None, help="Comma-separated node names kept in float, e.g. /head/Conv,/Relu.")
 @click.option("--ops", default=None, help="Comma-separated op types to quantize. [default: Conv,Relu]")
 @click.option("--seed", type=int, default=None, help="Seed for the calibration crops. [default: 0]")
 @click.option("--fps-runs", type=int, default=None, help="Timed runs for the speed comparison. [default: 20]")
 @click.option("--threads", type=int, default=None, help="onnxruntime threads. [default: 2]")
 def quantize_command(model: str, config: str | None, calib: tuple[str, ...], calib_images: int | None, calib_crop: int | None, calib_method: str | None,
-                     check: tuple[str, ...], name: str | None, out: str | None, quantize_input_ops: bool, ops: str | None, seed: int | None,
+                     check: tuple[str, ...], name: str | None, out: str | None, quantize_input_ops: bool, float_nodes: str | None, ops: str | None, seed: int | None,
                      fps_runs: int | None, threads: int | None) -> None:
     """Static int8 (QDQ, per-channel) quantization of an exported MODEL (.json card or .onnx), with a check."""
     given = {"model": model, "calib": tuple(calib) or None, "calib_images": calib_images, "calib_crop": calib_crop,
              "calib_method": calib_method, "check": tuple(check) or None, "name": name, "out": out,
-             "quantize_ops": tuple(o.strip() for o in ops.split(",") if o.strip()) if ops else None, "float_input_ops": False if quantize_input_ops else None, "seed": seed, "fps_runs": fps_runs, "threads": threads}
+             "quantize_ops": tuple(o.strip() for o in ops.split(",") if o.strip()) if ops else None, "float_input_ops": False if quantize_input_ops else None,
+             "float_nodes": tuple(n.strip() for n in float_nodes.split(",") if n.strip()) if float_nodes else None, "seed": seed, "fps_runs": fps_runs, "threads": threads}
     try:
         cfg = merge(QuantizeConfig, config, given, section="quantize")
         quantize(cfg)

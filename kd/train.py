@@ -184,6 +184,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     loss = reconstruction_loss(out_t, hr)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                for group in opt.param_groups:  # from the config, not the checkpoint: a resumed run may add a decay
+                    group["lr"] = cfg.lr_at(state["step"])
                 opt.step()
                 loss_sum += loss.item()
                 loss_n += 1

@@ -56,16 +56,21 @@ def test_realtime_student_changes_luma_only():
     assert d.abs().max() > 0
 
 
-def test_reparam_fusion_is_exact():
+@pytest.mark.parametrize("keep_identity", [True, False])
+def test_reparam_fusion_is_exact(keep_identity):
+    torch.manual_seed(0)
     m = RealtimeStudent(width=16, depth=2, reparam=True)
     for p in m.parameters():
         torch.nn.init.normal_(p, std=0.05)
     x = torch.rand(1, 3, 32, 40)
     before = m(x)
-    m.fuse_reparam()
+    m.fuse_reparam(keep_identity=keep_identity)
     assert not m.reparam
     assert torch.allclose(m(x), before, atol=1e-5)
     assert describe(m)["params"] == describe(RealtimeStudent(width=16, depth=2))["params"]
+    # kept apart, the identity never lands on the kernel: every weight stays small for int8
+    biggest = max(c.conv.weight.abs().max() if keep_identity else c.weight.abs().max() for c in m.body)
+    assert (biggest < 0.5) == keep_identity
 
 
 def test_build_model_by_name_and_refuses_unknown():

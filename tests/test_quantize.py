@@ -67,6 +67,19 @@ def test_int8_model_loads_runs_and_stays_close_to_fp32(folders):
     assert check["speed"]["fp32_ms"] > 0 and check["speed"]["int8_ms"] > 0
 
 
+def test_float_nodes_stay_float(folders, tmp_path):
+    cfg = QuantizeConfig(model=str(folders["card"]), calib=(str(folders["calib"]),), calib_images=2, calib_crop=64,
+                         check=(str(folders["check"]),), fps_size=(64, 48), fps_runs=2, out=str(tmp_path),
+                         float_nodes=("/head/Conv",))
+    card = quantize(cfg, log=lambda _m: None)
+    assert card["quantization"]["float_nodes"] == ["/Conv", "/head/Conv"]
+    graph = onnx.load(str(tmp_path / "rt-int8.onnx")).graph
+    weights_of = {n.name: n.input[1] for n in graph.node if n.op_type == "Conv"}
+    dequantized = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear"}
+    assert weights_of["/head/Conv"] not in dequantized  # float weights straight from the initializer
+    assert weights_of["/tail/Conv"] in dequantized
+
+
 def test_cli_refuses_bad_inputs(folders, tmp_path):
     runner = CliRunner()
     r = runner.invoke(quantize_command, [str(tmp_path / "none.json")])
@@ -76,4 +89,7 @@ def test_cli_refuses_bad_inputs(folders, tmp_path):
     r = runner.invoke(quantize_command, [str(folders["card"]), "--calib", str(folders["calib"]), "--calib-crop", "400",
                                          "--out", str(tmp_path)])
     assert r.exit_code == 1 and "--calib-crop" in r.output
+    r = runner.invoke(quantize_command, [str(folders["card"]), "--calib", str(folders["calib"]), "--calib-crop", "64",
+                                         "--float-nodes", "/nope", "--out", str(tmp_path)])
+    assert r.exit_code == 1 and "/nope" in r.output and "/head/Conv" in r.output
     assert not list(tmp_path.glob("*.onnx*"))

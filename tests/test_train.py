@@ -64,6 +64,15 @@ def test_resume_continues_exactly_where_it_stopped(folder, tmp_path):
     assert len(b["state"]["history"]) == 2
 
 
+def test_a_resumed_run_takes_its_lr_decay_from_the_config(folder, tmp_path):
+    train(tiny(folder, tmp_path / "d", epochs=1), progress=False)  # 6 steps at 1e-3, no schedule
+    train(tiny(folder, tmp_path / "d", lr_milestones=(9,), lr_gamma=0.1), progress=False)
+    rows = [json.loads(l) for l in (tmp_path / "d" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["lr"] for r in rows] == [pytest.approx(1e-3), pytest.approx(1e-4)]
+    cfg = tiny(folder, tmp_path, lr_milestones=(9, 20), lr_gamma=0.5)
+    assert [cfg.lr_at(s) for s in (0, 8, 9, 19, 20)] == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4])
+
+
 def test_resume_refuses_another_architecture(folder, tmp_path):
     train(tiny(folder, tmp_path / "r", epochs=1), progress=False)
     with pytest.raises(TrainError, match="--no-resume"):
@@ -109,6 +118,8 @@ def test_config_errors_name_the_fix(folder, tmp_path):
         tiny(folder, tmp_path, mode="distill")
     with pytest.raises(ConfigError, match="multiple of"):
         tiny(folder, tmp_path, patch_size=30)
+    with pytest.raises(ConfigError, match="lr_gamma"):
+        tiny(folder, tmp_path, lr_milestones=(0,))
 
 
 def test_cli_reports_bad_input_in_one_line(folder, tmp_path):
