@@ -134,8 +134,22 @@ def quantize_onnx(fp32_path: Path, int8_path: Path, batches: list[np.ndarray], i
         except Exception as e:  # onnxruntime raises many kinds; one line with the model named is what helps
             raise QuantizeError(f"onnxruntime quantization failed on {fp32_path} ({type(e).__name__}: {e}): "
                                 "try --calib-method minmax or re-export with `kd export`") from None
+    _drop_unused_opsets(int8_path)
     onnx.checker.check_model(str(int8_path))
     return {"op_types": left_float, "nodes": exclude}
+
+
+def _drop_unused_opsets(path: Path) -> None:
+    """quantize_static declares every operator domain it knows (ai.onnx.ml 5, com.microsoft, ...); an
+    older onnxruntime refuses a model that names a domain version it lacks, even unused. Keep only the
+    domains the nodes use."""
+    model = onnx.load(str(path))
+    used = {n.domain for n in model.graph.node} | {""}
+    kept = [o for o in model.opset_import if o.domain in used]
+    if len(kept) != len(model.opset_import):
+        del model.opset_import[:]
+        model.opset_import.extend(kept)
+        onnx.save(model, str(path))
 
 
 def quantize(cfg: QuantizeConfig, log=click.echo) -> dict[str, Any]:

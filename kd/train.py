@@ -123,6 +123,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         if dd.main:
             print(f"resuming {out} at epoch {state['epoch']} step {state['step']} "
                   f"(best val {state['best_val_psnr']:.2f} dB)", file=sys.stderr)
+    elif dd.main:  # a fresh run (--no-resume) must not append its curve to an older run's
+        (out / "metrics.jsonl").unlink(missing_ok=True)
     if state["stopped"] == "early-stop":
         if dd.main:
             print(f"{out} already early-stopped; nothing to do (use another --out to train again)", file=sys.stderr)

@@ -62,6 +62,8 @@ def test_resume_continues_exactly_where_it_stopped(folder, tmp_path):
     for k in a["model"]:
         assert torch.allclose(a["model"][k], b["model"][k], atol=1e-6), k
     assert len(b["state"]["history"]) == 2
+    train(tiny(folder, tmp_path / "b", epochs=1, resume=False), progress=False)  # a fresh run starts a fresh curve
+    assert len((tmp_path / "b" / "metrics.jsonl").read_text().splitlines()) == 1
 
 
 def test_a_resumed_run_takes_its_lr_decay_from_the_config(folder, tmp_path):
