@@ -1,4 +1,4 @@
-"""`python -m kd` / `sharpcam-kd`: prepare, train-teacher, distill, train-gt, evaluate, export, quantize."""
+"""`python -m kd` / `sharpcam-kd`: prepare, train-teacher, distill, train-gt, profile, evaluate, export, quantize, grid."""
 from __future__ import annotations
 
 import sys
@@ -9,6 +9,7 @@ from kd.config import ConfigError, SplitConfig, TrainConfig, merge
 from kd.evaluate import evaluate_command
 from kd.export import export_command
 from kd.grid import grid_command
+from kd.profile import profile_command
 from kd.quantize import quantize_command
 
 
@@ -136,6 +137,7 @@ cli.add_command(evaluate_command, "evaluate")
 cli.add_command(export_command, "export")
 cli.add_command(quantize_command, "quantize")
 cli.add_command(grid_command, "grid")
+cli.add_command(profile_command, "profile")
 
 
 def main() -> None:

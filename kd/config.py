@@ -148,6 +148,34 @@ def to_dict(cfg) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 
 
+@dataclass(frozen=True)
+class ProfileConfig:
+    """`kd profile`: the grid of settings to time, and how long to time each."""
+
+    model: str = "dncnn"  # dncnn | seed | rt
+    width: int | None = None
+    depth: int | None = None
+    threads: tuple[int, ...] = (1, 2)
+    batch_sizes: tuple[int, ...] = (16, 32)
+    patch_sizes: tuple[int, ...] = (40, 64)
+    precisions: tuple[str, ...] = ("fp32", "bf16")  # bf16 = torch.autocast on the CPU
+    steps: int = 6  # timed steps per row (median reported)
+    warmup: int = 2
+    data_dirs: tuple[str, ...] = DEFAULT_TRAIN_DIRS
+    seed: int = 0
+    out: str = "runs/profile/teacher"
+
+    def __post_init__(self) -> None:
+        for name in ("threads", "batch_sizes", "patch_sizes"):
+            values = getattr(self, name)
+            if not values or any(v <= 0 for v in values):
+                raise ConfigError(f"{name} must be positive numbers, got {values}")
+        if bad := sorted(set(self.precisions) - {"fp32", "bf16"}):
+            raise ConfigError(f"precision {', '.join(bad)} unknown: use fp32 and/or bf16")
+        if self.steps < 1 or self.warmup < 0:
+            raise ConfigError(f"steps must be >= 1 and warmup >= 0, got {self.steps}, {self.warmup}")
+
+
 # ---- evaluation / export / quantization settings (below this line) ----
 
 

@@ -249,6 +249,9 @@ def training_info(ckpt: dict[str, Any]) -> dict[str, Any]:
         info["cpu_hours"] = round(float(state["cpu_seconds"]) / 3600, 3)
     if history and isinstance(history[-1], dict):
         info["last_epoch"] = history[-1]
+        # where the curve stands: val Y-PSNR after every epoch, [step, dB, lr]
+        info["val_psnr_curve"] = [[h.get("step"), round(float(h["val_psnr"]), 3), h.get("lr")]
+                                  for h in history if isinstance(h, dict) and "val_psnr" in h]
     info["recipe"] = cfg
     return {k: v for k, v in info.items() if v is not None}
 

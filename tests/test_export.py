@@ -112,6 +112,7 @@ def test_export_parity_card_and_sha(tmp_path, key):
     assert card["params"] > 0 and card["macs_per_pixel"] > 0
     t = card["training"]
     assert (t["steps"], t["epochs"], t["cpu_hours"], t["wall_hours"], t["data"]) == (40, 2, 3.5, 2.0, ["photos"])
+    assert t["val_psnr_curve"] == [[40, 31.5, None]]
     assert card["export"]["parity_max_abs"] <= 1e-4
 
     # The graph: opset 17, no BatchNorm, dynamic H/W named as the card says.
