@@ -3,6 +3,7 @@ offline enhance path (equal to running the model offline) and bench."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -314,6 +315,8 @@ def test_bench_reports_figures(residual_card: Path, clip_mkv: Path) -> None:
         assert set(report["stage_ms"]) == {"capture", "pre", "infer", "post", "publish"}
         assert report["latency_p95_ms"] >= report["latency_p50_ms"] > 0
         assert report["dropped"] == 0  # bench waits instead of dropping
+        # unpaced, the pipeline is busy all the time: it uses real CPU, and no more than the machine has
+        assert 0.05 < report["cpu_cores"] <= (os.cpu_count() or 1) + 0.5
 
 
 def test_latest_wins_under_overload_never_runs_out_of_slots(residual_card: Path) -> None:

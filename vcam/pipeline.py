@@ -247,6 +247,7 @@ class Stats:
         self._dropped_base = 0
         self.max_gap = 0.0  # longest time between two published frames (seconds)
         self._rss_base = rss_bytes()
+        self._cpu_base = (time.process_time(), time.monotonic())
 
     def dropped(self) -> int:
         return sum(m.dropped for m in self._mailboxes)
@@ -261,6 +262,7 @@ class Stats:
         self._dropped_base = self.dropped()
         self.max_gap = 0.0
         self._rss_base = rss_bytes()
+        self._cpu_base = (time.process_time(), time.monotonic())
 
     def snapshot(self) -> dict[str, Any]:
         """Figures for the window since the last reset: rates in fps, times in ms."""
@@ -268,8 +270,11 @@ class Stats:
         c, b = self.counters, self._base
         p50, p95 = self.latency.percentiles_ms()
         rss = rss_bytes()
+        cpu0, wall0 = self._cpu_base
         return {
             "seconds": elapsed,
+            # the whole process (every thread, the model's included), in cores: what a user's CPU meter shows
+            "cpu_cores": (time.process_time() - cpu0) / max(1e-9, time.monotonic() - wall0),
             "fps_in": (c.captured - b.captured) / elapsed,
             "fps_out": (c.published - b.published) / elapsed,
             "fps_fresh": (c.fresh - b.fresh) / elapsed,
@@ -293,7 +298,7 @@ def format_stats(snap: dict[str, Any]) -> str:
     return (
         f"in {snap['fps_in']:.1f} fps, out {snap['fps_out']:.1f} fps ({snap['fps_fresh']:.1f} new) | "
         f"{stages} ms | dropped {snap['dropped']} repeated {snap['repeated']} placeholder {snap['placeholders']} | "
-        f"latency p50 {snap['latency_p50_ms']:.0f} p95 {snap['latency_p95_ms']:.0f} ms"
+        f"latency p50 {snap['latency_p50_ms']:.0f} p95 {snap['latency_p95_ms']:.0f} ms | CPU {100 * snap['cpu_cores']:.0f}%"
     )
 
 
@@ -931,6 +936,7 @@ def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: flo
         "max_gap_ms": snap["max_gap_ms"],
         "rss_mb": snap["rss_mb"],
         "rss_growth_mb": snap["rss_growth_mb"],
+        "cpu_cores": snap["cpu_cores"],
         "cpu_count": os.cpu_count(),
         "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
