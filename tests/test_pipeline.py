@@ -337,6 +337,28 @@ def test_latest_wins_under_overload_never_runs_out_of_slots(residual_card: Path)
     assert seqs.captured > seqs.fresh
 
 
+def test_output_fps_below_the_camera_rate_skips_frames_before_any_work(residual_card: Path) -> None:
+    """A 30 fps camera with --output-fps 10: about every third frame is processed and published,
+    the others are left out at capture (no preprocess / inference spent on them), none re-sent."""
+    from vcam.sources import MemoryClipSource
+
+    source = MemoryClipSource(panned_frames(W, H, 6), 30.0, "camera", realtime=True)
+    sink = RecordingSink()
+    cfg = daemon_cfg(model=str(residual_card), threads=1, output_fps=10.0)
+    pipeline = Pipeline(cfg, source, lambda _c: source, sink, load_engine(cfg.model, "cpu", 1), stop_at_end=False)
+    counters = pipeline.stats.counters
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: counters.captured >= 45, "45 camera frames")
+    finally:
+        stop(pipeline, thread)
+    assert pipeline.error is None
+    assert counters.skipped >= counters.captured // 2
+    processed = pipeline.stats.timers["infer"].count
+    assert counters.captured / 4.5 <= processed <= counters.captured / 2
+    assert abs(counters.fresh - processed) <= 1 and counters.repeated <= 2
+
+
 def test_waits_for_a_missing_camera() -> None:
     camera = FakeCamera()
     camera.plugged = False

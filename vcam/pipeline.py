@@ -221,6 +221,7 @@ class Counters:
     fresh: int = 0  # new frames sent
     repeated: int = 0  # the last frame sent again because no new one came in time
     placeholders: int = 0  # "camera disconnected" / "paused" frames sent
+    skipped: int = 0  # camera frames left out on purpose because --output-fps is below the camera's rate
     reconnects: int = 0
 
 
@@ -283,6 +284,7 @@ class Stats:
             "dropped": self.dropped() - self._dropped_base,
             "repeated": c.repeated - b.repeated,
             "placeholders": c.placeholders - b.placeholders,
+            "skipped": c.skipped - b.skipped,
             "latency_p50_ms": p50,
             "latency_p95_ms": p95,
             "frames_out": c.fresh - b.fresh,
@@ -591,6 +593,8 @@ class Pipeline:
         counters = self.stats.counters
         next_attempt = 0.0
         frame_shape = (self._source.info.height, self._source.info.width, 3) if self._source is not None else ()
+        skip_period = self._skip_period(self._source.info.fps) if self._source is not None else 0.0
+        next_due = 0.0
         while not self.stop_event.is_set():
             if self.paused or self._reopen_source.is_set():
                 self._reopen_source.clear()
@@ -617,6 +621,7 @@ class Pipeline:
                 counters.reconnects += 1
                 info = self._source.info
                 frame_shape = (info.height, info.width, 3)
+                skip_period = self._skip_period(info.fps)
                 log.info("capture %s opened: %dx%d @ %g fps %s", info.label, info.width, info.height, info.fps, info.fourcc)
                 continue
             live = self._source.info.live
@@ -647,11 +652,28 @@ class Pipeline:
                 slot = pool.acquire()
                 np.copyto(slot["bgr"], frame)
             timer.stop()
-            seq += 1
-            slot.seq, slot.t_capture = seq, time.monotonic()
             counters.captured += 1
+            now = time.monotonic()
+            if skip_period:
+                # An output rate below the camera's: leave frames out here, before any work is spent
+                # on them. The 0.2-period slack absorbs camera jitter; after a stall the cadence
+                # restarts from now instead of catching up in a burst.
+                if now < next_due - 0.2 * skip_period:
+                    slot.release()
+                    counters.skipped += 1
+                    continue
+                next_due = max(next_due + skip_period, now + 0.5 * skip_period)
+            seq += 1
+            slot.seq, slot.t_capture = seq, now
             if not self._hand_on(self.mail_captured, slot):
                 return
+
+    def _skip_period(self, camera_fps: float) -> float:
+        """Seconds between the camera frames to process when --output-fps is below the camera's rate
+        (0: process every frame)."""
+        out = self.cfg.output_fps
+        camera = camera_fps if camera_fps and camera_fps > 0 else self.cfg.fps
+        return 1.0 / out if out is not None and out < 0.95 * camera else 0.0
 
     def _processor_for(self, shape: tuple[int, ...]) -> FrameProcessor:
         proc = self._proc
