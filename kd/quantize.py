@@ -100,11 +100,11 @@ def _reader(batches: list[np.ndarray], input_name: str):
 
 def quantize_onnx(fp32_path: Path, int8_path: Path, batches: list[np.ndarray], input_name: str,
                   method: str = "minmax", ops: tuple[str, ...] = ("Conv", "Relu"), float_input_ops: bool = True,
-                  float_nodes: tuple[str, ...] = ()) -> dict[str, list[str]]:
+                  float_nodes: tuple[str, ...] = (), reduce_range: bool = True) -> dict[str, list[str]]:
     """Static int8 QDQ quantization of `fp32_path` into `int8_path` (only `ops` quantized; weights int8
     per output channel, activations uint8 per tensor). `float_input_ops`: the nodes reading the graph
-    input stay float; `float_nodes`: these named nodes too. Returns the op types and the named nodes
-    left in float."""
+    input stay float; `float_nodes`: these named nodes too; `reduce_range`: 7-bit weights (no int16
+    overflow on x86 CPUs without VNNI). Returns the op types and the named nodes left in float."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -126,7 +126,7 @@ def quantize_onnx(fp32_path: Path, int8_path: Path, batches: list[np.ndarray], i
         try:
             quantize_static(
                 str(pre), str(int8_path), _reader(batches, input_name),
-                quant_format=QuantFormat.QDQ, per_channel=True,
+                quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=reduce_range,
                 activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                 calibrate_method=methods[method], op_types_to_quantize=list(ops), nodes_to_exclude=exclude,
                 extra_options={"CalibTensorRangeSymmetric": False, "ActivationSymmetric": False},
@@ -175,7 +175,7 @@ def quantize(cfg: QuantizeConfig, log=click.echo) -> dict[str, Any]:
     tmp = out_dir / f"{name}.onnx.partial"
     try:
         kept_float = quantize_onnx(fp32_path, tmp, batches, in_name, cfg.calib_method, cfg.quantize_ops, cfg.float_input_ops,
-                                   cfg.float_nodes)
+                                   cfg.float_nodes, cfg.reduce_range)
         os.replace(tmp, int8_path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -184,7 +184,8 @@ def quantize(cfg: QuantizeConfig, log=click.echo) -> dict[str, Any]:
     int8_card.update({
         "name": name, "file": int8_path.name, "sha256": sha256_file(int8_path), "precision": "int8",
         "quantization": {
-            "from": fp32_path.name, "from_sha256": card["sha256"], "format": "QDQ", "weights": "int8 per-channel",
+            "from": fp32_path.name, "from_sha256": card["sha256"], "format": "QDQ",
+            "weights": "int8 per-channel" + (" (7-bit range: no int16 overflow without VNNI)" if cfg.reduce_range else ""),
             "activations": "uint8 per-tensor", "calibration": {"method": cfg.calib_method, "crops": len(batches),
             "crop_px": cfg.calib_crop, "scale": cfg.calib_scale, "seed": cfg.seed, "sources": list(cfg.calib)},
             "quantized_ops": list(cfg.quantize_ops), "float_ops": kept_float["op_types"], "float_nodes": kept_float["nodes"],
@@ -242,18 +243,21 @@ def compare(int8_card: Path, fp32_card: Path, cfg: QuantizeConfig) -> dict[str, 
 @click.option("--name", default=None, help="Output name. [default: <fp32 name>-int8]")
 @click.option("--out", default=None, help="Output folder. [default: beside the fp32 model]")
 @click.option("--quantize-input-ops", is_flag=True, help="Also quantize the ops that read the full-resolution input.")
+@click.option("--full-range/--reduce-range", "full_range", default=None,
+              help="8-bit weights, or 7-bit ones that cannot overflow on x86 CPUs without VNNI. [default: --reduce-range]")
 @click.option("--float-nodes", default=None, help="Comma-separated node names kept in float, e.g. /head/Conv,/Relu.")
 @click.option("--ops", default=None, help="Comma-separated op types to quantize. [default: Conv,Relu]")
 @click.option("--seed", type=int, default=None, help="Seed for the calibration crops. [default: 0]")
 @click.option("--fps-runs", type=int, default=None, help="Timed runs for the speed comparison. [default: 20]")
 @click.option("--threads", type=int, default=None, help="onnxruntime threads. [default: 2]")
 def quantize_command(model: str, config: str | None, calib: tuple[str, ...], calib_images: int | None, calib_crop: int | None, calib_method: str | None,
-                     check: tuple[str, ...], name: str | None, out: str | None, quantize_input_ops: bool, float_nodes: str | None, ops: str | None, seed: int | None,
+                     check: tuple[str, ...], name: str | None, out: str | None, quantize_input_ops: bool, full_range: bool | None, float_nodes: str | None, ops: str | None, seed: int | None,
                      fps_runs: int | None, threads: int | None) -> None:
     """Static int8 (QDQ, per-channel) quantization of an exported MODEL (.json card or .onnx), with a check."""
     given = {"model": model, "calib": tuple(calib) or None, "calib_images": calib_images, "calib_crop": calib_crop,
              "calib_method": calib_method, "check": tuple(check) or None, "name": name, "out": out,
              "quantize_ops": tuple(o.strip() for o in ops.split(",") if o.strip()) if ops else None, "float_input_ops": False if quantize_input_ops else None,
+             "reduce_range": None if full_range is None else not full_range,
              "float_nodes": tuple(n.strip() for n in float_nodes.split(",") if n.strip()) if float_nodes else None, "seed": seed, "fps_runs": fps_runs, "threads": threads}
     try:
         cfg = merge(QuantizeConfig, config, given, section="quantize")

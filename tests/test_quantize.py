@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import pytest
 from click.testing import CliRunner
 from photos import photo, write_photo_folder
@@ -48,6 +49,9 @@ def test_int8_model_loads_runs_and_stays_close_to_fp32(folders):
     onnx_path = card_path.with_suffix(".onnx")
     assert json.loads(card_path.read_text()) == card
     assert card["precision"] == "int8" and card["file"] == "rt-int8.onnx"
+    assert "7-bit" in card["quantization"]["weights"]  # safe on x86 without VNNI
+    weights = [n for n in onnx.load(str(onnx_path)).graph.initializer if n.data_type == onnx.TensorProto.INT8]
+    assert weights and all(abs(int(v)) <= 64 for w in weights for v in onnx.numpy_helper.to_array(w).ravel())  # 2 x 255 x 64 < 2^15
     assert card["sha256"] == hashlib.sha256(onnx_path.read_bytes()).hexdigest()
     fp32 = json.loads(folders["card"].read_text())
     for key in ("input", "output", "layout", "color_order", "value_range", "pad_multiple", "output_kind", "scale", "opset"):
