@@ -1,4 +1,4 @@
-"""`python -m kd` / `sharpcam-kd`: prepare, train-teacher, distill, train-gt, profile, evaluate, export, quantize, grid."""
+"""`python -m kd` / `sharpcam-kd`: prepare, train-teacher, distill, train-gt, profile, evaluate, export, card, quantize, grid."""
 from __future__ import annotations
 
 import sys
@@ -7,7 +7,7 @@ import click
 
 from kd.config import ConfigError, SplitConfig, TrainConfig, merge
 from kd.evaluate import evaluate_command
-from kd.export import export_command
+from kd.export import card_command, export_command
 from kd.grid import grid_command
 from kd.profile import profile_command
 from kd.quantize import quantize_command
@@ -135,6 +135,7 @@ def train_gt(config, **flags) -> None:
 
 cli.add_command(evaluate_command, "evaluate")
 cli.add_command(export_command, "export")
+cli.add_command(card_command, "card")
 cli.add_command(quantize_command, "quantize")
 cli.add_command(grid_command, "grid")
 cli.add_command(profile_command, "profile")

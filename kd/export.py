@@ -393,3 +393,35 @@ def export_command(checkpoint: str, config: str | None, name: str | None, out: s
         export(cfg)
     except (ConfigError, ExportError, CheckpointError, OSError) as e:
         raise click.ClickException(str(e)) from None
+
+
+def add_metrics(card_path: str | Path, eval_json: str | Path, label: str | None = None) -> dict[str, Any]:
+    """Writes the `kd evaluate` row of this card's model into the card's `metrics` (atomically); the
+    model file and its sha256 are untouched. The row is the one whose source is the card's ONNX file,
+    else the one labelled `label` (default: the card's name)."""
+    card, onnx_path = load_card(card_path)
+    p = Path(eval_json)
+    if not p.is_file():
+        raise ExportError(f"evaluation JSON {p} not found: run `kd evaluate` with this model first")
+    rows = json.loads(p.read_text()).get("models", [])
+    want = str(onnx_path.resolve())
+    by_source = [r for r in rows if r.get("source") and str(Path(r["source"]).resolve()) == want]
+    source = by_source[0]["source"] if len(by_source) == 1 and label is None else None
+    metrics = metrics_from_eval(p, source, None if source else (label or card["name"]))
+    card_file = Path(card_path) if Path(card_path).suffix == ".json" else onnx_path.with_suffix(".json")
+    write_json_atomic(card_file, {**card, "metrics": metrics})
+    return metrics
+
+
+@click.command("card")
+@click.argument("card", type=click.Path(dir_okay=False))
+@click.option("--metrics", required=True, type=click.Path(dir_okay=False), help="A `kd evaluate` JSON that scored this model.")
+@click.option("--metrics-label", default=None, help="Its row's label when the row's source is not this card's ONNX file.")
+def card_command(card: str, metrics: str, metrics_label: str | None) -> None:
+    """Put a model's evaluation row into its CARD (.json, or the .onnx beside it); the model is not touched."""
+    try:
+        m = add_metrics(card, metrics, metrics_label)
+    except (ExportError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    sets = ", ".join(f"{n} {s['psnr']:.2f} dB" for n, s in m.get("sets", {}).items() if "psnr" in s)
+    click.echo(f"{card}: metrics from {metrics} ({m.get('label')}: {sets})")

@@ -9,10 +9,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 from photos import photo
+from PIL import Image
 from torch import nn
 
-from kd.config import ExportConfig
+from kd.config import EvalConfig, ExportConfig
+from kd.evaluate import evaluate, write_results
 from kd.export import (
+    card_command,
     ExportError, check_parity, export, export_command, fold_batchnorm, inference_model, load_card, load_checkpoint,
 )
 from kd.models import build_model
@@ -141,6 +144,26 @@ def test_card_with_metrics_from_an_evaluation(tmp_path):
     assert card["metrics"]["command"] == "sharpcam-kd evaluate x"
     with pytest.raises(ExportError, match="--metrics-label"):
         export(ExportConfig(checkpoint=str(ckpt), name="m2", out=str(tmp_path), metrics=str(ev), metrics_label="nope"))
+
+
+def test_card_command_adds_a_real_evaluation_without_touching_the_model(tmp_path):
+    ckpt = save_checkpoint(tmp_path / "rt.pt", "rt")
+    export(ExportConfig(checkpoint=str(ckpt), name="m", out=str(tmp_path)), log=lambda _m: None)
+    hr = tmp_path / "hr"
+    hr.mkdir()
+    Image.fromarray(photo("coffee")[100:260, 150:390]).save(hr / "coffee.png")
+    ev = tmp_path / "ev"
+    write_results(evaluate(EvalConfig(models=(str(tmp_path / "m.json"),), sets=(str(hr),), test_list=None, fps=False),
+                           log=lambda _m: None), ev)
+    before = (tmp_path / "m.onnx").read_bytes()
+    r = CliRunner().invoke(card_command, [str(tmp_path / "m.json"), "--metrics", str(ev) + ".json"])
+    assert r.exit_code == 0, r.output
+    card, _ = load_card(tmp_path / "m.json")  # still valid: same model bytes and sha256
+    assert (tmp_path / "m.onnx").read_bytes() == before
+    scored = json.loads((tmp_path / "ev.json").read_text())["models"][1]["sets"]["hr"]["psnr"]
+    assert card["metrics"]["sets"]["hr"]["psnr"] == scored and card["metrics"]["label"] == "m"
+    r = CliRunner().invoke(card_command, [str(tmp_path / "m.json"), "--metrics", str(tmp_path / "none.json")])
+    assert r.exit_code == 1 and "not found" in r.output
 
 
 def test_load_card_refuses_a_changed_model(tmp_path):
