@@ -89,14 +89,16 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.lr <= 0 or self.weight_decay < 0 or self.alpha < 0:
             raise ConfigError("lr must be > 0, weight_decay and alpha >= 0")
-        if not 0 < self.lr_gamma <= 1 or any(m <= 0 for m in self.lr_milestones):
-            raise ConfigError(f"lr_gamma must be in (0, 1] and lr_milestones positive steps, got {self.lr_gamma}, {self.lr_milestones}")
+        milestones_ok = isinstance(self.lr_milestones, tuple) and all(isinstance(m, int) and m > 0 for m in self.lr_milestones)
+        if not 0 < self.lr_gamma <= 1 or not milestones_ok:
+            raise ConfigError(f"lr_gamma must be in (0, 1] and lr_milestones a list of positive steps (e.g. [8000]), "
+                              f"got {self.lr_gamma}, {self.lr_milestones!r}")
+        if any(s not in (2, 3, 4) for s in self.degrade_scales):
+            raise ConfigError(f"degrade_scales must be among 2, 3, 4, got {self.degrade_scales}")
 
     def lr_at(self, step: int) -> float:
         """The learning rate for training step `step` (0-based): step decay at the milestones."""
         return self.lr * self.lr_gamma ** sum(step >= m for m in self.lr_milestones)
-        if any(s not in (2, 3, 4) for s in self.degrade_scales):
-            raise ConfigError(f"degrade_scales must be among 2, 3, 4, got {self.degrade_scales}")
 
     def model_args(self) -> tuple[str, dict[str, Any]]:
         """The architecture's class name and constructor arguments for this config."""
@@ -170,8 +172,12 @@ class ProfileConfig:
             values = getattr(self, name)
             if not values or any(v <= 0 for v in values):
                 raise ConfigError(f"{name} must be positive numbers, got {values}")
-        if bad := sorted(set(self.precisions) - {"fp32", "bf16"}):
-            raise ConfigError(f"precision {', '.join(bad)} unknown: use fp32 and/or bf16")
+        if not self.precisions or (bad := sorted(set(self.precisions) - {"fp32", "bf16"})):
+            raise ConfigError(f"precision {', '.join(self.precisions) or '(none)'} unknown: use fp32 and/or bf16")
+        for name in ("width", "depth"):
+            value = getattr(self, name)
+            if value is not None and value < (1 if name == "width" else 0):
+                raise ConfigError(f"{name} must be positive, got {value}")
         if self.steps < 1 or self.warmup < 0:
             raise ConfigError(f"steps must be >= 1 and warmup >= 0, got {self.steps}, {self.warmup}")
 

@@ -261,8 +261,8 @@ def metrics_from_eval(eval_json: str | Path, source: str | Path | None, label: s
     p = Path(eval_json)
     if not p.is_file():
         raise ExportError(f"evaluation JSON {p} not found: run `kd evaluate` first or drop --metrics")
-    data = json.loads(p.read_text())
-    rows = data.get("models", [])
+    data = _read_eval_json(p)
+    rows = data["models"]
     if label is not None:
         found = [r for r in rows if r.get("label") == label]
     else:
@@ -395,6 +395,16 @@ def export_command(checkpoint: str, config: str | None, name: str | None, out: s
         raise click.ClickException(str(e)) from None
 
 
+def _read_eval_json(p: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(p.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ExportError(f"{p} is not valid JSON ({e}): pass the .json that `kd evaluate --out` wrote") from None
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+        raise ExportError(f"{p} is not a `kd evaluate` result (no 'models' list): pass the .json that `kd evaluate --out` wrote")
+    return data
+
+
 def add_metrics(card_path: str | Path, eval_json: str | Path, label: str | None = None) -> dict[str, Any]:
     """Writes the `kd evaluate` row of this card's model into the card's `metrics` (atomically); the
     model file and its sha256 are untouched. The row is the one whose source is the card's ONNX file,
@@ -403,12 +413,12 @@ def add_metrics(card_path: str | Path, eval_json: str | Path, label: str | None 
     p = Path(eval_json)
     if not p.is_file():
         raise ExportError(f"evaluation JSON {p} not found: run `kd evaluate` with this model first")
-    rows = json.loads(p.read_text()).get("models", [])
+    rows = _read_eval_json(p)["models"]
     want = str(onnx_path.resolve())
     by_source = [r for r in rows if r.get("source") and str(Path(r["source"]).resolve()) == want]
     source = by_source[0]["source"] if len(by_source) == 1 and label is None else None
     metrics = metrics_from_eval(p, source, None if source else (label or card["name"]))
-    card_file = Path(card_path) if Path(card_path).suffix == ".json" else onnx_path.with_suffix(".json")
+    card_file = Path(card_path) if Path(card_path).suffix == ".json" else Path(card_path).with_suffix(".json")
     write_json_atomic(card_file, {**card, "metrics": metrics})
     return metrics
 

@@ -9,6 +9,7 @@ cores show up as slower rows.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
@@ -108,6 +109,12 @@ def write_report(out: Path, rows: list[dict[str, Any]], arch: str, args: dict, i
     os.replace(tmp, out.with_suffix(".md"))
 
 
+def _default(name: str) -> str:
+    """ProfileConfig's default for `name`, as the help text shows it (defaults live only there)."""
+    value = next(f.default for f in dataclasses.fields(ProfileConfig) if f.name == name)
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
 def _ints(text: str | None, name: str) -> tuple[int, ...] | None:
     if text is None:
         return None
@@ -118,16 +125,16 @@ def _ints(text: str | None, name: str) -> tuple[int, ...] | None:
 
 
 @click.command("profile")
-@click.option("--model", type=click.Choice(["dncnn", "seed", "rt"]), default=None, help="[default: dncnn]")
+@click.option("--model", type=click.Choice(["dncnn", "seed", "rt"]), default=None, help=f"[default: {_default('model')}]")
 @click.option("--width", type=int, default=None)
 @click.option("--depth", type=int, default=None)
-@click.option("--threads", default=None, help="Thread counts to try, e.g. 1,2. [default: 1,2]")
-@click.option("--batch-size", default=None, help="Batch sizes, e.g. 16,32. [default: 16,32]")
-@click.option("--patch-size", default=None, help="Patch sizes, e.g. 40,64. [default: 40,64]")
-@click.option("--precision", default=None, help="fp32 and/or bf16 (CPU autocast). [default: fp32,bf16]")
-@click.option("--steps", type=int, default=None, help="Timed steps per row. [default: 6]")
+@click.option("--threads", default=None, help=f"Thread counts to try, e.g. 1,2. [default: {_default('threads')}]")
+@click.option("--batch-size", default=None, help=f"Batch sizes, e.g. 16,32. [default: {_default('batch_sizes')}]")
+@click.option("--patch-size", default=None, help=f"Patch sizes, e.g. 40,64. [default: {_default('patch_sizes')}]")
+@click.option("--precision", default=None, help=f"fp32 and/or bf16 (CPU autocast). [default: {_default('precisions')}]")
+@click.option("--steps", type=int, default=None, help=f"Timed steps per row. [default: {_default('steps')}]")
 @click.option("--data", multiple=True, type=click.Path(file_okay=False), help="HR image folder (repeatable).")
-@click.option("--out", default=None, help="Writes OUT.json and OUT.md. [default: runs/profile/teacher]")
+@click.option("--out", default=None, help=f"Writes OUT.json and OUT.md. [default: {_default('out')}]")
 def profile_command(model, width, depth, threads, batch_size, patch_size, precision, steps, data, out) -> None:
     """Time real training steps over threads x patch x batch x precision; pick the fastest Mpx/s."""
     given = {"model": model, "width": width, "depth": depth, "threads": _ints(threads, "threads"),
@@ -137,6 +144,6 @@ def profile_command(model, width, depth, threads, batch_size, patch_size, precis
     try:
         cfg = ProfileConfig(**{k: v for k, v in given.items() if v is not None})
         profile(cfg)
-    except (ConfigError, DataError) as e:
+    except (ConfigError, DataError, OSError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote {cfg.out}.md and {cfg.out}.json")

@@ -123,8 +123,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         if dd.main:
             print(f"resuming {out} at epoch {state['epoch']} step {state['step']} "
                   f"(best val {state['best_val_psnr']:.2f} dB)", file=sys.stderr)
-    elif dd.main:  # a fresh run (--no-resume) must not append its curve to an older run's
-        (out / "metrics.jsonl").unlink(missing_ok=True)
+        old = {k: ck.get("config", {}).get(k) for k in ("lr", "lr_milestones", "lr_gamma")}
+        new = {"lr": cfg.lr, "lr_milestones": list(cfg.lr_milestones), "lr_gamma": cfg.lr_gamma}
+        if dd.main and {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in old.items()} != new:
+            print(f"learning-rate settings now {new} (the checkpoint ran with {old}): the config's apply from here",
+                  file=sys.stderr)
     if state["stopped"] == "early-stop":
         if dd.main:
             print(f"{out} already early-stopped; nothing to do (use another --out to train again)", file=sys.stderr)
@@ -224,8 +227,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                            cpu_hours=state["cpu_seconds"] / 3600, time=time.time())
                 rec.pop("grid")
                 state["history"].append(rec)
-                with open(out / "metrics.jsonl", "a") as f:
-                    f.write(json.dumps(rec) + "\n")
+                # Rewritten whole from the history each epoch: a fresh run never inherits an older
+                # run's lines, and a resumed one always matches its checkpoint.
+                tmp = out / "metrics.jsonl.partial"
+                tmp.write_text("".join(json.dumps(r) + "\n" for r in state["history"]))
+                os.replace(tmp, out / "metrics.jsonl")
                 improved = rec["val_psnr"] > state["best_val_psnr"] + 1e-4
                 if improved:
                     state["best_val_psnr"] = rec["val_psnr"]

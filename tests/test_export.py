@@ -164,6 +164,9 @@ def test_card_command_adds_a_real_evaluation_without_touching_the_model(tmp_path
     assert card["metrics"]["sets"]["hr"]["psnr"] == scored and card["metrics"]["label"] == "m"
     r = CliRunner().invoke(card_command, [str(tmp_path / "m.json"), "--metrics", str(tmp_path / "none.json")])
     assert r.exit_code == 1 and "not found" in r.output
+    (tmp_path / "bad.json").write_text("[1, 2")
+    r = CliRunner().invoke(card_command, [str(tmp_path / "m.json"), "--metrics", str(tmp_path / "bad.json")])
+    assert r.exit_code == 1 and "not valid JSON" in r.output and "Traceback" not in r.output
 
 
 def test_load_card_refuses_a_changed_model(tmp_path):

@@ -309,12 +309,14 @@ def test_enhance_bad_inputs(tmp_path: Path, clip_mkv: Path) -> None:
 
 def test_bench_reports_figures(residual_card: Path, clip_mkv: Path) -> None:
     for model, clip in (("none", None), (str(residual_card), clip_mkv)):
-        cfg = DaemonConfig(model=model, width=96, height=54, output="null", stats_interval=0.0, threads=1)
+        # an --output-fps from a config file must not throttle an unpaced bench
+        cfg = DaemonConfig(model=model, width=96, height=54, output="null", stats_interval=0.0, threads=1, output_fps=5.0)
         report = run_bench(cfg, clip, duration=0.4, warmup=0.1)
         assert report["frames_out"] > 0 and report["fps"] > 0
         assert set(report["stage_ms"]) == {"capture", "pre", "infer", "post", "publish"}
         assert report["latency_p95_ms"] >= report["latency_p50_ms"] > 0
         assert report["dropped"] == 0  # bench waits instead of dropping
+        assert report["skipped"] == 0
         # unpaced, the pipeline is busy all the time: it uses real CPU, and no more than the machine has
         assert 0.05 < report["cpu_cores"] <= (os.cpu_count() or 1) + 0.5
 
@@ -355,8 +357,9 @@ def test_output_fps_below_the_camera_rate_skips_frames_before_any_work(residual_
     assert pipeline.error is None
     assert counters.skipped >= counters.captured // 2
     processed = pipeline.stats.timers["infer"].count
-    assert counters.captured / 4.5 <= processed <= counters.captured / 2
-    assert abs(counters.fresh - processed) <= 1 and counters.repeated <= 2
+    assert counters.captured / 4.5 <= processed <= counters.captured / 1.5
+    # (slack for frames in flight at the stop, and for a thread late under load)
+    assert abs(counters.fresh - processed) <= 3 and counters.repeated <= 5
 
 
 def test_waits_for_a_missing_camera() -> None:

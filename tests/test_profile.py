@@ -34,6 +34,10 @@ def test_every_row_is_timed_and_reported(folder, tmp_path):
 def test_bad_settings_name_the_fix(folder, tmp_path):
     with pytest.raises(ConfigError, match="fp32 and/or bf16"):
         ProfileConfig(precisions=("fp16",))
+    with pytest.raises(ConfigError, match="fp32 and/or bf16"):
+        ProfileConfig(precisions=())
+    with pytest.raises(ConfigError, match="width must be positive"):
+        ProfileConfig(width=0)
     r = CliRunner().invoke(profile_command, ["--model", "rt", "--patch-size", "30", "--data", str(folder),
                                              "--out", str(tmp_path / "x")])
     assert r.exit_code == 1 and "multiple of 4" in r.output and "Traceback" not in r.output

@@ -122,6 +122,10 @@ def test_config_errors_name_the_fix(folder, tmp_path):
         tiny(folder, tmp_path, patch_size=30)
     with pytest.raises(ConfigError, match="lr_gamma"):
         tiny(folder, tmp_path, lr_milestones=(0,))
+    with pytest.raises(ConfigError, match="lr_milestones a list"):
+        tiny(folder, tmp_path, lr_milestones=8000)
+    with pytest.raises(ConfigError, match="among 2, 3, 4"):
+        tiny(folder, tmp_path, degrade_scales=(5,), patch_size=40)
 
 
 def test_cli_reports_bad_input_in_one_line(folder, tmp_path):

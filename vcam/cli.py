@@ -75,7 +75,7 @@ model_options = _options(
 output_options = _options(
     _opt("--output", "-o", field="output", help="'camera' (v4l2loopback), 'null', or a video file (.mp4, .mkv, .avi)."),
     _opt("--output-device", field="output_device", help="Loopback device (default: the one labelled SharpCam, else the first)."),
-    _opt("--output-fps", field="output_fps", type=float, help="Constant output rate (default: --fps)."),
+    _opt("--output-fps", field="output_fps", type=float, help="Constant output rate (default: --fps); below the camera's rate, frames in between are skipped unprocessed."),
     _opt("--on-demand/--always-on", field="on_demand", help="Release the camera while no app reads the virtual camera."),
     _opt("--stats-interval", field="stats_interval", type=float, help="Seconds between stats lines (0 = none)."),
 )

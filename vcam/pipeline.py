@@ -301,6 +301,7 @@ def format_stats(snap: dict[str, Any]) -> str:
         f"in {snap['fps_in']:.1f} fps, out {snap['fps_out']:.1f} fps ({snap['fps_fresh']:.1f} new) | "
         f"{stages} ms | dropped {snap['dropped']} repeated {snap['repeated']} placeholder {snap['placeholders']} | "
         f"latency p50 {snap['latency_p50_ms']:.0f} p95 {snap['latency_p95_ms']:.0f} ms | CPU {100 * snap['cpu_cores']:.0f}%"
+        + (f" | skipped {snap['skipped']} (--output-fps)" if snap["skipped"] else "")
     )
 
 
@@ -670,8 +671,10 @@ class Pipeline:
 
     def _skip_period(self, camera_fps: float) -> float:
         """Seconds between the camera frames to process when --output-fps is below the camera's rate
-        (0: process every frame)."""
+        (0: process every frame; always 0 with backpressure, where the source is not a clock)."""
         out = self.cfg.output_fps
+        if self.backpressure:
+            return 0.0
         camera = camera_fps if camera_fps and camera_fps > 0 else self.cfg.fps
         return 1.0 / out if out is not None and out < 0.95 * camera else 0.0
 
@@ -954,6 +957,7 @@ def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: flo
         "latency_p95_ms": snap["latency_p95_ms"],
         "dropped": snap["dropped"],
         "repeated": snap["repeated"],
+        "skipped": snap["skipped"],
         "paced_fps": cfg.fps if paced else None,
         "max_gap_ms": snap["max_gap_ms"],
         "rss_mb": snap["rss_mb"],

@@ -11,7 +11,7 @@ _LUMA_RGB = (0.299, 0.587, 0.114)
 
 class RepConv3x3(nn.Module):
     """3x3 conv trained with extra 1x1 and identity branches (ECBSR/SESR style), fused to one 3x3
-    conv by `fuse()` before export, so the extra capacity is free at inference."""
+    conv by `fused()` before export, so the extra capacity is free at inference."""
 
     def __init__(self, cin: int, cout: int) -> None:
         super().__init__()
