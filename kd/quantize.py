@@ -233,7 +233,7 @@ def compare(int8_card: Path, fp32_card: Path, cfg: QuantizeConfig) -> dict[str, 
 
 
 @click.command("quantize")
-@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("model", type=click.Path(dir_okay=False), required=False)
 @click.option("--config", type=click.Path(dir_okay=False), help="TOML file ([quantize] table); flags override it.")
 @click.option("--calib", multiple=True, help="Training image folder or list file (repeatable). [default: runs/split/train.txt]")
 @click.option("--calib-images", type=int, default=None, help="Calibration crops (one per image). [default: 32]")
@@ -250,10 +250,11 @@ def compare(int8_card: Path, fp32_card: Path, cfg: QuantizeConfig) -> dict[str, 
 @click.option("--seed", type=int, default=None, help="Seed for the calibration crops. [default: 0]")
 @click.option("--fps-runs", type=int, default=None, help="Timed runs for the speed comparison. [default: 20]")
 @click.option("--threads", type=int, default=None, help="onnxruntime threads. [default: 2]")
-def quantize_command(model: str, config: str | None, calib: tuple[str, ...], calib_images: int | None, calib_crop: int | None, calib_method: str | None,
+def quantize_command(model: str | None, config: str | None, calib: tuple[str, ...], calib_images: int | None, calib_crop: int | None, calib_method: str | None,
                      check: tuple[str, ...], name: str | None, out: str | None, quantize_input_ops: bool, full_range: bool | None, float_nodes: str | None, ops: str | None, seed: int | None,
                      fps_runs: int | None, threads: int | None) -> None:
-    """Static int8 (QDQ, per-channel) quantization of an exported MODEL (.json card or .onnx), with a check."""
+    """Static int8 (QDQ, per-channel) quantization of an exported MODEL (.json card or .onnx; or the
+    --config file's `model`), with a check."""
     given = {"model": model, "calib": tuple(calib) or None, "calib_images": calib_images, "calib_crop": calib_crop,
              "calib_method": calib_method, "check": tuple(check) or None, "name": name, "out": out,
              "quantize_ops": tuple(o.strip() for o in ops.split(",") if o.strip()) if ops else None, "float_input_ops": False if quantize_input_ops else None,

@@ -88,6 +88,8 @@ def test_float_nodes_stay_float(folders, tmp_path):
 
 def test_cli_refuses_bad_inputs(folders, tmp_path):
     runner = CliRunner()
+    r = runner.invoke(quantize_command, [])  # no MODEL and no --config naming one
+    assert r.exit_code == 1 and "no model given" in r.output
     r = runner.invoke(quantize_command, [str(tmp_path / "none.json")])
     assert r.exit_code == 1 and "not found" in r.output and "Traceback" not in r.output
     r = runner.invoke(quantize_command, [str(folders["card"]), "--calib", str(tmp_path / "nowhere")])

@@ -11,7 +11,7 @@ Steps (each recorded in out/results.json; a failing step does not stop the next 
  7. One consumer opens/closes the device 20 times while another streams continuously.
  8. SIGTERM: exit code and time to exit; then both devices open for another process.
  9. `sharpcam doctor` with the module loaded.
-10. The shipped model (export/sharpcam-rt), if any, through `sharpcam enhance` with the default model.
+10. The default shipped model (export/sharpcam-rt-int8), if any, through `sharpcam enhance` with no --model.
 """
 
 from __future__ import annotations
@@ -157,9 +157,9 @@ def read_video_rgb(path: str) -> np.ndarray | None:
 
 
 def shipped_model() -> None:
-    """The model export/ ships (sharpcam-rt), through `sharpcam enhance` with the default model, in
+    """The default model export/ ships (sharpcam-rt-int8), through `sharpcam enhance` with no --model, in
     the guest's onnxruntime 1.20.1 (which reads ONNX IR <= 10)."""
-    if not os.path.exists("src/sharpcam_models/sharpcam-rt.json"):
+    if not os.path.exists("src/sharpcam_models/sharpcam-rt-int8.json"):
         R.value("shipped_model", "absent")
         return
     R.value("shipped_model", "present")
