@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
-import json
 import os
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch
 
 from kd.config import ConfigError, ProfileConfig, TrainConfig
 from kd.data import DataError, PatchSampler, scan_images, split_files
+from kd.export import write_json_atomic
 from kd.losses import reconstruction_loss
 from kd.models import build_model, describe
 
@@ -35,7 +35,8 @@ def profile(cfg: ProfileConfig, log=click.echo) -> list[dict[str, Any]]:
     """Times every row of the grid; writes `cfg.out`.json and .md; returns the rows."""
     for p in cfg.patch_sizes:  # the same patch-size rules as training (e.g. a multiple of the rt scale)
         TrainConfig(model=cfg.model, width=cfg.width, depth=cfg.depth, patch_size=p)
-    arch, args = TrainConfig(model=cfg.model, width=cfg.width, depth=cfg.depth).model_args()
+    train_cfg = TrainConfig(model=cfg.model, width=cfg.width, depth=cfg.depth)  # the optimiser settings training uses
+    arch, args = train_cfg.model_args()
     files = split_files(scan_images(cfg.data_dirs)).train
     threads_before = torch.get_num_threads()
     rows = []
@@ -48,7 +49,7 @@ def profile(cfg: ProfileConfig, log=click.echo) -> list[dict[str, Any]]:
             torch.set_num_threads(threads)
             torch.manual_seed(cfg.seed)
             model = build_model(arch, **args).train()
-            opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-5)
+            opt = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
             rng = np.random.default_rng(cfg.seed)
             autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16"
                         else contextlib.nullcontext())
@@ -92,9 +93,7 @@ def write_report(out: Path, rows: list[dict[str, Any]], arch: str, args: dict, i
     """`out`.json (every row) and `out`.md (a table, fastest Mpx/s first)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"arch": arch, "args": args, **info, "cpu_count": os.cpu_count(), "torch": torch.__version__}
-    tmp = out.with_suffix(".json.partial")
-    tmp.write_text(json.dumps({"model": meta, "rows": rows}, indent=1))
-    os.replace(tmp, out.with_suffix(".json"))
+    write_json_atomic(out.with_suffix(".json"), {"model": meta, "rows": rows})
     best = max(r["mpx_per_s"] for r in rows)
     lines = [f"Training step of {arch}{args} ({info['params']:,} params), torch {torch.__version__}, "
              f"{os.cpu_count()} CPUs: `sharpcam-kd profile` (median of {rows[0]['steps']} steps)", "",

@@ -123,9 +123,10 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         if dd.main:
             print(f"resuming {out} at epoch {state['epoch']} step {state['step']} "
                   f"(best val {state['best_val_psnr']:.2f} dB)", file=sys.stderr)
-        old = {k: ck.get("config", {}).get(k) for k in ("lr", "lr_milestones", "lr_gamma")}
+        ran = ck.get("config", {})
+        old = {"lr": ran.get("lr"), "lr_milestones": list(ran.get("lr_milestones") or ()), "lr_gamma": ran.get("lr_gamma")}
         new = {"lr": cfg.lr, "lr_milestones": list(cfg.lr_milestones), "lr_gamma": cfg.lr_gamma}
-        if dd.main and {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in old.items()} != new:
+        if dd.main and old != new:
             print(f"learning-rate settings now {new} (the checkpoint ran with {old}): the config's apply from here",
                   file=sys.stderr)
     if state["stopped"] == "early-stop":
