@@ -114,3 +114,50 @@ def test_engine_matches_plain_session_at_other_shapes(residual_card: Path) -> No
         np.testing.assert_allclose(out, session.run(["output"], {"input": x})[0], atol=1e-6)
     info = json.loads(residual_card.read_text())
     assert engine.card.sha256 == info["sha256"]
+
+
+def test_openvino_runtime_matches_onnxruntime_at_other_shapes(residual_card: Path) -> None:
+    pytest.importorskip("openvino")
+    engine = Engine(load_card(residual_card), "openvino", threads=1)
+    assert type(engine.session).__name__ == "_OpenVinoSession"
+    session = ort.InferenceSession(str(residual_card.with_suffix(".onnx")), providers=["CPUExecutionProvider"])
+    outputs = []
+    for h, w in ((8, 12), (92, 160), (8, 12)):  # the third reuses the first size's compiled model
+        photo = panned_frames(w, h, 1, "rocket")[0]
+        x = np.ascontiguousarray(photo[:, :, ::-1].transpose(2, 0, 1)[None], dtype=np.float32) / np.float32(255)
+        out = np.full_like(x, np.nan)
+        engine.run(x, out)  # writes into the preallocated array
+        np.testing.assert_allclose(out, session.run(["output"], {"input": x})[0], atol=1e-5)
+        outputs.append(out)
+    np.testing.assert_array_equal(outputs[0], outputs[2])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [({"fixed_size": (64, 64)}, "fixed size"), ({"input_name": "pixels"}, "inputs [pixels]"), ({"out_channels": 1}, "re-export")],
+)
+def test_openvino_runtime_checks_the_contract(tmp_path: Path, kwargs: dict, needle: str) -> None:
+    pytest.importorskip("openvino")
+    card_path = write_card(make_conv_onnx(tmp_path / "bad.onnx", **kwargs))
+    with pytest.raises(SharpCamError) as info:
+        load_engine(str(card_path), "openvino", 1)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_openvino_runtime_refuses_a_corrupt_model(tmp_path: Path) -> None:
+    pytest.importorskip("openvino")
+    path = tmp_path / "corrupt.onnx"
+    path.write_bytes(b"this is not a protobuf at all" * 10)
+    with pytest.raises(SharpCamError, match="corrupt or not ONNX") as info:
+        load_engine(str(write_card(path)), "openvino", 1)
+    assert "\n" not in str(info.value)
+
+
+def test_openvino_missing_says_how_to_install(residual_card: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vcam.engine
+
+    monkeypatch.setattr(vcam.engine, "_openvino_installed", lambda: False)
+    assert "OpenVINOExecutionProvider" not in ort.get_available_providers()
+    with pytest.raises(SharpCamError) as info:
+        load_engine(str(residual_card), "openvino", 1)
+    assert "sharpcam[openvino]" in str(info.value) and "--provider cpu" in str(info.value)
