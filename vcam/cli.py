@@ -63,8 +63,8 @@ capture_options = _options(
 
 model_options = _options(
     _opt("--model", "-m", field="model", help="Model card (.json), .onnx file, installed model name, or 'none' (no inference)."),
-    _opt("--provider", field="provider", help=f"onnxruntime provider: {', '.join(PROVIDERS)}."),
-    _opt("--threads", field="threads", type=int, help="onnxruntime intra-op threads (0 = one per core, at most 8)."),
+    _opt("--provider", field="provider", help=f"inference provider: {', '.join(PROVIDERS)} (openvino = the OpenVINO runtime)."),
+    _opt("--threads", field="threads", type=int, help="inference threads (0 = one per core, at most 8)."),
     _opt("--work-size", field="work_size", help="Run the model at WIDTHxHEIGHT and scale back (default: capture size)."),
     _opt("--strength", "-s", field="strength", type=float, help="Blend 0 (exact passthrough) .. 1 (full model output)."),
     _opt("--unsharp", field="unsharp", type=float, help="Extra unsharp-mask amount after the model (0 = off, 0.3 = light)."),

@@ -55,7 +55,7 @@ class DaemonConfig:
     # Model and inference.
     model: str = "sharpcam-rt-int8"  # card path, .onnx path (card beside it), name in sharpcam_models, or "none"
     provider: str = "cpu"
-    threads: int = 0  # onnxruntime intra-op threads; 0 = one per CPU core (at most 8)
+    threads: int = 0  # inference threads; 0 = one per CPU core (at most 8)
     work_size: tuple[int, int] | None = None  # (width, height) the model runs at; None = capture size
 
     # Postprocess.

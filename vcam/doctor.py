@@ -518,7 +518,7 @@ def format_checks(checks: Sequence[Check]) -> str:
               help="TOML settings file whose device and model to check (default: sharpcam --config).")
 @click.option("--device", default=None, envvar="SHARPCAM_DEVICE", help="Camera to check (default: the configured one).")
 @click.option("--model", default=None, envvar="SHARPCAM_MODEL", help="Model to check (default: the configured one).")
-@click.option("--provider", default=None, envvar="SHARPCAM_PROVIDER", help="onnxruntime provider to check the model with.")
+@click.option("--provider", default=None, envvar="SHARPCAM_PROVIDER", help="inference provider to check the model with.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.pass_context
 def doctor_command(
