@@ -139,7 +139,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     info = describe(model)
     if dd.main:
         (out / "config.json").write_text(json.dumps({**to_dict(cfg), "arch": arch, "args": args, **info}, indent=1))
-        print(f"{cfg.mode}: {arch}({', '.join(f'{k}={v}' for k, v in args.items())}) {info['params']:,} params, {info['macs_per_pixel']:,} MACs/px, "
+        arch_args = ", ".join(f"{k}={v}" for k, v in args.items())
+        print(f"{cfg.mode}: {arch}({arch_args}) {info['params']:,} params, {info['macs_per_pixel']:,} MACs/px, "
               f"{len(split.train)} train / {len(split.val)} val images, world {dd.world}, device {device}",
               file=sys.stderr)
 
