@@ -265,11 +265,8 @@ class _OpenVinoSession:
         self._requests: dict[tuple[int, ...], Any] = {}
         self._tensors: dict[tuple[int, int, tuple[int, ...]], tuple[Any, Any]] = {}
 
-    @staticmethod
-    def _arg(port: Any) -> _Arg:
-        import openvino as ov
-
-        kind = "tensor(float)" if port.get_element_type() == ov.Type.f32 else f"tensor({port.get_element_type()})"
+    def _arg(self, port: Any) -> _Arg:
+        kind = "tensor(float)" if port.get_element_type() == self._ov.Type.f32 else f"tensor({port.get_element_type()})"
         dims = [None if d.is_dynamic else d.get_length() for d in port.get_partial_shape()]
         return _Arg(port.get_any_name(), kind, dims)
 
