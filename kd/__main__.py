@@ -60,10 +60,16 @@ def training_options(f):
     opts = [
         click.option("--config", type=click.Path(dir_okay=False), help="TOML recipe ([train] table); flags override it."),
         click.option("--out", help="Run folder (checkpoints, metrics.jsonl, plots)."),
-        click.option("--model", type=click.Choice(["dncnn", "seed", "rt"])),
+        click.option("--model", type=click.Choice(["dncnn", "seed", "rt", "collapsible"])),
         click.option("--width", type=int), click.option("--depth", type=int),
         click.option("--scale", type=int, help="rt: pixel-unshuffle factor (2 or 4)."),
         click.option("--reparam/--no-reparam", default=None, help="rt: re-parameterisable training blocks."),
+        click.option("--kernel", type=int, help="collapsible: conv size (odd)."),
+        click.option("--expand", type=int, help="collapsible: width of the linear over-parameterisation."),
+        click.option("--loss", type=click.Choice(["mse", "l1", "charbonnier"])),
+        click.option("--loss-on-y/--loss-on-rgb", default=None, help="Loss on BT.601 luma (luma-only students) or RGB."),
+        click.option("--lr-schedule", type=click.Choice(["step", "cosine"])),
+        click.option("--webcam/--no-webcam", default=None, help="Train on the webcam degradation mix instead of bicubic."),
         click.option("--data", multiple=True, type=click.Path(file_okay=False), help="HR image folder (repeatable)."),
         click.option("--scales", help="Degradation scales, e.g. 2 or 2,4."),
         click.option("--jpeg", help="JPEG quality range LOW,HIGH (off by default)."),
@@ -131,6 +137,22 @@ def distill(config, **flags) -> None:
 def train_gt(config, **flags) -> None:
     """Train a student on ground truth only (no teacher): the KD-vs-no-KD baseline."""
     _run_training("gt", config, **flags)
+
+
+@cli.command("unsharp-fit")
+@click.option("--images", help="List file of training HR images. [default: runs/split/train.txt]")
+@click.option("--crop", type=int, help="Centre crop per image, px. [default: 192]")
+@click.option("--out", help="The frozen baseline (TOML). [default: kd/recipes/unsharp.toml]")
+def unsharp_fit_command(images, crop, out) -> None:
+    """Grid-search the unsharp baseline's sigma and amount once (x2, training split) and freeze them."""
+    from kd.config import UnsharpFitConfig
+    from kd.evaluate import EvalError
+    from kd.webcam import unsharp_fit
+
+    try:
+        unsharp_fit(merge(UnsharpFitConfig, None, {"images": images, "crop": crop, "out": out}), log=click.echo)
+    except (ConfigError, EvalError, OSError) as e:
+        raise KdError(str(e)) from None
 
 
 cli.add_command(evaluate_command, "evaluate")

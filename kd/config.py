@@ -39,15 +39,23 @@ class SplitConfig:
 class TrainConfig:
     """`kd train-teacher` / `kd distill` / `kd train-gt`: one explicit loop for all three.
 
-    mode: "teacher" (MSE to HR), "distill" (MSE between student and teacher residuals, + alpha * MSE
-    to HR), "gt" (a student on ground truth only: the no-KD baseline)."""
+    mode: "teacher" (loss to HR), "distill" (loss between student and teacher residuals, + alpha * loss
+    to HR), "gt" (a student on ground truth only: the no-KD baseline). The loss is `loss` (the seed's
+    MSE by default), on RGB or, with `loss_on_y`, on BT.601 luma (what luma-only students change)."""
 
     mode: str = "teacher"
-    model: str = "dncnn"  # dncnn | seed | rt
+    model: str = "dncnn"  # dncnn | seed | rt | collapsible
     width: int | None = None  # None: the model's own default
     depth: int | None = None
     scale: int | None = None  # rt only: pixel-unshuffle factor
     reparam: bool = False  # rt only: train with re-parameterisable blocks
+    kernel: int | None = None  # collapsible only: conv size
+    expand: int | None = None  # collapsible only: width of the linear over-parameterisation
+    loss: str = "mse"  # mse (the seed's) | l1 | charbonnier
+    loss_on_y: bool = False
+    lr_schedule: str = "step"  # step (lr_milestones x lr_gamma) | cosine (to lr * lr_min_ratio at epochs x steps_per_epoch)
+    lr_min_ratio: float = 0.01
+    webcam: bool = False  # train on the webcam degradation mix (kd/degrade.py WebcamDegradation), not bicubic
     teacher: str | None = None  # checkpoint of the frozen teacher (distill)
     alpha: float = 0.0  # weight of the ground-truth loss in distillation (0 = the spec)
     teacher_cache: bool = True  # distill: teacher outputs on whole images once, not per step (fixed degradation only)
@@ -76,11 +84,16 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.mode not in ("teacher", "distill", "gt"):
             raise ConfigError(f"mode must be teacher, distill or gt, not {self.mode!r}")
-        if self.model not in ("dncnn", "seed", "rt"):
-            raise ConfigError(f"model must be dncnn, seed or rt, not {self.model!r}")
+        if self.model not in ("dncnn", "seed", "rt", "collapsible"):
+            raise ConfigError(f"model must be dncnn, seed, rt or collapsible, not {self.model!r}")
+        if self.loss not in ("mse", "l1", "charbonnier"):
+            raise ConfigError(f"loss must be mse, l1 or charbonnier, not {self.loss!r}")
+        if self.lr_schedule not in ("step", "cosine") or not 0 <= self.lr_min_ratio <= 1:
+            raise ConfigError(f"lr_schedule must be step or cosine and lr_min_ratio in [0, 1], "
+                              f"got {self.lr_schedule!r}, {self.lr_min_ratio}")
         if self.mode == "distill" and not self.teacher:
             raise ConfigError("distillation needs the teacher checkpoint: pass --teacher runs/teacher/best.pt")
-        rt_scale = (self.scale or 4) if self.model == "rt" else 1  # RealtimeStudent's default scale is 4
+        rt_scale = {"rt": self.scale or 4, "collapsible": 2}.get(self.model, 1)  # RealtimeStudent's default scale is 4
         need = math.lcm(rt_scale, *self.degrade_scales)
         if self.patch_size <= 0 or self.patch_size % need:
             raise ConfigError(f"patch_size {self.patch_size} must be a positive multiple of {need}")
@@ -97,7 +110,11 @@ class TrainConfig:
             raise ConfigError(f"degrade_scales must be among 2, 3, 4, got {self.degrade_scales}")
 
     def lr_at(self, step: int) -> float:
-        """The learning rate for training step `step` (0-based): step decay at the milestones."""
+        """The learning rate for training step `step` (0-based): step decay at the milestones, or a
+        cosine from lr down to lr * lr_min_ratio over epochs x steps_per_epoch steps."""
+        if self.lr_schedule == "cosine":
+            t = min(step / (self.epochs * self.steps_per_epoch), 1.0)
+            return self.lr * (self.lr_min_ratio + (1 - self.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
         return self.lr * self.lr_gamma ** sum(step >= m for m in self.lr_milestones)
 
     def model_args(self) -> tuple[str, dict[str, Any]]:
@@ -112,6 +129,9 @@ class TrainConfig:
                 args["scale"] = self.scale
             args["reparam"] = self.reparam
             return "RealtimeStudent", args
+        if self.model == "collapsible":
+            args.update({k: v for k in ("kernel", "expand") if (v := getattr(self, k)) is not None})
+            return "CollapsibleStudent", args
         return ("DnCNN" if self.model == "dncnn" else "SeedStudent"), args
 
 
@@ -233,6 +253,47 @@ class EvalConfig:
         names = [Path(s).name for s in self.sets]
         if len(set(names)) != len(names):
             raise ConfigError(f"two --set folders share a name ({', '.join(names)}): the table names sets by folder")
+
+
+DEFAULT_CLIPS = tuple(str(SHARED_DATASETS.parent / "video" / n) for n in ("talking_720p.mp4", "talking_512.mp4"))
+DEFAULT_UNSHARP = "kd/recipes/unsharp.toml"  # written once by `kd unsharp-fit`, then frozen
+
+
+@dataclass(frozen=True)
+class WebcamBenchConfig:
+    """`kd evaluate --webcam`: models vs the degraded input and a frozen unsharp mask on the four webcam
+    degradations (image folders), still-area flicker and sharpness (clips), ringing (a synthetic card)."""
+
+    models: tuple[str, ...] = ()
+    sets: tuple[str, ...] = DEFAULT_EVAL_DIRS
+    clips: tuple[str, ...] = DEFAULT_CLIPS
+    clip_frames: int = 60
+    clip_max_width: int = 640  # area-downscaled above this: the flicker ratio needs frames, not pixels
+    still_threshold: float = 2.0  # grey levels of 5x5-mean input change below which a pixel is "still"
+    unsharp: str = DEFAULT_UNSHARP
+    seed: int = 0
+    threads: int = 2
+    out: str = "runs/eval/webcam"
+
+    def __post_init__(self) -> None:
+        if self.clip_frames < 2 or self.clip_max_width < 16 or self.threads < 1 or self.still_threshold <= 0:
+            raise ConfigError("clip_frames must be >= 2, clip_max_width >= 16, threads >= 1 and still_threshold > 0")
+
+
+@dataclass(frozen=True)
+class UnsharpFitConfig:
+    """`kd unsharp-fit`: the unsharp baseline's sigma and amount, grid-searched once under x2 bicubic on
+    the training split (never on evaluation images), then frozen in `out`."""
+
+    images: str = DEFAULT_TRAIN_LIST
+    crop: int = 192
+    sigmas: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5)
+    amounts: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 21))
+    out: str = DEFAULT_UNSHARP
+
+    def __post_init__(self) -> None:
+        if self.crop < 16 or not self.sigmas or not self.amounts or min(self.sigmas) <= 0 or min(self.amounts) <= 0:
+            raise ConfigError("crop must be >= 16 and sigmas / amounts non-empty and positive")
 
 
 @dataclass(frozen=True)

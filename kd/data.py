@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from kd.degrade import bicubic_down_up, degrade, jpeg_roundtrip, modcrop
+from kd.degrade import WebcamMix, bicubic_down_up, degrade, jpeg_roundtrip, modcrop
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 
@@ -87,7 +87,11 @@ class PatchSampler:
 
     The bicubic degradation is applied to whole images once per scale and cached (it is deterministic
     and matches the evaluation protocol exactly, with no patch-border artefacts); JPEG and noise, which
-    are random, are applied per patch."""
+    are random, are applied per patch. With `webcam`, each patch is instead degraded by that mix on a
+    crop `WEBCAM_MARGIN` px larger on every side (where the image allows), so blur and resampling see
+    real pixels at the patch border, not padding."""
+
+    WEBCAM_MARGIN = 16
 
     def __init__(
         self,
@@ -96,8 +100,9 @@ class PatchSampler:
         scales: tuple[int, ...] = (2,),
         jpeg_quality: tuple[int, int] | None = None,
         noise_sigma: tuple[float, float] | None = None,
+        webcam: WebcamMix | None = None,
     ) -> None:
-        self.patch_size, self.scales = patch_size, tuple(scales)
+        self.patch_size, self.scales, self.webcam = patch_size, tuple(scales), webcam
         self.jpeg_quality, self.noise_sigma = jpeg_quality, noise_sigma
         m = int(np.lcm.reduce(self.scales))
         self.hr: list[np.ndarray] = []
@@ -109,7 +114,7 @@ class PatchSampler:
                 self.files.append(Path(f))
         if not self.hr:
             raise DataError(f"no training image is at least {patch_size} px on each side: lower patch_size")
-        self.lq = {s: [bicubic_down_up(h, s) for h in self.hr] for s in self.scales}
+        self.lq = {} if webcam else {s: [bicubic_down_up(h, s) for h in self.hr] for s in self.scales}
         areas = np.array([h.shape[0] * h.shape[1] for h in self.hr], dtype=np.float64)
         self.weights = areas / areas.sum()  # sample by area so every pixel is equally likely
         self.targets: list[np.ndarray] | None = None
@@ -117,11 +122,19 @@ class PatchSampler:
     def set_targets(self, targets: list[np.ndarray]) -> None:
         """Per-image soft targets aligned with `self.hr` (H x W x 3 float16 in [0, 1]: a frozen teacher's
         output on the whole degraded image). `sample` then also returns the matching target patches."""
-        if len(self.scales) != 1 or self.jpeg_quality is not None or self.noise_sigma is not None:
+        if len(self.scales) != 1 or self.jpeg_quality is not None or self.noise_sigma is not None or self.webcam:
             raise DataError("cached teacher targets need one scale and no JPEG/noise (the input must be fixed)")
         if [t.shape for t in targets] != [h.shape for h in self.hr]:
             raise DataError("teacher targets do not match the training images: rebuild the cache")
         self.targets = targets
+
+    def _webcam_patch(self, j: int, y: int, x: int, rng: np.random.Generator) -> np.ndarray:
+        p, m = self.patch_size, self.WEBCAM_MARGIN
+        img = self.hr[j]
+        y0, y1 = _even_window(y - m, y + p + m, img.shape[0])
+        x0, x1 = _even_window(x - m, x + p + m, img.shape[1])
+        lq = self.webcam(np.ascontiguousarray(img[y0:y1, x0:x1]), rng)
+        return lq[y - y0 : y - y0 + p, x - x0 : x - x0 + p]
 
     def sample(self, batch_size: int, rng: np.random.Generator):
         """Returns (lq, hr) or, with targets set, (lq, hr, target): N x 3 x P x P float32 in [0, 1]."""
@@ -135,7 +148,10 @@ class PatchSampler:
             h, w = self.hr[j].shape[:2]
             y, x = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
             hr = self.hr[j][y : y + p, x : x + p]
-            lq = self.lq[s][j][y : y + p, x : x + p]
+            if self.webcam is not None:
+                lq = self._webcam_patch(j, y, x, rng)
+            else:
+                lq = self.lq[s][j][y : y + p, x : x + p]
             if self.jpeg_quality is not None:
                 lq = jpeg_roundtrip(np.ascontiguousarray(lq), int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1)))
             if self.noise_sigma is not None:
@@ -150,6 +166,11 @@ class PatchSampler:
         if tg_b is None:
             return to_f32(lq_b), to_f32(hr_b)
         return to_f32(lq_b), to_f32(hr_b), np.ascontiguousarray(tg_b.transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+def _even_window(lo: int, hi: int, size: int) -> tuple[int, int]:
+    """[lo, hi) clipped to [0, size) and widened outwards to even ends (size is even)."""
+    return max(0, lo) // 2 * 2, min(size, -(-hi // 2) * 2)
 
 
 def val_pairs(files: tuple[Path, ...] | list[Path], crop: int, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -3,12 +3,14 @@
 HR -> bicubic down by `scale` -> bicubic back up, both MATLAB-compatible (antialiased cubic, a = -0.5,
 uint8 rounding after each step). PIL's BICUBIC is that kernel (within 0.01 dB of MATLAB); OpenCV's
 INTER_CUBIC (a = -0.75, no antialiasing) is a different problem and is never used here.
-Optional extras for the webcam case: JPEG compression and mild Gaussian noise, drawn from an rng
-that the caller passes in.
+Optional extras: JPEG compression and mild Gaussian noise, drawn from an rng that the caller passes in.
+Below them, the webcam degradations (`WebcamMix`, what the shipped default trains on) and the four fixed
+degradations of the webcam benchmark (`WEBCAM_BENCHMARK`).
 """
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -64,3 +66,136 @@ def degrade(
         noisy = lq.astype(np.float32) + rng.normal(0.0, sigma, size=lq.shape).astype(np.float32)
         lq = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
     return lq
+
+
+# ---- webcam degradations: what a real camera and a video call do to a frame ----
+
+_CV2_DOWN = {"bicubic": 2, "area": 3, "bilinear": 1}  # cv2.INTER_CUBIC, INTER_AREA, INTER_LINEAR
+
+
+def _cv2():
+    import cv2  # the runtime's dependency; imported here so the protocol helpers above need only PIL
+
+    return cv2
+
+
+def gaussian_blur(rgb_u8: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur (optics slightly out of focus, or a soft lens), symmetric borders, uint8."""
+    cv2 = _cv2()
+    return cv2.GaussianBlur(rgb_u8, (0, 0), sigmaX=float(sigma), borderType=cv2.BORDER_REFLECT_101)
+
+
+def defocus_blur(rgb_u8: np.ndarray, radius: float) -> np.ndarray:
+    """Disc (defocus) blur of `radius` px, anti-aliased edge, symmetric borders, uint8."""
+    cv2 = _cv2()
+    r = int(np.ceil(radius))
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    disc = np.clip(radius + 0.5 - np.hypot(yy, xx), 0.0, 1.0).astype(np.float32)
+    return cv2.filter2D(rgb_u8, -1, disc / disc.sum(), borderType=cv2.BORDER_REFLECT_101)
+
+
+def resize_u8(rgb_u8: np.ndarray, width: int, height: int, method: str) -> np.ndarray:
+    """Resize with a camera/encoder-style filter: bicubic (MATLAB-like, PIL), area or bilinear (OpenCV)."""
+    if method == "bicubic":
+        return bicubic_resize(rgb_u8, width, height)
+    return _cv2().resize(rgb_u8, (width, height), interpolation=_CV2_DOWN[method])
+
+
+def add_sensor_noise(rgb_u8: np.ndarray, rng: np.random.Generator, sigma_read: float, gain: float) -> np.ndarray:
+    """Sensor noise in 0..255 units: Gaussian read noise `sigma_read` plus signal-dependent (shot) noise
+    of variance `gain` x level, independent per channel; rounded to uint8."""
+    x = rgb_u8.astype(np.float32)
+    sigma = np.sqrt(sigma_read**2 + gain * x)
+    return np.clip(np.rint(x + sigma * rng.standard_normal(x.shape, dtype=np.float32)), 0, 255).astype(np.uint8)
+
+
+def jpeg_cv2(rgb_u8: np.ndarray, quality: int) -> np.ndarray:
+    """JPEG round trip with 4:2:0 chroma (OpenCV/libjpeg's default), as webcams' MJPG and most codecs."""
+    cv2 = _cv2()
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb_u8[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+
+
+@dataclass(frozen=True)
+class WebcamMix:
+    """The random webcam degradation the shipped default trains on; each field is a probability or the
+    inclusive range a value is drawn from (uniformly). 0..255 units for noise.
+
+    Order, as in a camera and a call: optics blur -> down-scale (sensor/encoder resolution) -> sensor
+    noise -> JPEG at the low resolution or after the up-scale -> up-scale back to the frame size."""
+
+    p_clean_x2: float = 0.2  # plain protocol x2 bicubic, nothing else: keeps the published-protocol score
+    scale: tuple[float, float] = (1.5, 3.0)
+    p_resize: float = 0.9
+    methods: tuple[str, ...] = ("bicubic", "area", "bilinear")
+    p_blur: float = 0.5
+    p_defocus: float = 0.3  # of the blurred ones: a disc instead of a Gaussian
+    blur_sigma: tuple[float, float] = (0.4, 1.6)
+    defocus_radius: tuple[float, float] = (0.8, 2.2)
+    p_noise: float = 0.6
+    read_sigma: tuple[float, float] = (0.5, 4.0)
+    shot_gain: tuple[float, float] = (0.0, 0.08)  # 0.08 x 200 -> sigma 4; with read 4: ~5.7/255 at most
+    p_jpeg: float = 0.7
+    jpeg_quality: tuple[int, int] = (30, 95)
+    p_jpeg_low_res: float = 0.5  # JPEG before the up-scale (a small encoded stream) vs after (MJPG at full size)
+
+    def __call__(self, rgb_u8: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """H x W x 3 uint8 (H, W even) -> the same shape, degraded; every draw comes from `rng`."""
+        h, w = rgb_u8.shape[:2]
+        u = rng.random(8)  # one vector of coin flips: the draw order never depends on earlier outcomes
+        if u[0] < self.p_clean_x2:
+            return bicubic_down_up(rgb_u8, 2)
+        x = rgb_u8
+        if u[1] < self.p_blur:
+            if u[2] < self.p_defocus:
+                x = defocus_blur(x, rng.uniform(*self.defocus_radius))
+            else:
+                x = gaussian_blur(x, rng.uniform(*self.blur_sigma))
+        resized = u[3] < self.p_resize
+        if resized:
+            s = rng.uniform(*self.scale)
+            down = self.methods[rng.integers(len(self.methods))]
+            up = ("bicubic", "bilinear")[rng.integers(2)]  # area does not up-scale
+            x = resize_u8(x, max(1, round(w / s)), max(1, round(h / s)), down)
+        if u[4] < self.p_noise:
+            x = add_sensor_noise(x, rng, rng.uniform(*self.read_sigma), rng.uniform(*self.shot_gain))
+        jpeg = u[5] < self.p_jpeg
+        q = int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1))
+        low_res_jpeg = u[6] < self.p_jpeg_low_res
+        if jpeg and (low_res_jpeg or not resized):
+            x = jpeg_cv2(x, q)
+        if resized:
+            x = resize_u8(x, w, h, up)
+            if jpeg and not low_res_jpeg:
+                x = jpeg_cv2(x, q)
+        return x
+
+
+# The webcam benchmark's four fixed degradations (`sharpcam-kd evaluate --webcam`): name -> function of
+# (HR uint8 with sides multiples of 6, rng). Only the noise draws from rng, which the benchmark seeds
+# per image. JPEG q40 after the x2 down-scale: a small encoded stream, up-scaled by the receiver.
+def _x2(hr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return bicubic_down_up(hr, 2)
+
+
+def _x2_jpeg40(hr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = hr.shape[:2]
+    return bicubic_resize(jpeg_cv2(bicubic_resize(hr, w // 2, h // 2), 40), w, h)
+
+
+def _blur_noise_jpeg60(hr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return jpeg_cv2(add_sensor_noise(gaussian_blur(hr, 1.2), rng, 4.0, 0.0), 60)
+
+
+def _x3(hr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return bicubic_down_up(hr, 3)
+
+
+WEBCAM_BENCHMARK = {
+    "x2": _x2,
+    "x2+jpeg40": _x2_jpeg40,
+    "blur1.2+noise4+jpeg60": _blur_noise_jpeg60,
+    "x3": _x3,
+}

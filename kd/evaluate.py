@@ -457,6 +457,23 @@ def write_results(result: dict[str, Any], out: str | Path) -> list[Path]:
     return [md, js] + ([png] if plot_tradeoff(result, png) else [])
 
 
+def _webcam_command(models, config, sets, threads, out, clips, no_clips, clip_frames, unsharp) -> None:
+    from kd.config import WebcamBenchConfig
+    from kd.webcam import WebcamBenchError, render_markdown as render_webcam, run_bench, write_bench
+
+    given = {"models": tuple(models) or None, "sets": tuple(sets) or None, "threads": threads, "out": out,
+             "clips": () if no_clips else (tuple(clips) or None), "clip_frames": clip_frames, "unsharp": unsharp}
+    try:
+        cfg = merge(WebcamBenchConfig, config, given, section="webcam")
+        result = run_bench(cfg, log=click.echo)
+        written = write_bench(result, cfg.out)
+    except (ConfigError, EvalError, ExportError, CheckpointError, WebcamBenchError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo("")
+    click.echo(render_webcam(result), nl=False)
+    click.echo(f"wrote {', '.join(str(p) for p in written)}")
+
+
 def _parse_size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
@@ -478,15 +495,25 @@ def _parse_size(text: str) -> tuple[int, int]:
 @click.option("--fps-runs", type=int, default=None, help="Timed runs per size (median reported). [default: 20]")
 @click.option("--fps-budget", type=float, default=None, help="Seconds of timing per size before stopping early (>= 3 runs). [default: 120]")
 @click.option("--threads", type=int, default=None, help="onnxruntime / torch threads. [default: 2]")
-@click.option("--out", default=None, help="Writes OUT.md and OUT.json. [default: runs/eval/results]")
+@click.option("--out", default=None, help="Writes OUT.md and OUT.json. [default: runs/eval/results, with --webcam runs/eval/webcam]")
+@click.option("--webcam", is_flag=True, help="The webcam benchmark instead: gains over the degraded input and a frozen unsharp mask "
+              "on four webcam degradations, flicker and sharpness on --clip videos, ringing.")
+@click.option("--clip", "clips", multiple=True, help="--webcam: a video to measure flicker on (repeatable). [default: ../shared/video/*.mp4]")
+@click.option("--no-clips", is_flag=True, help="--webcam: skip the clips.")
+@click.option("--clip-frames", type=int, default=None, help="--webcam: frames read per clip. [default: 60]")
+@click.option("--unsharp", default=None, help="--webcam: the frozen unsharp baseline. [default: kd/recipes/unsharp.toml]")
 def evaluate_command(models: tuple[str, ...], config: str | None, sets: tuple[str, ...], scale: str | None, test_list: str | None, no_test: bool,
                      no_blurred: bool, no_fps: bool, fps_sizes: tuple[str, ...], fps_runs: int | None, fps_budget: float | None, threads: int | None,
-                     out: str | None) -> None:
+                     out: str | None, webcam: bool, clips: tuple[str, ...], no_clips: bool, clip_frames: int | None, unsharp: str | None) -> None:
     """Score MODELS (.pt checkpoints, .onnx models or their .json cards) and the blurred input.
 
     Published SR protocol (Y-PSNR/SSIM, shave = scale) on each --set, the spec's RGB SSIM/MSE on the
     held-out test list, and model-only onnxruntime FPS. Prints a Markdown table; writes OUT.md + OUT.json.
+    With --webcam: the webcam benchmark (kd/webcam.py) on the --set folders and --clip videos.
     """
+    if webcam:
+        _webcam_command(models, config, sets, threads, out, clips, no_clips, clip_frames, unsharp)
+        return
     given: dict[str, Any] = {
         "models": tuple(models) or None, "sets": tuple(sets) or None, "scale": int(scale) if scale else None,
         "blurred": False if no_blurred else None, "fps": False if no_fps else None,

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from kd.config import ONNX_OPSET, SHARED_DATASETS, ConfigError, ExportConfig, merge
-from kd.models import RealtimeStudent, build_model, describe
+from kd.models import CollapsibleStudent, RealtimeStudent, build_model, describe
 from kd.checkpoint import CheckpointError
 from kd.checkpoint import model_from_checkpoint as load_checkpoint
 
@@ -51,8 +51,8 @@ class ExportError(ValueError):
 
 
 def pad_multiple_of(model: nn.Module) -> int:
-    """The H/W multiple a model needs: the pixel-unshuffle factor for RealtimeStudent, else 1."""
-    return int(model.scale) if isinstance(model, RealtimeStudent) else 1
+    """The H/W multiple a model needs: the pixel-unshuffle factor of the students, else 1."""
+    return int(model.scale) if isinstance(model, (RealtimeStudent, CollapsibleStudent)) else 1
 
 
 @torch.no_grad()

@@ -4,25 +4,43 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-
-def reconstruction_loss(restored: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-    """MSE between the restored image and the sharp original (teacher, and the no-KD student)."""
-    return F.mse_loss(restored, hr)
+_LUMA_RGB = (0.299, 0.587, 0.114)
+_CHARBONNIER_EPS = 1e-3  # ~0.25 grey levels: L1 above it, smooth below
 
 
-def distillation_loss(student_out: torch.Tensor, teacher_out: torch.Tensor, lq: torch.Tensor) -> torch.Tensor:
-    """MSE between the student's residual and the frozen teacher's residual (the soft target).
+def pixel_loss(a: torch.Tensor, b: torch.Tensor, kind: str = "mse", on_y: bool = False) -> torch.Tensor:
+    """Mean pixel loss between two N x 3 x H x W images: mse, l1 or charbonnier; with `on_y`, between
+    their BT.601 luma planes (the published protocol's channel, and all a luma-only student changes)."""
+    if on_y:
+        w = a.new_tensor(_LUMA_RGB).view(1, 3, 1, 1)
+        a, b = (a * w).sum(1, keepdim=True), (b * w).sum(1, keepdim=True)
+    if kind == "l1":
+        return F.l1_loss(a, b)
+    if kind == "charbonnier":
+        return torch.sqrt((a - b) ** 2 + _CHARBONNIER_EPS**2).mean()
+    return F.mse_loss(a, b)
+
+
+def reconstruction_loss(restored: torch.Tensor, hr: torch.Tensor, kind: str = "mse", on_y: bool = False) -> torch.Tensor:
+    """Loss between the restored image and the sharp original (teacher, and the no-KD student)."""
+    return pixel_loss(restored, hr, kind, on_y)
+
+
+def distillation_loss(student_out: torch.Tensor, teacher_out: torch.Tensor, lq: torch.Tensor, kind: str = "mse",
+                      on_y: bool = False) -> torch.Tensor:
+    """Loss (the seed's MSE by default) between the student's residual and the frozen teacher's residual.
 
     Both models output lq + residual, so this equals the MSE between their outputs; it is written
     with residuals to say what is being matched."""
-    return F.mse_loss(student_out - lq, teacher_out - lq)
+    return pixel_loss(student_out - lq, teacher_out - lq, kind, on_y)
 
 
 def student_loss(
-    student_out: torch.Tensor, teacher_out: torch.Tensor, lq: torch.Tensor, hr: torch.Tensor, alpha: float
+    student_out: torch.Tensor, teacher_out: torch.Tensor, lq: torch.Tensor, hr: torch.Tensor, alpha: float,
+    kind: str = "mse", on_y: bool = False,
 ) -> torch.Tensor:
     """The spec's distillation loss (alpha = 0) plus an optional ground-truth term weighted by alpha."""
-    loss = distillation_loss(student_out, teacher_out, lq)
+    loss = distillation_loss(student_out, teacher_out, lq, kind, on_y)
     if alpha:
-        loss = loss + alpha * reconstruction_loss(student_out, hr)
+        loss = loss + alpha * reconstruction_loss(student_out, hr, kind, on_y)
     return loss

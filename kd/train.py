@@ -25,6 +25,7 @@ from torch import nn
 from kd.checkpoint import atomic_save, model_from_checkpoint, read_checkpoint
 from kd.config import TrainConfig, to_dict
 from kd.data import PatchSampler, scan_images, split_files, val_pairs
+from kd.degrade import WebcamMix
 from kd.losses import reconstruction_loss, student_loss
 from kd.metrics import y_psnr_ssim
 from kd.models import build_model, describe
@@ -88,7 +89,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     split = split_files(files, seed=cfg.split_seed)
     if dd.main:
         split.write(out / "split")
-    sampler = PatchSampler(split.train, cfg.patch_size, cfg.degrade_scales, cfg.jpeg_quality, cfg.noise_sigma)
+    sampler = PatchSampler(split.train, cfg.patch_size, cfg.degrade_scales, cfg.jpeg_quality, cfg.noise_sigma,
+                           webcam=WebcamMix() if cfg.webcam else None)
     val_scale = cfg.degrade_scales[0]
     val = val_pairs(split.val, cfg.val_crop, val_scale) if dd.main else []
 
@@ -99,7 +101,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if cfg.mode == "distill":
         teacher, _ = model_from_checkpoint(cfg.teacher)
         teacher = teacher.to(device).requires_grad_(False)
-    fixed_input = len(cfg.degrade_scales) == 1 and cfg.jpeg_quality is None and cfg.noise_sigma is None
+    fixed_input = len(cfg.degrade_scales) == 1 and cfg.jpeg_quality is None and cfg.noise_sigma is None and not cfg.webcam
     if teacher is not None and cfg.teacher_cache and fixed_input:
         sampler.set_targets(teacher_targets(teacher, sampler, cfg.teacher, device, dd))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -186,9 +188,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     else:
                         with torch.no_grad():
                             t_out = teacher(lq)
-                    loss = student_loss(out_t, t_out, lq, hr, cfg.alpha)
+                    loss = student_loss(out_t, t_out, lq, hr, cfg.alpha, cfg.loss, cfg.loss_on_y)
                 else:
-                    loss = reconstruction_loss(out_t, hr)
+                    loss = reconstruction_loss(out_t, hr, cfg.loss, cfg.loss_on_y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 for group in opt.param_groups:  # from the config, not the checkpoint: a resumed run may add a decay

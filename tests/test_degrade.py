@@ -80,3 +80,42 @@ def test_jpeg_roundtrip_loses_detail():
     low, high = jpeg_roundtrip(img, 10), jpeg_roundtrip(img, 90)
     err = lambda x: np.abs(x.astype(int) - img).mean()
     assert err(low) > err(high) > 0
+
+
+# ---- webcam degradations
+
+from kd.degrade import WEBCAM_BENCHMARK, WebcamMix, add_sensor_noise, defocus_blur, gaussian_blur, jpeg_cv2  # noqa: E402
+
+
+def test_webcam_mix_is_deterministic_under_a_seed_and_varies_across_seeds():
+    hr = modcrop(photo("astronaut")[:120, :150], 2)
+    mix = WebcamMix()
+    a = [mix(hr, np.random.default_rng(s)) for s in range(6)]
+    b = [mix(hr, np.random.default_rng(s)) for s in range(6)]
+    for x, y in zip(a, b):
+        assert x.shape == hr.shape and x.dtype == np.uint8
+        assert np.array_equal(x, y)
+    assert len({x.tobytes() for x in a}) == 6  # six seeds, six different degradations
+    assert all(_psnr_y(x, hr, 4) < 45 for x in a)  # every draw degrades
+
+
+@pytest.mark.parametrize("name", list(WEBCAM_BENCHMARK))
+def test_benchmark_degradations_are_deterministic_and_degrade(name):
+    hr = modcrop(photo("coffee")[:150, :186], 6)
+    fn = WEBCAM_BENCHMARK[name]
+    x, y = fn(hr, np.random.default_rng(7)), fn(hr, np.random.default_rng(7))
+    assert np.array_equal(x, y) and x.shape == hr.shape
+    assert 20 < _psnr_y(x, hr, 3) < 40
+
+
+def test_noise_blur_and_jpeg_do_what_they_say():
+    flat = np.full((64, 64, 3), 128, np.uint8)
+    noisy = add_sensor_noise(flat, np.random.default_rng(0), 4.0, 0.0)
+    assert abs(float(noisy.astype(float).std()) - 4.0) < 0.3
+    shot = add_sensor_noise(flat, np.random.default_rng(0), 0.0, 0.08)  # variance 0.08 x 128
+    assert abs(float(shot.astype(float).std()) - np.sqrt(0.08 * 128)) < 0.3
+    img = photo("astronaut")[100:196, 150:246]
+    assert np.abs(gaussian_blur(img, 1.5).astype(int) - img).mean() > 2
+    assert np.abs(defocus_blur(img, 2.0).astype(int) - img).mean() > 2
+    assert np.array_equal(defocus_blur(flat, 2.0), flat)  # a normalised kernel keeps flat areas
+    assert _psnr_y(jpeg_cv2(img, 30), img, 1) < _psnr_y(jpeg_cv2(img, 90), img, 1)

@@ -1,4 +1,6 @@
 """Shapes, parameter counts and MACs of every model; the re-param fusion is exact."""
+import copy
+
 import pytest
 import torch
 
@@ -77,3 +79,58 @@ def test_build_model_by_name_and_refuses_unknown():
     assert isinstance(build_model("SeedStudent", width=16), SeedStudent)
     with pytest.raises(ValueError, match="unknown architecture"):
         build_model("ResNet")
+
+
+# ---- the collapsible student family (kd/models/collapsible.py)
+
+from kd.models import CollapsibleStudent  # noqa: E402
+from kd.models.collapsible import CollapsibleConv  # noqa: E402
+
+
+@pytest.mark.parametrize("width,depth,kernel", [(16, 5, 3), (8, 2, 3), (16, 3, 5)])
+def test_collapsible_student_cost_formula_and_shape(width, depth, kernel):
+    m = CollapsibleStudent(width=width, depth=depth, kernel=kernel, expand=32)
+    expected = kernel * kernel * (8 * width + depth * width * width) / 4
+    info = describe(m)
+    assert info["macs_per_pixel"] == pytest.approx(expected, rel=0.001)
+    # what ships is the collapsed net: one conv per layer
+    assert info["params"] == kernel * kernel * (8 * width + depth * width * width) + width + depth * width + 4
+    x = torch.rand(2, 3, 34, 50)
+    assert m(x).shape == x.shape
+
+
+def test_default_collapsible_student_is_under_sesr_m5_cost():
+    assert describe(CollapsibleStudent())["macs_per_pixel"] <= 3_400
+
+
+def test_collapsible_student_is_luma_only_and_starts_near_identity():
+    m = CollapsibleStudent()
+    x = torch.rand(1, 3, 32, 40)
+    y = m(x)
+    d = y - x
+    assert torch.allclose(d[:, 0], d[:, 1], atol=1e-6) and torch.allclose(d[:, 1], d[:, 2], atol=1e-6)  # one residual, all channels
+    assert d.abs().max() < 0.05
+
+
+def test_collapsed_form_equals_training_form():
+    torch.manual_seed(0)
+    m = CollapsibleStudent(width=16, depth=3, expand=48)
+    with torch.no_grad():  # away from the identity start, so the tail matters
+        for p in m.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    x = torch.rand(2, 3, 46, 38)
+    y_train = m(x)
+    fused = copy.deepcopy(m).fuse_reparam()
+    assert not any(isinstance(c, CollapsibleConv) for c in fused.modules())
+    assert (fused(x) - y_train).abs().max() < 1e-5
+
+
+def test_collapsible_conv_equals_its_two_factors():
+    torch.manual_seed(1)
+    c = CollapsibleConv(4, 6, kernel=3, expand=10)
+    x = torch.randn(1, 4, 9, 11)
+    two_step = torch.nn.functional.conv2d(torch.nn.functional.conv2d(x, c.expand_weight, c.expand_bias, padding=1),
+                                          c.reduce_weight[:, :, None, None], c.reduce_bias)
+    assert (c(x) - two_step).abs().max() < 1e-5
+    with pytest.raises(ValueError):
+        CollapsibleConv(4, 6, residual=True)

@@ -1,16 +1,20 @@
 """Models: the DnCNN teacher, the spec's seed student and the real-time student family."""
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
+from kd.models.collapsible import CollapsibleStudent
 from kd.models.dncnn import DnCNN
 from kd.models.realtime import RealtimeStudent
 from kd.models.seed import SeedStudent
 
-__all__ = ["DnCNN", "SeedStudent", "RealtimeStudent", "build_model", "count_params", "macs_per_pixel", "describe"]
+__all__ = ["CollapsibleStudent", "DnCNN", "SeedStudent", "RealtimeStudent", "build_model", "count_params", "macs_per_pixel", "describe"]
 
-_CLASSES = {"DnCNN": DnCNN, "SeedStudent": SeedStudent, "RealtimeStudent": RealtimeStudent}
+_CLASSES = {"DnCNN": DnCNN, "SeedStudent": SeedStudent, "RealtimeStudent": RealtimeStudent,
+            "CollapsibleStudent": CollapsibleStudent}
 
 
 def build_model(arch: str, **args) -> nn.Module:
@@ -49,4 +53,7 @@ def macs_per_pixel(model: nn.Module, height: int = 64, width: int = 64) -> float
 
 
 def describe(model: nn.Module) -> dict:
+    """Parameters and MACs per output pixel of the form that ships (re-param blocks collapsed)."""
+    if hasattr(model, "fuse_reparam"):
+        model = copy.deepcopy(model).fuse_reparam()
     return {"params": count_params(model), "macs_per_pixel": round(macs_per_pixel(model))}

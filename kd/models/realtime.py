@@ -9,6 +9,17 @@ from torch.nn import functional as F
 _LUMA_RGB = (0.299, 0.587, 0.114)
 
 
+def luma_unshuffle_weight(scale: int) -> torch.Tensor:
+    """The fixed strided conv kernel (scale^2 x 3 x scale x scale) that takes BT.601 luma and
+    pixel-unshuffles it in one op: a single cheap op in ONNX, where a Mul/ReduceSum/Reshape/Transpose
+    chain at full resolution cost more than the whole body."""
+    w = torch.zeros(scale * scale, 3, scale, scale)
+    for i in range(scale):
+        for j in range(scale):
+            w[i * scale + j, :, i, j] = torch.tensor(_LUMA_RGB)
+    return w
+
+
 class RepConv3x3(nn.Module):
     """3x3 conv trained with extra 1x1 and identity branches (ECBSR/SESR style), fused to one 3x3
     conv by `fused()` before export, so the extra capacity is free at inference."""
@@ -72,13 +83,7 @@ class RealtimeStudent(nn.Module):
             raise ValueError(f"bad RealtimeStudent args: scale={scale} width={width} depth={depth}")
         self.scale, self.width, self.depth, self.reparam = scale, width, depth, reparam
         s2 = scale * scale
-        # Luma + pixel-unshuffle as one fixed strided conv: a single cheap op in ONNX, where a
-        # Mul/ReduceSum/Reshape/Transpose chain at full resolution cost more than the whole body.
-        w = torch.zeros(s2, 3, scale, scale)
-        for i in range(scale):
-            for j in range(scale):
-                w[i * scale + j, :, i, j] = torch.tensor(_LUMA_RGB)
-        self.register_buffer("luma_unshuffle", w)
+        self.register_buffer("luma_unshuffle", luma_unshuffle_weight(scale))
         make = RepConv3x3 if reparam else (lambda cin, cout: nn.Conv2d(cin, cout, 3, padding=1))
         self.head = make(s2, width)
         self.body = nn.ModuleList([make(width, width) for _ in range(depth)])

@@ -1,0 +1,100 @@
+"""Collapsible student: SESR/ECBSR-class luma sharpener on the x2 pixel-unshuffle grid.
+
+Every conv is trained as a linear over-parameterised block (k x k conv to `expand` channels, then a 1x1
+back down, no activation between) and computed collapsed: the block's single k x k kernel is formed
+from the two factors at every forward, so a training step costs what the exported net costs (plus a
+few thousand MACs for the kernel product), while the optimiser still sees the over-parameterisation
+that makes these narrow nets train well (SESR, MLSys 2022). Export replaces each block by the one conv
+it equals; the identity of residual blocks stays a separate add so int8 weights keep their resolution.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from kd.models.realtime import ConvPlusInput, luma_unshuffle_weight
+
+
+class CollapsibleConv(nn.Module):
+    """k x k conv (cin -> expand) then 1x1 (expand -> cout), linear, evaluated as one k x k conv
+    (cin -> cout); with `residual` (cin == cout) the block adds its input.
+
+    Input N x cin x H x W, output N x cout x H x W (same padding), any real range."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3, expand: int = 64, residual: bool = False) -> None:
+        super().__init__()
+        if kernel % 2 != 1 or expand < 1 or (residual and cin != cout):
+            raise ValueError(f"bad CollapsibleConv: kernel {kernel} must be odd, expand {expand} >= 1, "
+                             f"residual needs cin == cout ({cin}, {cout})")
+        self.cin, self.cout, self.kernel, self.residual = cin, cout, kernel, residual
+        self.expand_weight = nn.Parameter(torch.empty(expand, cin, kernel, kernel))
+        self.expand_bias = nn.Parameter(torch.zeros(expand))
+        self.reduce_weight = nn.Parameter(torch.empty(cout, expand))
+        self.reduce_bias = nn.Parameter(torch.zeros(cout))
+        nn.init.kaiming_uniform_(self.expand_weight, a=math.sqrt(5))
+        nn.init.kaiming_uniform_(self.reduce_weight, a=math.sqrt(5))
+
+    def collapsed(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The one k x k kernel (cout x cin x k x k) and bias (cout) this block equals, identity excluded."""
+        weight = torch.einsum("oe,eikl->oikl", self.reduce_weight, self.expand_weight)
+        bias = self.reduce_weight @ self.expand_bias + self.reduce_bias
+        return weight, bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight, bias = self.collapsed()
+        y = F.conv2d(x, weight, bias, padding=self.kernel // 2)
+        return y + x if self.residual else y
+
+    @torch.no_grad()
+    def fused(self) -> nn.Module:
+        """A plain nn.Conv2d (or conv + input, `ConvPlusInput`, for residual blocks) equal to this block."""
+        weight, bias = self.collapsed()
+        conv = nn.Conv2d(self.cin, self.cout, self.kernel, padding=self.kernel // 2)
+        conv.weight.copy_(weight)
+        conv.bias.copy_(bias)
+        return ConvPlusInput(conv) if self.residual else conv
+
+
+class CollapsibleStudent(nn.Module):
+    """Sharpens the luma of an RGB frame on the x2 pixel-unshuffle grid.
+
+    Input: N x 3 x H x W float32 RGB in [0, 1], H and W even. Output: same shape, input + a luma
+    residual added equally to R, G and B (Y changes by exactly the residual; chroma untouched).
+    Path: Y (BT.601) -> unshuffle x2 (4 channels at H/2 x W/2) -> head conv (4 -> width) + ReLU ->
+    `depth` x [conv (width -> width) + input, ReLU] -> + head features -> tail conv (width -> 4) ->
+    pixel-shuffle x2 -> + input. All convs `kernel` x `kernel`, trained as `CollapsibleConv`.
+    Cost: kernel^2 * (8 * width + depth * width^2) / 4 MACs per output pixel
+    (kernel 3, width 16, depth 5: 3,168, under SESR-M5's 3.4 K).
+    """
+
+    scale = 2  # the unshuffle factor: H and W must be multiples of it (the card's pad_multiple)
+
+    def __init__(self, width: int = 16, depth: int = 5, kernel: int = 3, expand: int = 64) -> None:
+        super().__init__()
+        if width < 1 or depth < 0 or kernel % 2 != 1 or expand < 1:
+            raise ValueError(f"bad CollapsibleStudent args: width={width} depth={depth} kernel={kernel} expand={expand}")
+        self.width, self.depth, self.kernel, self.expand = width, depth, kernel, expand
+        self.register_buffer("luma_unshuffle", luma_unshuffle_weight(self.scale))
+        self.head = CollapsibleConv(4, width, kernel, expand)
+        self.body = nn.ModuleList([CollapsibleConv(width, width, kernel, expand, residual=True) for _ in range(depth)])
+        self.tail = CollapsibleConv(width, 4, kernel, expand)
+        with torch.no_grad():  # start as the identity map: the residual begins at zero
+            self.tail.reduce_weight.mul_(1e-3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f0 = F.relu(self.head(F.conv2d(x, self.luma_unshuffle, stride=self.scale)))
+        f = f0
+        for block in self.body:
+            f = F.relu(block(f))
+        return x + F.pixel_shuffle(self.tail(f + f0), self.scale)
+
+    def fuse_reparam(self) -> "CollapsibleStudent":
+        """Replaces every `CollapsibleConv` by the plain conv it equals (in place): the export form."""
+        if isinstance(self.head, CollapsibleConv):
+            self.head = self.head.fused()
+            self.body = nn.ModuleList([b.fused() for b in self.body])
+            self.tail = self.tail.fused()
+        return self
