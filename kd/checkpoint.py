@@ -28,7 +28,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} not found: pass a .pt written by kd training (e.g. runs/teacher/best.pt)")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        # weights_only: a checkpoint is tensors, numbers, strings and containers; never run a pickle's code
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a truncated or foreign file: say which
         raise CheckpointError(f"cannot read checkpoint {path} ({type(e).__name__}): pass a .pt written by kd training") from None
     if not isinstance(ckpt, dict) or not {"arch", "args", "model"} <= set(ckpt):

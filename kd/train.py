@@ -290,11 +290,12 @@ def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str
     h = hashlib.sha256(Path(teacher_path).read_bytes())
     h.update(f"x{scale}:".encode() + "\n".join(map(str, sampler.files)).encode())
     key = h.hexdigest()
-    cache = Path(teacher_path).parent / f"targets-x{scale}-{key[:12]}.pt"
+    cache = Path(teacher_path).parent / f"targets-x{scale}-{key[:12]}.npz"
     if cache.is_file():
-        data = torch.load(cache, weights_only=False)
-        if data.get("key") == key and len(data["targets"]) == len(sampler.hr):
-            return data["targets"]
+        # plain arrays (allow_pickle off): a cache found beside a teacher can never run code
+        with np.load(cache, allow_pickle=False) as data:
+            if str(data["key"]) == key and len(data.files) - 1 == len(sampler.hr):
+                return [data[f"t{i}"] for i in range(len(sampler.hr))]
     targets = []
     items = sampler.lq[scale]
     if dd.main:
@@ -318,7 +319,10 @@ def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str
         x = np.ascontiguousarray(lq.transpose(2, 0, 1))[None].astype(np.float32) / 255.0
         targets.append(run(x)[0].transpose(1, 2, 0).astype(np.float16))
     if dd.main:
-        atomic_save({"key": key, "targets": targets}, cache)
+        tmp = cache.with_name(cache.name + ".partial")
+        with open(tmp, "wb") as f:
+            np.savez(f, key=np.array(key), **{f"t{i}": t for i, t in enumerate(targets)})
+        os.replace(tmp, cache)
     return targets
 
 

@@ -19,12 +19,15 @@ from kd.export import (
     ExportError, check_parity, export, export_command, fold_batchnorm, inference_model, load_card, load_checkpoint,
 )
 from kd.models import build_model
+from kd.models.collapsible import CollapsibleConv
 
 SMALL = {
     "rt": ("RealtimeStudent", {"scale": 4, "width": 8, "depth": 2, "reparam": True}),
     "seed": ("SeedStudent", {"width": 8}),
     "dncnn": ("DnCNN", {"depth": 5, "width": 8}),
+    "cs": ("CollapsibleStudent", {"width": 8, "depth": 2, "expand": 16}),
 }
+PAD_MULTIPLE = {"rt": 4, "cs": 2}
 
 
 @torch.no_grad()
@@ -41,6 +44,8 @@ def randomised(arch: str, args: dict, seed: int = 0) -> nn.Module:
                 m.weight.normal_(0.0, 0.05, generator=g)
             if m.bias is not None:
                 m.bias.normal_(0.0, 0.02, generator=g)
+        if isinstance(m, CollapsibleConv) and m.reduce_weight.abs().max() < 0.01:  # the near-zero tail
+            m.reduce_weight.normal_(0.0, 0.05, generator=g)
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.normal_(0.0, 0.5, generator=g)
             m.running_var.uniform_(0.3, 3.0, generator=g)
@@ -93,7 +98,7 @@ def test_reparam_fusion_keeps_the_function():
     assert float((got - want).abs().max()) < 1e-5
 
 
-@pytest.mark.parametrize("key", ["rt", "seed", "dncnn"])
+@pytest.mark.parametrize("key", ["rt", "seed", "dncnn", "cs"])
 def test_export_parity_card_and_sha(tmp_path, key):
     ckpt = save_checkpoint(tmp_path / f"{key}.pt", key)
     card = export(ExportConfig(checkpoint=str(ckpt), name=f"m-{key}", out=str(tmp_path / "export"), export_size=(32, 48)),
@@ -110,7 +115,7 @@ def test_export_parity_card_and_sha(tmp_path, key):
     assert card["output"] == {"name": "output", "dtype": "float32", "shape": [1, 3, "height", "width"]}
     assert (card["layout"], card["color_order"], card["value_range"]) == ("NCHW", "RGB", [0.0, 1.0])
     assert (card["output_kind"], card["scale"], card["precision"], card["opset"]) == ("image", 1, "fp32", 17)
-    assert card["pad_multiple"] == (4 if key == "rt" else 1)
+    assert card["pad_multiple"] == PAD_MULTIPLE.get(key, 1)
     assert card["architecture"] == {"class": SMALL[key][0], "args": SMALL[key][1]}
     assert card["params"] > 0 and card["macs_per_pixel"] > 0
     t = card["training"]

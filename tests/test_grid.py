@@ -13,7 +13,7 @@ def test_grid_columns_are_original_blurred_and_each_model(tmp_path):
     m = RealtimeStudent(width=8, depth=1)
     torch.save({"arch": "RealtimeStudent", "args": {"width": 8, "depth": 1}, "model": m.state_dict()}, ckpt)
     face = face_crop()
-    rows = grid_rows([str(ckpt)], face, scale=2, threads=1, zoom=3)
+    rows = grid_rows([str(ckpt)], face, ["x2"], threads=1, zoom=3, unsharp=None)
     assert len(rows) == 2 and len(rows[0]) == 3
     orig, blurred, model = rows[0].values()
     assert np.array_equal(orig, face) and np.array_equal(blurred, bicubic_down_up(face, 2))
@@ -21,9 +21,19 @@ def test_grid_columns_are_original_blurred_and_each_model(tmp_path):
     assert all(v.shape == (192, 192, 3) for v in rows[1].values())
 
 
+def test_grid_has_a_row_per_degradation_and_the_unsharp_column(tmp_path):
+    (tmp_path / "u.toml").write_text("[unsharp]\nsigma = 1.0\namount = 0.7\n")
+    face = face_crop()
+    rows = grid_rows([], face, ["x2", "blur1.2+noise4+jpeg60"], threads=1, zoom=1, unsharp=str(tmp_path / "u.toml"))
+    assert len(rows) == 2 and list(rows[1]) == ["sharp original", "degraded input (blur1.2+noise4+jpeg60)",
+                                                "unsharp mask (σ 1, amount 0.7)"]
+    again = grid_rows([], face, ["blur1.2+noise4+jpeg60"], threads=1, zoom=1, unsharp=None)
+    assert np.array_equal(again[0]["degraded input (blur1.2+noise4+jpeg60)"], rows[1]["degraded input (blur1.2+noise4+jpeg60)"])
+
+
 def test_grid_command_writes_a_png(tmp_path):
     out = tmp_path / "faces.png"
-    r = CliRunner().invoke(grid_command, ["--out", str(out), "--zoom", "1"])
+    r = CliRunner().invoke(grid_command, ["--out", str(out), "--zoom", "1", "--unsharp", ""])
     assert r.exit_code == 0, r.output
     assert out.read_bytes()[:4] == b"\x89PNG"
     r = CliRunner().invoke(grid_command, [str(tmp_path / "missing.pt"), "--out", str(out)])
