@@ -80,6 +80,9 @@ def test_toml_sharpcam_table(tmp_path: Path) -> None:
         ("fps = \n", "cannot read config file"),
         ("fps = \"fast\"\n", "--fps"),
         ("strength = 3\n", "--strength"),
+        ("mirror = \"false\"\n", "mirror = 'false' is not true or false: write mirror = true or mirror = false"),
+        ("on-demand = 1\n", "on-demand = 1 is not true or false"),
+        ("work_sise = \"960x540\"\n", "use one of .*work-size"),
     ],
 )
 def test_bad_toml(tmp_path: Path, text: str, needle: str) -> None:
@@ -92,3 +95,10 @@ def test_bad_toml(tmp_path: Path, text: str, needle: str) -> None:
 def test_missing_toml(tmp_path: Path) -> None:
     with pytest.raises(SharpCamError, match="does not exist"):
         build_config(tmp_path / "nope.toml", {})
+
+
+def test_toml_booleans_keep_their_meaning(tmp_path: Path) -> None:
+    path = tmp_path / "ok.toml"
+    path.write_text("mirror = false\nloop = true\n")
+    cfg = build_config(path, {})
+    assert cfg.mirror is False and cfg.loop is True

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam_support import panned_frames, read_all_frames
+from vcam_support import panned_frames, read_all_frames, write_clip
 from vcam.config import SharpCamError
 from vcam.sources import (
     ImageSequenceSource,
@@ -103,3 +103,12 @@ def test_memory_clip_and_chart(clip_mkv: Path) -> None:
     chart = chart_frames(160, 90, 4)
     assert len(chart) == 4 and chart[0].shape == (90, 160, 3)
     assert not np.array_equal(chart[0], chart[1]) and chart[0].std() > 20
+
+
+def test_a_percent_sign_in_a_path_is_a_plain_character(tmp_path: Path) -> None:
+    clip = tmp_path / "sharp 50%.mkv"
+    write_clip(clip, panned_frames(64, 36, 4))
+    assert sequence_paths(str(clip)) is None  # not a printf pattern
+    source = open_source(str(clip), 1280, 720, 30, "", realtime=False, loop=False)
+    assert len(_drain(source)) == 4
+    assert sequence_paths(str(tmp_path / "100%_done_%03d.png")) == []  # a real %03d still counts

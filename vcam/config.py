@@ -176,6 +176,10 @@ def _coerce(name: str, value: Any) -> Any:
         return float(value)
     if name in ("device", "model", "output", "output_device") and isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    if _FIELDS[name].type in (bool, "bool") and not isinstance(value, bool):
+        # A quoted "false" is a non-empty string, which Python would take as true.
+        key = name.replace("_", "-")
+        _fail(f"{key} = {value!r} is not true or false", f"write {key} = true or {key} = false (no quotes)")
     return value
 
 
@@ -197,9 +201,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     for key, value in data.items():
         name = key.replace("-", "_")
         if name not in _FIELDS:
-            raise SharpCamError(
-                f"unknown setting {key!r} in {path}: use one of {', '.join(sorted(_FIELDS))}"
-            )
+            known = ", ".join(sorted(n.replace("_", "-") for n in _FIELDS))  # as the README and the flags spell them
+            raise SharpCamError(f"unknown setting {key!r} in {path}: use one of {known}")
         settings[name] = value
     return settings
 

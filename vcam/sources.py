@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,6 +257,10 @@ class ImageSequenceSource:
         self.close()
 
 
+# One printf index such as %d or %04d; any other '%' in a path (e.g. "50%.mp4") is a plain character.
+_PRINTF_INDEX = re.compile(r"%0?\d*d")
+
+
 def sequence_paths(spec: str) -> list[Path] | None:
     """The image files named by a folder, glob or printf pattern; None if `spec` is none of those."""
     path = Path(spec)
@@ -263,10 +268,10 @@ def sequence_paths(spec: str) -> list[Path] | None:
         return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if any(ch in spec for ch in "*?["):
         return sorted(Path(p) for p in glob.glob(spec) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
-    if "%" in spec:
+    if _PRINTF_INDEX.search(spec):
         found = []
         for index in range(0, 1_000_000):
-            candidate = Path(spec % index)
+            candidate = Path(_PRINTF_INDEX.sub(lambda m: m.group(0) % index, spec))
             if not candidate.is_file():
                 if index == 0:
                     continue  # printf sequences may start at 0 or 1
