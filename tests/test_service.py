@@ -218,6 +218,14 @@ def test_install_bad_input_is_a_one_line_error(tmp_path: Path, config_home: Path
     assert not (config_home / "systemd" / "user" / "sharpcam.service").exists()
     for result in (missing_config, bad_program):
         assert "Traceback" not in result.output
+        assert result.output.startswith("sharpcam: error: ")  # like every other sharpcam error, not click's "Error:"
+
+
+def test_install_refuses_a_newline_in_a_sharpcam_variable(tmp_path: Path, config_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHARPCAM_DEBUG", "1\nExecStartPre=/bin/sh -c 'touch /tmp/owned'")
+    result = CliRunner().invoke(service_group, ["install", "--no-enable", "--executable", str(fake_program(tmp_path / "bin"))])
+    assert result.exit_code == 1 and "SHARPCAM_DEBUG holds a control character" in result.output
+    assert not (config_home / "systemd" / "user" / "sharpcam.service").exists()
 
 
 def test_install_refuses_options_sharpcam_start_does_not_know(tmp_path: Path, config_home: Path) -> None:

@@ -123,6 +123,14 @@ WantedBy=default.target
 # Providers that generate machine code at run time (need W+X memory).
 _JIT_PROVIDERS: Final[frozenset[str]] = frozenset({"openvino", "cuda", "tensorrt", "rocm", "migraphx"})
 
+class ServiceError(click.ClickException):
+    """A one-line failure of a `sharpcam service` command, printed like every other sharpcam error
+    (`sharpcam: error: ...`, exit 1) rather than as click's `Error: ...`."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"sharpcam: error: {self.format_message()}", err=True)
+
+
 _PLAIN_ARG: Final[re.Pattern[str]] = re.compile(r"^[A-Za-z0-9_@%$+=:,./-]+$")
 
 
@@ -252,17 +260,17 @@ def _systemctl_or_fail(*args: str, what: str) -> subprocess.CompletedProcess[str
     try:
         result = run_systemctl(*args)
     except FileNotFoundError:
-        raise click.ClickException(f"{what}: systemctl not found (systemd is not installed or not in PATH)") from None
+        raise ServiceError(f"{what}: systemctl not found (systemd is not installed or not in PATH)") from None
     except subprocess.TimeoutExpired:
-        raise click.ClickException(f"{what}: `systemctl --user {' '.join(args)}` timed out") from None
+        raise ServiceError(f"{what}: `systemctl --user {' '.join(args)}` timed out") from None
     if result.returncode != 0:
         detail = [line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()]
         # `enable --now` prints "Created symlink ..." before "Job for ... failed": report the failure.
         line = next((d for d in detail if "fail" in d.lower() or "bus" in d.lower()), detail[-1] if detail else "")
         line = line or f"exit code {result.returncode}"
         if "bus" in line.lower() or "XDG_RUNTIME_DIR" in line:
-            raise click.ClickException(f"{what}: {line}; {_NO_USER_MANAGER_HINT}")
-        raise click.ClickException(
+            raise ServiceError(f"{what}: {line}; {_NO_USER_MANAGER_HINT}")
+        raise ServiceError(
             f"{what}: `systemctl --user {' '.join(args)}` failed: {line} "
             "(see: journalctl --user -u sharpcam -n 30; sharpcam doctor)"
         )
@@ -292,14 +300,14 @@ def _effective_settings(config_file: Path | None, start_args: Sequence[str]) -> 
     except click.exceptions.Exit:
         return None
     except click.ClickException as exc:
-        raise click.ClickException(f"invalid settings for the service: {exc.format_message()}") from None
+        raise ServiceError(f"invalid settings for the service: {exc.format_message()}") from None
     fields = {f.name for f in dataclasses.fields(DaemonConfig)}
     given = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
     overrides = {k: v for k, v in ctx.params.items() if k in fields and ctx.get_parameter_source(k) in given}
     try:
         return build_config(config_file, overrides)
     except SharpCamError as exc:
-        raise click.ClickException(f"invalid settings for the service: {exc}") from None
+        raise ServiceError(f"invalid settings for the service: {exc}") from None
 
 
 @click.group("service")
@@ -338,9 +346,9 @@ def install_command(
     """
     program = executable.resolve() if executable is not None else find_sharpcam_executable()
     if program is None:
-        raise click.ClickException("cannot find the sharpcam program; install it (`pip install --user .`) or pass --executable PATH")
+        raise ServiceError("cannot find the sharpcam program; install it (`pip install --user .`) or pass --executable PATH")
     if not os.access(program, os.X_OK) or not program.is_file():
-        raise click.ClickException(f"{program} is not an executable file; pass --executable PATH to the sharpcam program")
+        raise ServiceError(f"{program} is not an executable file; pass --executable PATH to the sharpcam program")
     if config_file is None:
         # `sharpcam --config FILE service install` (or SHARPCAM_CONFIG) names it on the group.
         root = click.get_current_context().find_root()
@@ -349,7 +357,7 @@ def install_command(
     if config_file is not None:
         config_file = Path(config_file).expanduser().resolve()
         if not config_file.is_file():
-            raise click.ClickException(f"config file {config_file} does not exist; create it or leave out --config")
+            raise ServiceError(f"config file {config_file} does not exist; create it or leave out --config")
         group_args = ["--config", str(config_file)]
     args: list[str] = []
     # Relative paths mean nothing to a service started from another directory.
@@ -372,6 +380,11 @@ def install_command(
     jit = provider.lower() in _JIT_PROVIDERS
     # The service does not see the login shell's environment: carry the SHARPCAM_* settings over.
     environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("SHARPCAM_") and k != "SHARPCAM_CONFIG")
+    for name, value in environment:
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            # A newline would end the Environment= line and start a directive of the value's choosing.
+            raise ServiceError(f"{name} holds a control character (newline, tab, ...), which a unit file cannot carry "
+                                f"safely: fix or unset {name}, then run `sharpcam service install` again")
     command = (str(program), *group_args, "start", *args)
     text = render_unit(command, environment=environment, namespace_sandbox=use_namespaces, deny_write_execute=not jit)
     path = unit_dir() / UNIT_NAME
@@ -406,7 +419,7 @@ def _refuse_private_tmp_paths(candidates: Sequence[Path | str | None]) -> None:
             continue  # a model name, a camera index
         resolved = str(path.resolve())
         if any(resolved == d or resolved.startswith(d + "/") for d in _PRIVATE_TMP_DIRS):
-            raise click.ClickException(
+            raise ServiceError(
                 f"{resolved} is under /tmp or /var/tmp, which the service cannot see (PrivateTmp=yes): "
                 "move it elsewhere, or install with --no-sandbox"
             )
@@ -456,18 +469,18 @@ def status_command() -> None:
     """Show `systemctl --user status sharpcam` (exit code 3 when the service is not running)."""
     path = unit_dir() / UNIT_NAME
     if not path.exists():
-        raise click.ClickException(f"the service is not installed ({path} does not exist); run: sharpcam service install")
+        raise ServiceError(f"the service is not installed ({path} does not exist); run: sharpcam service install")
     click.echo(f"unit: {path}")
     try:
         result = run_systemctl("status", "--no-pager", "--lines=10", UNIT_NAME)
     except FileNotFoundError:
-        raise click.ClickException("systemctl not found (systemd is not installed or not in PATH)") from None
+        raise ServiceError("systemctl not found (systemd is not installed or not in PATH)") from None
     except subprocess.TimeoutExpired:
-        raise click.ClickException("`systemctl --user status` timed out") from None
+        raise ServiceError("`systemctl --user status` timed out") from None
     output = (result.stdout + result.stderr).rstrip()
     if output:
         click.echo(output)
     if "bus" in result.stderr.lower():
-        raise click.ClickException(_NO_USER_MANAGER_HINT)
+        raise ServiceError(_NO_USER_MANAGER_HINT)
     if result.returncode != 0:
         sys.exit(result.returncode)
