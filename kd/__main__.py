@@ -71,6 +71,7 @@ def training_options(f):
         click.option("--lr-schedule", type=click.Choice(["step", "cosine"])),
         click.option("--webcam/--no-webcam", default=None, help="Train on the webcam degradation mix instead of bicubic."),
         click.option("--data", multiple=True, type=click.Path(file_okay=False), help="HR image folder (repeatable)."),
+        click.option("--split", help="Folder of `prepare`'s split, used when it splits exactly --data. [default: runs/split]"),
         click.option("--scales", help="Degradation scales, e.g. 2 or 2,4."),
         click.option("--jpeg", help="JPEG quality range LOW,HIGH (off by default)."),
         click.option("--noise", help="Gaussian noise sigma range LOW,HIGH in 0..255 units (off by default)."),
@@ -109,7 +110,7 @@ def prepare(config, data, out, seed) -> None:
         split = split_files(scan_images(cfg.data_dirs), cfg.seed, cfg.test_fraction, cfg.val_fraction)
     except (ConfigError, DataError) as e:
         raise KdError(str(e)) from None
-    split.write(Path(cfg.out))
+    split.write(Path(cfg.out), cfg.data_dirs)
     click.echo(f"{len(split.train)} train / {len(split.val)} val / {len(split.test)} test images -> {cfg.out}")
 
 

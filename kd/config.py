@@ -60,6 +60,10 @@ class TrainConfig:
     alpha: float = 0.0  # weight of the ground-truth loss in distillation (0 = the spec)
     teacher_cache: bool = True  # distill: teacher outputs on whole images once, not per step (fixed degradation only)
     data_dirs: tuple[str, ...] = DEFAULT_TRAIN_DIRS
+    # `kd prepare`'s split (train.txt / val.txt) when that folder holds one, so a non-default prepare
+    # never leaks its test images into training; None (or no such folder): the default split of
+    # data_dirs, computed here with split_seed
+    split: str | None = "runs/split"
     split_seed: int = 0
     degrade_scales: tuple[int, ...] = (2,)
     jpeg_quality: tuple[int, int] | None = None  # e.g. (30, 90) for codec artefacts; off by default

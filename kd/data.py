@@ -6,6 +6,7 @@ generator state on resume) reproduces the exact patch stream.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,11 +42,56 @@ class Split:
     val: tuple[Path, ...]
     test: tuple[Path, ...]
 
-    def write(self, out: Path) -> None:
+    def write(self, out: Path, data_dirs: tuple[str, ...] | list[str] = ()) -> None:
+        """train.txt / val.txt / test.txt with paths relative to `out` (valid on any machine with the
+        same layout, e.g. ../shared beside the checkout), and split.json with the counts and the
+        folders split (relative too), by which training recognises a split of its own data."""
         out.mkdir(parents=True, exist_ok=True)
+        rel = lambda p: os.path.relpath(Path(p).resolve(), out.resolve())
         for name in ("train", "val", "test"):
-            (out / f"{name}.txt").write_text("".join(f"{p}\n" for p in getattr(self, name)))
-        (out / "split.json").write_text(json.dumps({k: len(getattr(self, k)) for k in ("train", "val", "test")}))
+            (out / f"{name}.txt").write_text("".join(f"{rel(p)}\n" for p in getattr(self, name)))
+        info = {k: len(getattr(self, k)) for k in ("train", "val", "test")}
+        (out / "split.json").write_text(json.dumps({**info, "data_dirs": [rel(d) for d in data_dirs]}))
+
+    @classmethod
+    def prepared(cls, folder: Path, data_dirs: tuple[str, ...] | list[str]) -> "Split | None":
+        """`kd prepare`'s split in `folder` if it is a split of exactly `data_dirs`, else None."""
+        try:
+            made_from = json.loads((folder / "split.json").read_text()).get("data_dirs")
+        except (OSError, ValueError, AttributeError):
+            return None
+        if not (folder / "train.txt").is_file() or not made_from:
+            return None
+        if sorted((folder / d).resolve() for d in made_from) != sorted(Path(d).resolve() for d in data_dirs):
+            return None
+        return cls.read(folder, data_dirs)
+
+    @classmethod
+    def read(cls, folder: Path, data_dirs: tuple[str, ...] | list[str]) -> "Split":
+        """The split `write` made (relative or absolute paths); every train/val image must lie under
+        one of `data_dirs` and none may be in the test list."""
+        parts = {}
+        for name in ("train", "val", "test"):
+            f = folder / f"{name}.txt"
+            paths = []
+            for line in f.read_text().splitlines() if f.is_file() else []:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    p = Path(line) if Path(line).is_absolute() else folder / line
+                    paths.append(p.resolve())
+            parts[name] = tuple(paths)
+        roots = [Path(d).resolve() for d in data_dirs]
+        for p in parts["train"] + parts["val"]:
+            if not p.is_file():
+                raise DataError(f"{folder} lists {p}, which does not exist: run `sharpcam-kd prepare` again")
+            if not any(p.is_relative_to(r) for r in roots):
+                raise DataError(f"{folder} lists {p}, outside the training folders ({', '.join(map(str, data_dirs))}): "
+                                f"run `sharpcam-kd prepare` with the same --data, or pass another split folder")
+        if set(parts["test"]) & set(parts["train"] + parts["val"]):
+            raise DataError(f"{folder}: a test image is also in train/val: run `sharpcam-kd prepare` again")
+        if not parts["train"] or not parts["val"]:
+            raise DataError(f"{folder} has an empty train or val list: run `sharpcam-kd prepare` again")
+        return cls(**parts)
 
 
 def split_files(files: list[Path], seed: int = 0, test_fraction: float = 0.1, val_fraction: float = 0.2) -> Split:

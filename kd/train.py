@@ -24,7 +24,7 @@ from torch import nn
 
 from kd.checkpoint import atomic_save, model_from_checkpoint, read_checkpoint
 from kd.config import TrainConfig, to_dict
-from kd.data import PatchSampler, scan_images, split_files, val_pairs
+from kd.data import PatchSampler, Split, scan_images, split_files, val_pairs
 from kd.degrade import WebcamMix
 from kd.losses import reconstruction_loss, student_loss
 from kd.metrics import y_psnr_ssim
@@ -85,10 +85,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if dd.main:
         out.mkdir(parents=True, exist_ok=True)
 
-    files = scan_images(cfg.data_dirs)
-    split = split_files(files, seed=cfg.split_seed)
+    split = Split.prepared(Path(cfg.split), cfg.data_dirs) if cfg.split else None
+    if split is None:  # no `kd prepare` of these folders: the default split, as `kd prepare` makes it
+        split = split_files(scan_images(cfg.data_dirs), seed=cfg.split_seed)
     if dd.main:
-        split.write(out / "split")
+        split.write(out / "split", cfg.data_dirs)
     sampler = PatchSampler(split.train, cfg.patch_size, cfg.degrade_scales, cfg.jpeg_quality, cfg.noise_sigma,
                            webcam=WebcamMix() if cfg.webcam else None)
     val_scale = cfg.degrade_scales[0]

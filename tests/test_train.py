@@ -27,7 +27,7 @@ def folder(tmp_path_factory):
 
 
 def tiny(folder, out, **kw) -> TrainConfig:
-    base = dict(mode="gt", model="rt", width=8, depth=1, data_dirs=(str(folder),), patch_size=32, batch_size=4,
+    base = dict(mode="gt", model="rt", width=8, depth=1, data_dirs=(str(folder),), split=None, patch_size=32, batch_size=4,
                 steps_per_epoch=6, epochs=2, val_crop=32, lr=1e-3, out=str(out), threads=1)
     base.update(kw)
     return TrainConfig(**base)
@@ -180,3 +180,20 @@ def test_cosine_schedule_decays_to_the_floor():
         TrainConfig(lr_schedule="linear")
     with pytest.raises(ConfigError, match="loss"):
         TrainConfig(loss="l2")
+
+
+def test_training_reads_the_split_prepare_wrote(folder, tmp_path):
+    from kd.data import Split
+
+    files = scan_images([str(folder)])
+    custom = Split(train=tuple(files[:3]), val=tuple(files[3:5]), test=tuple(files[5:]))  # not the default fractions
+    custom.write(tmp_path / "split", [str(folder)])
+    assert not any(l.startswith("/") for l in (tmp_path / "split" / "train.txt").read_text().splitlines())  # relative
+    train(tiny(folder, tmp_path / "run", split=str(tmp_path / "split"), epochs=1), progress=False)
+    used = Split.read(tmp_path / "run" / "split", [str(folder)])
+    assert used.train == tuple(f.resolve() for f in files[:3]) and used.test == tuple(f.resolve() for f in files[5:])
+    # a split of other folders is not this run's: the default split of --data instead
+    assert Split.prepared(tmp_path / "split", [str(tmp_path)]) is None
+    (tmp_path / "split" / "val.txt").write_text(str(tmp_path / "elsewhere.png") + "\n")
+    with pytest.raises(Exception, match="does not exist"):
+        train(tiny(folder, tmp_path / "run2", split=str(tmp_path / "split"), epochs=1), progress=False)
