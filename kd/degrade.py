@@ -148,14 +148,17 @@ class WebcamMix:
         if u[0] < self.p_clean_x2:
             return bicubic_down_up(rgb_u8, 2)
         x = rgb_u8
-        if u[1] < self.p_blur:
+        resized = u[3] < self.p_resize
+        s = rng.uniform(*self.scale)
+        # Optical blur on top of a strong down-scale gives pictures no 3x3 net can restore (and no
+        # webcam sends): the blur's odds fall from p_blur at x1.5 to none from x2.25 on.
+        p_blur = self.p_blur * (min(1.0, max(0.0, (2.25 - s) / 0.75)) if resized else 1.0)
+        if u[1] < p_blur:
             if u[2] < self.p_defocus:
                 x = defocus_blur(x, rng.uniform(*self.defocus_radius))
             else:
                 x = gaussian_blur(x, rng.uniform(*self.blur_sigma))
-        resized = u[3] < self.p_resize
         if resized:
-            s = rng.uniform(*self.scale)
             down = self.methods[rng.integers(len(self.methods))]
             up = ("bicubic", "bilinear")[rng.integers(2)]  # area does not up-scale
             x = resize_u8(x, max(1, round(w / s)), max(1, round(h / s)), down)
