@@ -77,8 +77,10 @@ def test_unknown_camera(spec: str) -> None:
 
 
 def test_unknown_path_and_not_a_video(tmp_path: Path) -> None:
-    with pytest.raises(SharpCamError, match="unknown device"):
+    with pytest.raises(SharpCamError, match="nothing.mp4 does not exist: pass an existing video"):  # as `enhance` says
         open_source(str(tmp_path / "nothing.mp4"), 640, 480, 30, "", realtime=False, loop=False)
+    with pytest.raises(SharpCamError, match="unknown device 'webcam'"):
+        open_source("webcam", 640, 480, 30, "", realtime=False, loop=False)
     text = tmp_path / "notes.mp4"
     text.write_text("not a video\n")
     with pytest.raises(SharpCamError, match="cannot read .* as a video"):

@@ -132,6 +132,9 @@ def validate(cfg: DaemonConfig) -> None:
             f"--output {cfg.output!r} is neither 'camera', 'null' nor a video file",
             f"pass a file ending in {', '.join(sorted(VIDEO_SUFFIXES))}",
         )
+    if cfg.output_device is not None and cfg.output != OUTPUT_CAMERA:
+        _fail(f"--output-device {cfg.output_device!r} has no effect with --output {cfg.output}",
+              "drop --output-device, or publish to the virtual camera with --output camera")
     for name in ("stats_interval", "reconnect_interval", "first_frame_timeout", "on_demand_poll"):
         value = getattr(cfg, name)
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:

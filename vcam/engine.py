@@ -101,11 +101,28 @@ def resolve_model(spec: str) -> Path:
         raise SharpCamError(f"--model {spec!r} is neither a .json card nor an .onnx file: pass one of those")
     card = _packaged_card(spec)
     if card is None:
+        names = installed_models()
+        have = f"installed: {', '.join(names)}" if names else "no trained model is installed"
         raise SharpCamError(
-            f"model {spec!r} not found in {MODEL_PACKAGE} (no trained model is installed yet?): "
-            "pass --model PATH to a card/.onnx file, or --model none to run without one"
+            f"model {spec!r} not found ({have}): pass one of those names, --model PATH to a card/.onnx file, "
+            "or --model none to run without one"
         )
     return card
+
+
+def installed_models() -> list[str]:
+    """Names of the model cards in the installed `sharpcam_models` package (or ../export of a checkout)."""
+    folders: list[Path] = []
+    try:
+        folders.append(Path(str(resources.files(MODEL_PACKAGE))))
+    except (ModuleNotFoundError, TypeError):
+        pass
+    folders.append(Path(__file__).resolve().parent.parent / "export")
+    for folder in folders:
+        names = sorted(p.stem for p in folder.glob("*.json") if p.with_suffix(".onnx").is_file())
+        if names:
+            return names
+    return []
 
 
 def sha256_of(path: Path) -> str:

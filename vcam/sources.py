@@ -294,6 +294,9 @@ def open_source(spec: str, width: int, height: int, fps: float, fourcc: str, rea
     if paths is not None:
         return ImageSequenceSource(paths, fps, realtime=realtime, loop=loop, label=spec)
     path = Path(spec).expanduser()
+    if not path.exists() and (path.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES or "/" in spec):
+        # Named like a file: say what `sharpcam enhance` says about a missing input.
+        raise SharpCamError(f"input {path} does not exist: pass an existing video file, image or image folder")
     if not path.exists():
         raise SharpCamError(
             f"unknown device {spec!r}: pass a camera index (0), /dev/videoN, /dev/v4l/by-id/..., a video file or an image folder "
