@@ -112,6 +112,14 @@ def test_module_installed_but_not_loaded(tmp_path: Path) -> None:
     assert "video_nr=10 card_label=SharpCam exclusive_caps=1" in doctor.MODPROBE_COMMAND
 
 
+def test_kernel_without_module_support_gets_no_apt_advice(tmp_path: Path) -> None:
+    paths = fake_paths(tmp_path)
+    (paths.proc / "modules").unlink()  # CONFIG_MODULES=n: the kernel has no /proc/modules
+    check = doctor.check_module(paths)
+    assert check.status == FAIL and "cannot load modules" in check.summary
+    assert not any("apt install" in fix or "modprobe" in fix for fix in check.fixes)
+
+
 def test_module_loaded_seen_in_proc_modules_alone(tmp_path: Path) -> None:
     paths = fake_paths(tmp_path)
     (paths.proc / "modules").write_text("v4l2loopback 49152 0 - Live 0x0000000000000000\n")

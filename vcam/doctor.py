@@ -172,6 +172,16 @@ def check_module(paths: SystemPaths) -> Check:
     name = "v4l2loopback module"
     if module_loaded(paths):
         return Check(name, OK, "loaded")
+    if not (paths.proc / "modules").exists():
+        # A kernel built without loadable modules (containers, some VMs): no package can add one.
+        return Check(
+            name,
+            FAIL,
+            f"kernel {paths.kernel_release} cannot load modules (no /proc/modules), so installing v4l2loopback "
+            "cannot help here",
+            ("run SharpCam on the host (or a VM whose kernel loads modules) and give it /dev/videoN, "
+             "or use a kernel with v4l2loopback built in",),
+        )
     if module_installed(paths):
         return Check(
             name,
