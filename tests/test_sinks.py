@@ -61,3 +61,83 @@ def test_virtual_camera_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(SharpCamError) as info:
         open_sink("camera", str(not_a_device), 160, 90, 30.0)
     assert "cannot open virtual camera" in str(info.value) and "\n" not in str(info.value)
+
+
+# ---- output integrity: nothing cut short is ever left as if complete
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path):
+    """A real 512 KiB filesystem (tmpfs); these tests need root's mount, as CI and the dev machines have."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()}); the /dev/full test covers the same path")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.mark.parametrize("name", ["x.mp4", "x.mkv", "x.avi"])
+def test_full_disk_is_an_error_and_leaves_nothing(small_fs: Path, name: str) -> None:
+    out = small_fs / name
+    frames = panned_frames(640, 360, 60)
+    with pytest.raises(SharpCamError, match=f"writing {out} failed .*nothing was kept"):
+        with FileSink(out, 640, 360, 30.0) as sink:
+            for f in frames:
+                sink.send(f)
+    assert list(small_fs.iterdir()) == []
+
+
+def test_a_write_that_silently_fails_is_caught_at_close(tmp_path: Path) -> None:
+    # The partial file is a link to /dev/full: every write fails with ENOSPC, free space looks fine.
+    out = tmp_path / "x.mkv"
+    os.symlink("/dev/full", partial_path(out))
+    with pytest.raises(SharpCamError, match="holds 0 of 4 frames|No space left"):
+        with FileSink(out, 160, 90, 15.0) as sink:
+            for f in panned_frames(160, 90, 4):
+                sink.send(f)
+    assert not out.exists() and not os.path.lexists(partial_path(out))
+
+
+def test_read_only_folder_is_one_line(tmp_path: Path) -> None:
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()})")
+    try:
+        with pytest.raises(SharpCamError, match="not writable"):
+            FileSink(mnt / "x.mp4", 160, 90, 15.0)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_mp4_keeps_the_levels(tmp_path: Path) -> None:
+    pytest.importorskip("av", reason="H.264 needs PyAV (the [video] extra, in [test])")
+    out = tmp_path / "grey.mp4"
+    greys = [np.full((90, 160, 3), v, np.uint8) for v in (16, 64, 128, 200, 235)]
+    with FileSink(out, 160, 90, 15.0) as sink:
+        assert sink.codec == "H.264"
+        for g in greys:
+            sink.send(g)
+    got = read_all_frames(out)
+    assert len(got) == 5
+    for want, frame in zip(greys, got):
+        assert abs(float(frame.mean()) - float(want.mean())) < 0.6  # OpenCV's mp4v: 3-4 levels darker
+
+
+def test_without_pyav_mp4_is_lossless_ffv1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sinks, "have_pyav", lambda: False)
+    out = tmp_path / "x.mp4"
+    frames = panned_frames(160, 90, 3)
+    with FileSink(out, 160, 90, 15.0) as sink:
+        assert sink.codec == "FFV1"
+        for f in frames:
+            sink.send(f)
+    assert all((a == b).all() for a, b in zip(read_all_frames(out), frames, strict=True))

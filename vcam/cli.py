@@ -178,7 +178,7 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
     from vcam.engine import load_engine
     from vcam.notify import SdNotify
     from vcam.pipeline import Pipeline, count_readers
-    from vcam.sinks import OUTPUT_CAMERA, default_output_device, open_sink
+    from vcam.sinks import OUTPUT_CAMERA, OUTPUT_NULL, default_output_device, open_sink
     from vcam.sources import is_camera_spec, open_source
 
     engine = load_engine(cfg.model, cfg.provider, cfg.threads)
@@ -205,13 +205,17 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
         log.info("capture %s: %dx%d @ %g fps %s (%s)", info.label, info.width, info.height, info.fps, info.fourcc, asked)
     else:
         size = (cfg.width, cfg.height)
+    # A file or folder written to a file: no clock to keep, so every frame is kept (the source waits),
+    # none is written twice, and the file plays at the source's rate unless --output-fps says otherwise.
+    file_to_file = not is_camera_spec(cfg.device) and cfg.output not in (OUTPUT_CAMERA, OUTPUT_NULL)
+    out_fps = (cfg.output_fps or source.info.fps) if file_to_file and source is not None and source.info.fps > 0 else cfg.publish_fps
     try:
-        sink = open_sink(cfg.output, output_device, size[0], size[1], cfg.publish_fps)
+        sink = open_sink(cfg.output, output_device, size[0], size[1], out_fps)
     except BaseException:
         if source is not None:
             source.close()
         raise
-    log.info("publishing to %s at %dx%d @ %g fps", sink.label, size[0], size[1], cfg.publish_fps)
+    log.info("publishing to %s at %dx%d @ %g fps", sink.label, size[0], size[1], out_fps)
     notify = SdNotify.from_env()
     reader_counter = (lambda: count_readers(output_device)) if cfg.on_demand and output_device else None
     pipeline = Pipeline(
@@ -220,6 +224,8 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
         reopen,
         sink,
         engine,
+        backpressure=file_to_file,
+        resend=not file_to_file,
         stop_at_end=not is_camera_spec(cfg.device) and not cfg.loop,
         reload_config=rebuild,
         reader_counter=reader_counter,
@@ -227,7 +233,9 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
     )
     with pipeline:
         pipeline.run()
-    log.info("stopped")
+    c = pipeline.stats.counters
+    log.info("stopped: %d frames published (%d new, %d repeated, %d placeholders), %d dropped", c.published, c.fresh,
+             c.repeated, c.placeholders, pipeline.stats.dropped())
 
 
 @cli.command()

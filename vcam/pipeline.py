@@ -60,6 +60,7 @@ PRE_SLOTS = 2 + INFER_SLOTS
 CAPTURE_SLOTS = 2 + PRE_SLOTS
 POST_SLOTS = 3
 IDLE_WAIT_S = 0.05  # how long a stage blocks on its mailbox before looking at the stop flag
+PUBLISH_JOIN_S = 5.0  # how long close() waits for a publish thread inside a slow sink write
 PAUSED_PERIOD_S = 0.5  # placeholder rate while --on-demand has released the camera (2 fps)
 STALL_PLACEHOLDER_S = 3.0  # a camera silent this long gets the placeholder instead of its last frame
 # Placeholder title and detail line, by why there is no camera picture.
@@ -348,6 +349,8 @@ class Pipeline:
         sink: the already opened sink; frames of another size are resized to it.
         engine: the loaded model, or None (identity).
         backpressure: capture waits for preprocess instead of dropping (offline sources, bench).
+        resend: keep a constant output rate by re-sending the last frame (or a placeholder) when no
+            new one comes; False writes every frame exactly once (a file written from a file).
         stop_at_end: stop when a non-looping file source ends (after its last frame is sent).
         reload_config: builds fresh settings on SIGHUP; None disables reloading.
         reader_counter: counts other readers of the output for --on-demand.
@@ -362,6 +365,7 @@ class Pipeline:
         sink: Sink,
         engine: Engine | None,
         backpressure: bool = False,
+        resend: bool = True,
         stop_at_end: bool = True,
         reload_config: Callable[[], DaemonConfig] | None = None,
         reader_counter: Callable[[], int] | None = None,
@@ -374,6 +378,7 @@ class Pipeline:
         self.sink = sink
         self._settings: tuple[DaemonConfig, Engine | None, int] = (cfg, engine, 0)  # cfg, model, generation
         self.backpressure = backpressure
+        self.resend = resend
         self.stop_at_end = stop_at_end
         self._reload_config = reload_config
         self._reader_counter = reader_counter
@@ -424,12 +429,21 @@ class Pipeline:
         self.stop_event.set()
         self._join(0.2)
         alive = any(t.is_alive() for t in self._threads)
+        # The publish thread may be inside sink.send: the sink closes only once that thread is done
+        # (it waits at most IDLE_WAIT_S between checks of the stop flag, plus one send).
+        publisher = next((t for t in self._threads if t.name == "sharpcam-publish"), None)
+        if publisher is not None:
+            publisher.join(PUBLISH_JOIN_S)
         try:
             if self._source is not None and not alive:
                 self._source.close()
                 self._source = None
         finally:
-            self.sink.close(complete=self.error is None)
+            if publisher is not None and publisher.is_alive():
+                log.error("the publish thread did not stop within %.0f s: %s left open for the process exit to release",
+                          PUBLISH_JOIN_S, self.sink.label)
+            else:
+                self.sink.close(complete=self.error is None)
 
     # ---- main loop -------------------------------------------------------------------------
     def run(self, duration: float | None = None, warmup: float = 0.0, install_signals: bool = True) -> dict[str, Any]:
@@ -790,7 +804,7 @@ class Pipeline:
                     deadline = last_fresh + 1.5 * period
                 else:
                     now = time.monotonic()
-                    if now < deadline:
+                    if now < deadline or not self.resend:
                         continue
                     # Due and nothing new: keep the cadence (resync after a long hiccup). While
                     # paused the placeholder goes out at a low rate, enough to keep readers alive.

@@ -16,8 +16,89 @@ import numpy as np
 from vcam.config import OUTPUT_CAMERA, OUTPUT_NULL, SharpCamError
 from vcam.devices import MODPROBE_COMMAND, SHARPCAM_LABEL
 
-# Output container (by suffix) -> codec. .mkv is lossless (FFV1) for exact offline results.
-FILE_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "FFV1"}
+# Output container (by suffix) -> OpenCV codec. .mkv is lossless (FFV1) for exact offline results.
+# .mp4/.m4v/.mov are H.264 through PyAV when it is installed (`pip install 'sharpcam[video]'`): OpenCV's
+# own mp4v path converts to YUV with a bias (measured: flat grey 128 comes back as 124-125), so
+# without PyAV those containers get lossless FFV1 too.
+FILE_CODECS = {".mp4": "FFV1", ".m4v": "FFV1", ".mov": "FFV1", ".avi": "MJPG", ".mkv": "FFV1"}
+H264_SUFFIXES = frozenset({".mp4", ".m4v", ".mov"})
+H264_CRF = "16"  # visually lossless: the file shows what SharpCam published, not the codec
+MIN_FREE_BYTES = 4 << 20  # below this the disk counts as full: stop before the file is cut short
+FREE_CHECK_EVERY = 8  # frames between two free-space checks (a statvfs each)
+
+
+def have_pyav() -> bool:
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def free_bytes(folder: Path) -> int:
+    st = os.statvfs(folder)
+    return st.f_bavail * st.f_frsize
+
+
+def count_frames(path: Path) -> int:
+    """Frames a video file really holds, decoded back (what a player will see)."""
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    try:
+        if not cap.isOpened():
+            return 0
+        n = 0
+        while cap.grab():
+            n += 1
+        return n
+    finally:
+        cap.release()
+
+
+class _H264Writer:
+    """H.264 (libx264 through PyAV) from BGR frames. The BT.601 limited-range conversion is OpenCV's
+    (rounded), handed over as yuv420p so that FFmpeg's swscale, which truncates, never touches it."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
+        from fractions import Fraction
+
+        import av
+
+        self._av = av
+        self._container = av.open(str(path), mode="w")
+        stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": H264_CRF, "preset": "veryfast"}
+        stream.codec_context.color_range = 1  # MPEG (limited, 16..235)
+        stream.codec_context.colorspace = 6  # SMPTE 170M: BT.601, what cvtColor's YUV_I420 uses
+        self._stream = stream
+        self._i420 = np.empty((height * 3 // 2, width), np.uint8)
+
+    def write(self, bgr_u8: np.ndarray) -> None:
+        cv2.cvtColor(bgr_u8, cv2.COLOR_BGR2YUV_I420, dst=self._i420)
+        frame = self._av.VideoFrame.from_ndarray(self._i420, format="yuv420p")
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def release(self) -> None:
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+        finally:
+            self._container.close()
+
+
+class _OpenCvWriter:
+    def __init__(self, path: Path, width: int, height: int, fps: float, fourcc: str) -> None:
+        self._writer = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*fourcc), float(fps), (width, height))
+        if not self._writer.isOpened():
+            self._writer.release()
+            raise OSError(f"{fourcc} encoder did not open")
+
+    def write(self, bgr_u8: np.ndarray) -> None:
+        self._writer.write(bgr_u8)
+
+    def release(self) -> None:
+        self._writer.release()
 
 
 class NullSink:
@@ -50,7 +131,12 @@ def partial_path(path: Path) -> Path:
 
 
 class FileSink:
-    """A video file written under `partial_path(path)` and renamed to `path` only when complete."""
+    """A video file written under `partial_path(path)` and renamed to `path` only when complete.
+
+    Encoders do not all report write errors (OpenCV's never does), so nothing is taken on trust: the
+    free space is checked every few frames, and at close the finished file is decoded back and must
+    hold every frame sent. Any failure raises a one-line SharpCamError naming the path and the cause,
+    and removes the partial file: a cut-short video is never left behind as if complete."""
 
     def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
         suffix = path.suffix.lower()
@@ -58,6 +144,8 @@ class FileSink:
             raise SharpCamError(f"cannot write video {path}: use a name ending in {', '.join(FILE_CODECS)}")
         if not path.parent.is_dir():
             raise SharpCamError(f"folder {path.parent} does not exist: create it or write the output elsewhere")
+        if not os.access(path.parent, os.W_OK):  # also false for root on a read-only mount
+            raise SharpCamError(f"folder {path.parent} is not writable (read-only?): write the output elsewhere")
         if width % 2 or height % 2:
             # OpenCV's FFmpeg writer rounds odd sizes down, which would silently crop the video.
             raise SharpCamError(
@@ -69,34 +157,77 @@ class FileSink:
         self.width, self.height, self.fps = width, height, fps
         self.frames = 0
         self.label = str(path)
-        self._writer = cv2.VideoWriter(
-            str(self.partial), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*FILE_CODECS[suffix]), float(fps), (width, height)
-        )
-        if not self._writer.isOpened():
-            self._writer.release()
-            self.partial.unlink(missing_ok=True)
-            raise SharpCamError(f"cannot open {path} for writing ({FILE_CODECS[suffix]} codec): check the folder is writable")
+        self.codec = "H.264" if suffix in H264_SUFFIXES and have_pyav() else FILE_CODECS[suffix]
+        self._writer: _H264Writer | _OpenCvWriter | None = None
+        try:
+            if self.codec == "H.264":
+                self._writer = _H264Writer(self.partial, width, height, fps)
+            else:
+                self._writer = _OpenCvWriter(self.partial, width, height, fps, self.codec)
+        except Exception as exc:  # PyAV and OpenCV raise their own types
+            self._discard()
+            raise SharpCamError(f"cannot open {path} for writing ({self.codec}: {_reason(exc)}): check the folder is writable") from None
 
     def send(self, bgr_u8: np.ndarray) -> None:
-        self._writer.write(bgr_u8)
+        if self._writer is None:
+            raise SharpCamError(f"{self.path} is already closed")
+        if self.frames % FREE_CHECK_EVERY == 0 and free_bytes(self.partial.parent) < MIN_FREE_BYTES:
+            self._fail(f"disk full ({free_bytes(self.partial.parent) >> 10} KiB free in {self.partial.parent})")
+        try:
+            self._writer.write(bgr_u8)
+        except Exception as exc:
+            self._fail(_reason(exc))
         self.frames += 1
 
     def close(self, complete: bool = True) -> None:
-        """Finishes the file: renamed into place when `complete` and non-empty, else removed."""
+        """Finishes the file: verified and renamed into place when `complete` and non-empty, else
+        removed. Raises SharpCamError (partial removed) when the file does not hold every frame."""
         if self._writer is None:
             return
-        self._writer.release()
-        self._writer = None
-        if complete and self.frames > 0 and self.partial.exists():
+        writer, self._writer = self._writer, None
+        try:
+            writer.release()
+        except Exception as exc:
+            if complete:
+                self._fail(_reason(exc))
+        if not (complete and self.frames > 0):
+            self._discard()
+            return
+        held = count_frames(self.partial)
+        if held != self.frames:
+            full = free_bytes(self.partial.parent) < MIN_FREE_BYTES
+            self._fail(f"{'disk full: ' if full else ''}the file holds {held} of {self.frames} frames")
+        try:
             os.replace(self.partial, self.path)
-        else:
+        except OSError as exc:
+            self._fail(exc.strerror or str(exc))
+
+    def _fail(self, cause: str) -> None:
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            try:
+                writer.release()
+            except Exception:
+                pass  # already failing: the cause that matters is `cause`
+        self._discard()
+        raise SharpCamError(f"writing {self.path} failed ({cause}); nothing was kept: free some space or write elsewhere")
+
+    def _discard(self) -> None:
+        try:
             self.partial.unlink(missing_ok=True)
+        except OSError:
+            pass  # e.g. a read-only folder, where nothing was written either
 
     def __enter__(self) -> "FileSink":
         return self
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self.close(complete=exc_type is None)
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:160]
+    return text or type(exc).__name__
 
 
 def default_output_device() -> str:
