@@ -444,3 +444,54 @@ def test_start_from_a_file_to_a_file_keeps_every_frame(tmp_path: Path) -> None:
     assert len(written) == 40  # none dropped, none repeated, whatever the machine's speed
     assert cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FPS) == pytest.approx(40.0)  # plays as long as the input
     assert all(np.array_equal(a, b) for a, b in zip(written, frames))
+
+
+class CountingNotify:
+    def __init__(self) -> None:
+        self.pings = 0
+        self.statuses: list[str] = []
+
+    def ready(self) -> None:
+        pass
+
+    def watchdog(self) -> None:
+        self.pings += 1
+
+    def status(self, text: str) -> None:
+        self.statuses.append(text)
+
+    def stopping(self) -> None:
+        pass
+
+
+def test_a_frozen_inference_stage_stops_the_watchdog(residual_card: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vcam.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "STAGE_STALL_S", 0.5)
+    cfg = daemon_cfg(model=str(residual_card), stats_interval=0.2)
+    engine = load_engine(cfg.model, "cpu", 1)
+    frozen, release = threading.Event(), threading.Event()
+    real_run = engine.run
+
+    def run(inp: np.ndarray, out: np.ndarray) -> None:
+        if frozen.is_set():
+            release.wait(30)  # a hung inference call
+        real_run(inp, out)
+
+    monkeypatch.setattr(engine, "run", run)
+    camera, notify = FakeCamera(), CountingNotify()
+    pipeline = Pipeline(cfg, camera.open(), camera.open, RecordingSink(), engine, notify=notify)
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: notify.pings >= 5, "watchdog pings while healthy")
+        frozen.set()
+        wait_for(lambda: any(stage == "infer" for stage, _ in pipeline.stalled_stages()), "infer seen stalled")
+        pings = notify.pings
+        time.sleep(0.5)
+        assert notify.pings == pings  # publish keeps re-sending frames, but no longer pings systemd
+        wait_for(lambda: any("STALLED infer" in s for s in notify.statuses), "the stats line naming the stage")
+        release.set()
+        wait_for(lambda: notify.pings > pings, "pings again once inference runs")
+    finally:
+        release.set()
+        stop(pipeline, thread)

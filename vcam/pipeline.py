@@ -61,6 +61,10 @@ CAPTURE_SLOTS = 2 + PRE_SLOTS
 POST_SLOTS = 3
 IDLE_WAIT_S = 0.05  # how long a stage blocks on its mailbox before looking at the stop flag
 PUBLISH_JOIN_S = 5.0  # how long close() waits for a publish thread inside a slow sink write
+# A stage whose loop has not come round for this long (or 4x its longest legitimate turn, for slow
+# models) is stalled: the watchdog ping stops, so systemd (WatchdogSec=10) restarts the service.
+STAGE_STALL_S = 5.0
+WATCHED_STAGES = ("pre", "infer", "post", "publish")  # capture stalls are the camera's: placeholder + reopen
 PAUSED_PERIOD_S = 0.5  # placeholder rate while --on-demand has released the camera (2 fps)
 STALL_PLACEHOLDER_S = 3.0  # a camera silent this long gets the placeholder instead of its last frame
 # Placeholder title and detail line, by why there is no camera picture.
@@ -379,6 +383,8 @@ class Pipeline:
         self._settings: tuple[DaemonConfig, Engine | None, int] = (cfg, engine, 0)  # cfg, model, generation
         self.backpressure = backpressure
         self.resend = resend
+        self._beats = {stage: time.monotonic() for stage in WATCHED_STAGES}
+        self._longest_turn = {stage: 0.0 for stage in WATCHED_STAGES}
         self.stop_at_end = stop_at_end
         self._reload_config = reload_config
         self._reader_counter = reader_counter
@@ -481,6 +487,9 @@ class Pipeline:
                 if now >= next_stats:
                     next_stats = now + self.cfg.stats_interval
                     line = format_stats(self.stats.snapshot())
+                    stalled = self.stalled_stages()
+                    if stalled:
+                        line += " | STALLED " + ", ".join(f"{stage} {age:.0f} s" for stage, age in stalled)
                     log.info("%s", line)
                     if self._notify is not None:
                         self._notify.status(line)
@@ -516,6 +525,7 @@ class Pipeline:
         # The stages already run side by side; OpenCV's own worker pool on top would oversubscribe
         # the cores onnxruntime needs (and hide its work from the per-stage CPU figures).
         cv2.setNumThreads(1)
+        self._beats = {stage: time.monotonic() for stage in WATCHED_STAGES}
         for name, target in (
             ("capture", self._capture_loop),
             ("pre", self._pre_loop),
@@ -701,9 +711,28 @@ class Pipeline:
             self._proc = proc
         return proc
 
+    def _beat(self, stage: str) -> None:
+        """The stage's loop came round: alive (called from the stage's own thread)."""
+        now = time.monotonic()
+        turn = now - self._beats[stage]
+        if turn > self._longest_turn[stage] and turn < 60.0:
+            self._longest_turn[stage] = turn
+        self._beats[stage] = now
+
+    def stalled_stages(self, now: float | None = None) -> list[tuple[str, float]]:
+        """(stage, seconds since its loop last came round) for every watched stage that is stalled."""
+        now = time.monotonic() if now is None else now
+        out = []
+        for stage in WATCHED_STAGES:
+            age = now - self._beats[stage]
+            if age > max(STAGE_STALL_S, 4.0 * self._longest_turn[stage]):
+                out.append((stage, age))
+        return out
+
     def _pre_loop(self) -> None:
         timer = self.stats.timers["pre"]
         while not self.stop_event.is_set():
+            self._beat("pre")
             cap = self.mail_captured.take(IDLE_WAIT_S)
             if cap is None:
                 continue
@@ -729,6 +758,7 @@ class Pipeline:
     def _infer_loop(self) -> None:
         timer = self.stats.timers["infer"]
         while not self.stop_event.is_set():
+            self._beat("infer")
             pre = self.mail_pre.take(IDLE_WAIT_S)
             if pre is None:
                 continue
@@ -745,6 +775,7 @@ class Pipeline:
     def _post_loop(self) -> None:
         timer = self.stats.timers["post"]
         while not self.stop_event.is_set():
+            self._beat("post")
             inferred = self.mail_infer.take(IDLE_WAIT_S)
             if inferred is None:
                 continue
@@ -786,6 +817,7 @@ class Pipeline:
         stats = self.stats
         try:
             while not self.stop_event.is_set():
+                self._beat("publish")
                 if self._end_seq and self._last_sent_seq >= self._end_seq:
                     self.stop_event.set()
                     break
@@ -842,7 +874,8 @@ class Pipeline:
                     if not self._ready_sent:
                         self._notify.ready()
                         self._ready_sent = True
-                    self._notify.watchdog()
+                    if not self.stalled_stages():  # every stage alive, not just this loop
+                        self._notify.watchdog()
         finally:
             if current is not None:
                 current.release()
