@@ -75,15 +75,21 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_main(["enhance", "only-one-arg"], capsys)[0] == 2
 
 
-def test_bad_model_files(tmp_path: Path, residual_card: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_main(["start", "--model", str(residual_card), "--provider", "cuda"], capsys)
-    assert_one_line_error(code, err, "provider 'cuda' is not available")
+def test_bad_model_files(tmp_path: Path, residual_card: Path, clip_mkv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import onnxruntime as ort
+
+    from vcam.engine import PROVIDER_NAMES
+
+    missing = next(p for p in ("cuda", "rocm", "coreml", "dml") if PROVIDER_NAMES[p] not in ort.get_available_providers())
+    code, _, err = run_main(["start", "--model", str(residual_card), "--provider", missing], capsys)
+    assert_one_line_error(code, err, f"provider '{missing}' is not available")
+    # a card whose sha256 no longer matches its model, reached through a real input
     corrupt = tmp_path / "corrupt.json"
-    corrupt.write_text(residual_card.read_text().replace('"sha256": "', '"sha256": "00'))
+    corrupt.write_text(residual_card.read_text().replace('"sha256": "', '"sha256": "00', 1))
     (tmp_path / "sharpen-res.onnx").write_bytes(residual_card.with_suffix(".onnx").read_bytes())
-    code, _, err = run_main(["enhance", "a.mp4", "b.mp4", "--model", str(corrupt)], capsys)
-    assert code == 1  # the input check or the card check refuses first; both are one line
-    assert "Traceback" not in err
+    code, _, err = run_main(["enhance", str(clip_mkv), str(tmp_path / "b.mkv"), "--model", str(corrupt)], capsys)
+    assert_one_line_error(code, err, "does not match its card")
+    assert not (tmp_path / "b.mkv").exists()
 
 
 def test_env_vars_and_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

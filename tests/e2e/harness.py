@@ -158,6 +158,13 @@ def guest_python(script: str, *args: str) -> str:
 
 
 # ------------------------------------------------------------------ frame comparisons (host side)
+# Bounds on the guest's timings: outcomes with generous slack, not speed targets. The guest runs under
+# software emulation (~100x slower than the host), where the README's "within a second" becomes noise;
+# these catch a hang or a stop that never comes, not a slow machine.
+E2E_GAP_S = 5.0  # longest gap between frames a consumer may see
+E2E_RELEASE_S = 5.0  # devices released after SIGTERM
+E2E_EXIT_S = 10.0  # process gone after SIGTERM
+E2E_RESUME_S = 10.0  # first sharpened frame after the camera / a reader comes back
 BORDER = 2  # pixels left out at each edge: padding/edge handling may differ between code paths
 
 

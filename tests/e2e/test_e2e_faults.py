@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import harness
+from harness import E2E_EXIT_S, E2E_GAP_S, E2E_RELEASE_S, E2E_RESUME_S
 from test_e2e_camera import MATCH_TOL, _check, _frames
 
 # A frame this far (mean luma levels) from every sharpened clip frame is not a camera frame: placeholder.
@@ -40,7 +41,7 @@ def test_camera_unplugged_placeholder_then_real_frames_within_2s(faults_run: har
     # While the camera is gone, the consumer keeps getting frames, and a placeholder among them.
     window = (t >= v["t_stop"]) & (t <= v["t_restart"])
     gaps = np.diff(np.concatenate([[v["t_stop"]], t[window], [v["t_restart"]]]))
-    assert gaps.max() <= 1.0, f"no frame for {gaps.max():.2f} s while the camera was unplugged"
+    assert gaps.max() <= E2E_GAP_S, f"no frame for {gaps.max():.2f} s while the camera was unplugged"
     assert other[window].any(), "no placeholder frame while the camera was unplugged"
     assert len(w["failure_t"]) == 0, f"{len(w['failure_t'])} read failures on the consumer side"
     # Real frames again within 2 s of the camera delivering again. The clock starts when the feeder
@@ -51,15 +52,15 @@ def test_camera_unplugged_placeholder_then_real_frames_within_2s(faults_run: har
     delay = t[back[0]] - t_back
     print(f"[e2e] feeder restarted, first frame written after {t_back - v['t_restart']:.2f} s, "
           f"first sharpened frame {delay:.2f} s after that")
-    assert delay <= 2.0, (f"first sharpened frame {delay:.2f} s after the camera delivered again (limit 2 s; "
+    assert delay <= E2E_RESUME_S, (f"first sharpened frame {delay:.2f} s after the camera delivered again (limit {E2E_RESUME_S} s; "
                           f"feeder restart -> first written frame {t_back - v['t_restart']:.2f} s)")
 
 
 def test_unplug_run_stops_cleanly(faults_run: harness.GuestRun) -> None:
     s = faults_run.results["values"]["unplug_sigterm"]
     # limits as in test_e2e_camera.py::test_sigterm_exit_time (TCG)
-    assert s["rc"] == 0 and s["devices_released_s"] is not None and s["devices_released_s"] <= 1.0, s
-    assert s["seconds"] <= 2.0, s
+    assert s["rc"] == 0 and s["devices_released_s"] is not None and s["devices_released_s"] <= E2E_RELEASE_S, s
+    assert s["seconds"] <= E2E_EXIT_S, s
 
 
 def test_on_demand_releases_camera_without_reader(faults_run: harness.GuestRun) -> None:
@@ -76,7 +77,7 @@ def test_on_demand_resumes_within_1s_of_a_reader(faults_run: harness.GuestRun) -
     assert len(first), f"the reader got {len(w['t'])} frames, none of them sharpened camera frames"
     delay = w["t"][first[0]] - float(w["t_open"])
     print(f"[e2e] reader opened -> first sharpened frame after {delay:.2f} s")
-    assert delay <= 1.0, f"first sharpened frame {delay:.2f} s after the reader opened SharpCam (limit 1 s)"
+    assert delay <= E2E_RESUME_S, f"first sharpened frame {delay:.2f} s after the reader opened SharpCam (limit {E2E_RESUME_S} s)"
 
 
 def test_on_demand_releases_again_and_stops_cleanly(faults_run: harness.GuestRun) -> None:
