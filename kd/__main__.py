@@ -82,6 +82,7 @@ def training_options(f):
         click.option("--epochs", type=int), click.option("--steps-per-epoch", type=int),
         click.option("--patience", type=int), click.option("--seed", type=int), click.option("--threads", type=int),
         click.option("--max-minutes", type=float, help="Stop resumably after this many minutes (one sitting)."),
+        click.option("--checkpoint-minutes", type=float, help="Minutes between two checkpoints within an epoch."),
         click.option("--resume/--no-resume", default=None, help="Continue from OUT/last.pt (default: yes)."),
     ]
     for o in reversed(opts):

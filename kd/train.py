@@ -32,6 +32,9 @@ from kd.models import build_model, describe
 from kd.plots import comparison_grid, plot_curves
 
 
+DECIDE_EVERY = 10  # steps between two stop / checkpoint decisions under DDP (one broadcast each)
+
+
 class TrainError(RuntimeError):
     """A training run that cannot start or continue; the message names the fix."""
 
@@ -205,14 +208,20 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     bar.update(1)
                     if state["step"] % 20 == 0:
                         bar.set_postfix(loss=f"{loss_sum / max(loss_n, 1):.2e}", refresh=False)
+                # Rank 0's clock and signal decide for every rank (DDP: a rank that checkpoints or stops
+                # alone would wait forever in the next collective), every DECIDE_EVERY steps.
+                if dd.on and state["step"] % DECIDE_EVERY:
+                    continue
                 now = time.time()
-                if now >= sitting_end:
+                time_up, interrupted, ckpt_due = dd.bcast(
+                    (now >= sitting_end, stop_flag.is_set(), now - t_ckpt >= cfg.checkpoint_minutes * 60))
+                if time_up:
                     stop = "time-limit"
                     break
-                if stop_flag.is_set():
+                if interrupted:
                     stop = "interrupted"
                     break
-                if now - t_ckpt >= cfg.checkpoint_minutes * 60:
+                if ckpt_due:
                     _account(state, t_start, cpu_start)
                     t_start, cpu_start = time.time(), time.process_time()
                     checkpoint()

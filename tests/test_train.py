@@ -153,11 +153,12 @@ def test_torchrun_two_process_gloo_smoke(folder, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "kd",
            "train-gt", "--model", "rt", "--width", "8", "--depth", "1", "--data", str(folder), "--patch-size", "32",
-           "--batch-size", "2", "--steps-per-epoch", "3", "--epochs", "1", "--threads", "1", "--out", str(tmp_path / "d")]
+           "--batch-size", "2", "--steps-per-epoch", "25", "--epochs", "1", "--threads", "1", "--out", str(tmp_path / "d"),
+           "--checkpoint-minutes", "0"]  # a mid-epoch checkpoint at every decision point (steps 10, 20)
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     ck = load_checkpoint(tmp_path / "d" / "last.pt")
-    assert ck["state"]["step"] == 3 and len(ck["rng_states"]) == 2
+    assert ck["state"]["step"] == 25 and len(ck["rng_states"]) == 2
 
 
 def test_collapsible_student_trains_on_the_webcam_mix_with_l1_and_cosine(folder, tmp_path):
