@@ -159,6 +159,26 @@ def test_signal_stops_cleanly_and_completes_the_file(tmp_path: Path, clip_mkv: P
     assert len(read_all_frames(out)) > 0
 
 
+def test_sigterm_during_enhance_leaves_no_partial_file(tmp_path: Path, residual_card: Path) -> None:
+    from vcam_support import panned_frames, write_clip
+
+    clip = write_clip(tmp_path / "long.mkv", panned_frames(320, 180, 400))
+    out = tmp_path / "out.mkv"
+    argv = [sys.executable, "-m", "vcam", "enhance", str(clip), str(out), "--model", str(residual_card), "--no-progress"]
+    proc = subprocess.Popen(argv, env=_env(), cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60  # a hang guard
+        while not (tmp_path / "out.partial.mkv").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0 and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "out.partial.mkv").exists()
+
+
 def test_sighup_reloads_settings_then_sigterm_stops(tmp_path: Path, clip_mkv: Path) -> None:
     config = tmp_path / "sharpcam.toml"
     config.write_text("strength = 1.0\n")

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,10 @@ def start(ctx: click.Context, **params: Any) -> None:
             faulthandler.unregister(signal.SIGUSR1)
 
 
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
     from vcam.engine import load_engine
     from vcam.notify import SdNotify
@@ -249,7 +254,13 @@ def enhance(ctx: click.Context, input_path: Path, output_path: Path, progress: b
     from vcam.pipeline import enhance_file
 
     cfg, _ = _config(ctx, params)
-    frames = enhance_file(cfg, input_path, output_path, progress=progress)
+    # SIGTERM ends it like Ctrl-C: the partial output is removed on the way out, never left behind.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if threading.current_thread() is threading.main_thread() else None
+    try:
+        frames = enhance_file(cfg, input_path, output_path, progress=progress)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     click.echo(f"wrote {output_path} ({frames} frame{'s' if frames != 1 else ''})", err=True)
 
 
