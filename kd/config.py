@@ -338,6 +338,7 @@ class QuantizeConfig:
     calib_images: int = 32  # images drawn (seeded) from calib
     calib_crop: int = 128  # random crop per image, px (a multiple of the card's pad_multiple)
     calib_scale: int = 2
+    calib_webcam: bool = False  # degrade the calibration crops with the webcam mix instead of x calib_scale
     calib_method: str = "minmax"  # minmax | percentile | entropy
     seed: int = 0
     check: tuple[str, ...] = (DEFAULT_EVAL_DIRS[0],)  # folders for the dB-lost check (published protocol)

@@ -29,7 +29,7 @@ import onnx
 
 from kd.config import ConfigError, QuantizeConfig, merge
 from kd.checkpoint import CheckpointError
-from kd.degrade import degrade, modcrop
+from kd.degrade import WebcamMix, degrade, modcrop
 from kd.evaluate import EvalError, OnnxRestorer, as_rgb_u8, list_images, load_hr_u8, onnx_speeds, read_list_file, score_set
 from kd.export import ExportError, load_card, sha256_file, write_json_atomic
 
@@ -55,9 +55,11 @@ def calibration_files(sources: tuple[str, ...]) -> list[Path]:
     return files
 
 
-def calibration_batches(files: list[Path], n_images: int, crop: int, scale: int, mult: int, seed: int) -> list[np.ndarray]:
+def calibration_batches(files: list[Path], n_images: int, crop: int, scale: int, mult: int, seed: int,
+                        webcam: bool = False) -> list[np.ndarray]:
     """`n_images` degraded crops, each 1 x 3 x C x C float32 in [0, 1] (C = `crop` rounded down to a
-    multiple of lcm(scale, mult)): seeded choice of images and crop positions, bicubic x`scale` down/up."""
+    multiple of lcm(scale, mult)): seeded choice of images and crop positions, bicubic x`scale` down/up,
+    or with `webcam` the webcam mix the default trains on (so noise and blocks set the ranges too)."""
     rng = np.random.default_rng(seed)
     step = int(np.lcm(scale, mult))
     c = crop // step * step
@@ -72,7 +74,7 @@ def calibration_batches(files: list[Path], n_images: int, crop: int, scale: int,
             continue
         y, x = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1))
         hr = np.ascontiguousarray(modcrop(rgb[y : y + c, x : x + c], step))
-        lq = degrade(hr, rng, scales=(scale,))
+        lq = WebcamMix()(hr, rng) if webcam else degrade(hr, rng, scales=(scale,))
         out.append(np.ascontiguousarray(lq.transpose(2, 0, 1)[None], dtype=np.float32) / np.float32(255.0))
     if not out:
         raise QuantizeError(f"no calibration image is at least {c} px on each side: lower --calib-crop")
@@ -170,7 +172,7 @@ def quantize(cfg: QuantizeConfig, log=click.echo) -> dict[str, Any]:
     for folder in cfg.check:  # fail before any work, not after the model is written
         list_images(folder, "--check")
     files = calibration_files(cfg.calib)
-    batches = calibration_batches(files, cfg.calib_images, cfg.calib_crop, cfg.calib_scale, mult, cfg.seed)
+    batches = calibration_batches(files, cfg.calib_images, cfg.calib_crop, cfg.calib_scale, mult, cfg.seed, cfg.calib_webcam)
     log(f"calibrating on {len(batches)} crops of {cfg.calib_crop} px from {len(files)} images ({cfg.calib_method})")
     tmp = out_dir / f"{name}.onnx.partial"
     try:
@@ -187,7 +189,7 @@ def quantize(cfg: QuantizeConfig, log=click.echo) -> dict[str, Any]:
             "from": fp32_path.name, "from_sha256": card["sha256"], "format": "QDQ",
             "weights": "int8 per-channel" + (" (7-bit range: no int16 overflow without VNNI)" if cfg.reduce_range else ""),
             "activations": "uint8 per-tensor", "calibration": {"method": cfg.calib_method, "crops": len(batches),
-            "crop_px": cfg.calib_crop, "scale": cfg.calib_scale, "seed": cfg.seed, "sources": list(cfg.calib)},
+            "crop_px": cfg.calib_crop, "scale": cfg.calib_scale, "webcam_mix": cfg.calib_webcam, "seed": cfg.seed, "sources": list(cfg.calib)},
             "quantized_ops": list(cfg.quantize_ops), "float_ops": kept_float["op_types"], "float_nodes": kept_float["nodes"],
         },
         "metrics": {},

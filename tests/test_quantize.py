@@ -39,6 +39,9 @@ def test_calibration_crops_are_real_degraded_and_seeded(folders):
     assert len(a) == 3 and all(x.shape == (1, 3, 64, 64) and x.dtype == np.float32 for x in a)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert all(0.0 <= x.min() and x.max() <= 1.0 and x.std() > 0.05 for x in a)
+    w1, w2 = (calibration_batches(files, 3, 64, 2, 4, seed=0, webcam=True) for _ in range(2))
+    assert all(np.array_equal(x, y) for x, y in zip(w1, w2))  # the webcam mix, seeded too
+    assert any(not np.array_equal(x, y) for x, y in zip(w1, a))
 
 
 def test_int8_model_loads_runs_and_stays_close_to_fp32(folders):
