@@ -495,3 +495,55 @@ def test_a_frozen_inference_stage_stops_the_watchdog(residual_card: Path, monkey
     finally:
         release.set()
         stop(pipeline, thread)
+
+
+def test_frame_rate_hold_lowers_the_work_size_and_comes_back(residual_card: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vcam.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "AUTO_CHECK_S", 0.15)
+    cfg = daemon_cfg(model=str(residual_card), fps=30.0)
+    engine = load_engine(cfg.model, "cpu", 1)
+    real_run = engine.run
+    slow = threading.Event()
+    slow.set()
+    sizes: list[tuple[int, ...]] = []
+
+    def run(inp: np.ndarray, out: np.ndarray) -> None:
+        # a model that needs 50 ms a frame at full size (the budget at 30 fps is 33 ms), less when smaller
+        sizes.append(inp.shape)
+        if slow.is_set():
+            time.sleep(0.05 * inp.shape[2] * inp.shape[3] / (H * W))
+        real_run(inp, out)
+
+    monkeypatch.setattr(engine, "run", run)
+    camera = FakeCamera()
+    sink = RecordingSink()
+    pipeline = Pipeline(cfg, camera.open(), camera.open, sink, engine)
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: pipeline.auto_scale < 1.0, "the work size stepped down")
+        wait_for(lambda: sizes[-1][2] < H, "the model fed smaller frames")
+        assert all(f.shape == (H, W, 3) for f in sink.sent)  # published at the capture size throughout
+        slow.clear()  # room to spare again
+        wait_for(lambda: pipeline.auto_scale == 1.0, "the work size back up")
+    finally:
+        stop(pipeline, thread)
+    assert pipeline.error is None
+
+
+def test_a_forced_work_size_is_never_changed(residual_card: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vcam.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "AUTO_CHECK_S", 0.1)
+    cfg = daemon_cfg(model=str(residual_card), work_size=(W, H))
+    engine = load_engine(cfg.model, "cpu", 1)
+    real_run = engine.run
+    monkeypatch.setattr(engine, "run", lambda i, o: (time.sleep(0.06), real_run(i, o)))
+    camera = FakeCamera()
+    pipeline = Pipeline(cfg, camera.open(), camera.open, RecordingSink(), engine)
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: pipeline.stats.timers["infer"].count >= 12, "frames through a slow model")
+        assert pipeline.auto_scale == 1.0
+    finally:
+        stop(pipeline, thread)

@@ -303,6 +303,9 @@ def bench(ctx: click.Context, size: str | None, clip: Path | None, paced_fps: fl
     click.echo(f"  pipeline overhead (pre+post+publish+hand-offs): {report['overhead_ms']:.2f} ms/frame wall, "
                f"{report['overhead_cpu_ms']:.2f} ms CPU")
     click.echo(f"  CPU: {100 * report['cpu_cores']:.0f}% of one core (the whole process, {report['cpu_count']} CPUs here)")
+    if report["model_scale"] < 1.0:
+        click.echo(f"  the model ran at {100 * report['model_scale']:.0f}% of the frame size to hold {report['paced_fps']:g} fps "
+                   "(--work-size forces a size)")
     click.echo(f"  end-to-end: {report['fps']:.1f} fps, latency p50 {report['latency_p50_ms']:.1f} ms, p95 {report['latency_p95_ms']:.1f} ms")
     click.echo(f"  longest gap between frames {report['max_gap_ms']:.0f} ms, dropped {report['dropped']}, "
                f"RSS {report['rss_mb']:.0f} MB ({report['rss_growth_mb']:+.1f} MB), load {report['load_avg_1m']:.1f} on {report['cpu_count']} CPUs")

@@ -64,7 +64,14 @@ PUBLISH_JOIN_S = 5.0  # how long close() waits for a publish thread inside a slo
 # A stage whose loop has not come round for this long (or 4x its longest legitimate turn, for slow
 # models) is stalled: the watchdog ping stops, so systemd (WatchdogSec=10) restarts the service.
 STAGE_STALL_S = 5.0
-WATCHED_STAGES = ("pre", "infer", "post", "publish")  # capture stalls are the camera's: placeholder + reopen
+WATCHED_STAGES = ("pre", "infer", "post", "publish")
+# Holding the frame rate: with no --work-size, the model's work size steps down through these fractions
+# of the capture size while inference takes over AUTO_OVER of the frame period (AUTO_DOWN_AFTER checks
+# in a row), and back up once the larger size would take under AUTO_ROOM of it (AUTO_UP_AFTER checks).
+AUTO_SCALES = (1.0, 0.75, 0.5)
+AUTO_CHECK_S = 1.0
+AUTO_OVER, AUTO_ROOM = 0.9, 0.7
+AUTO_DOWN_AFTER, AUTO_UP_AFTER = 2, 10  # capture stalls are the camera's: placeholder + reopen
 PAUSED_PERIOD_S = 0.5  # placeholder rate while --on-demand has released the camera (2 fps)
 STALL_PLACEHOLDER_S = 3.0  # a camera silent this long gets the placeholder instead of its last frame
 # Placeholder title and detail line, by why there is no camera picture.
@@ -96,6 +103,7 @@ class FrameProcessor:
         self.cfg = cfg
         self.engine = engine
         self.generation = generation
+        self.auto_scale = 1.0  # set by the pipeline's frame-rate hold (work size / capture size)
         self.passthrough = cfg.strength == 0.0
         card = engine.card if engine is not None else None
         color_order = card.color_order if card else "BGR"
@@ -161,6 +169,11 @@ class FrameProcessor:
             infer_slot.release()
             pre_slot.release()
         return out_u8
+
+
+def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
+    """(width, height) times `scale`, rounded to even numbers (at least 16 px)."""
+    return tuple(max(16, int(round(v * scale / 2)) * 2) for v in size)  # type: ignore[return-value]
 
 
 class StageTimer:
@@ -385,6 +398,9 @@ class Pipeline:
         self.resend = resend
         self._beats = {stage: time.monotonic() for stage in WATCHED_STAGES}
         self._longest_turn = {stage: 0.0 for stage in WATCHED_STAGES}
+        self.auto_scale = 1.0  # the model's work size / capture size, chosen by _adapt_work_size
+        self._auto_seen = (0.0, 0)  # the infer timer's (total, count) at the last check
+        self._auto_over = self._auto_room = 0
         self.stop_at_end = stop_at_end
         self._reload_config = reload_config
         self._reader_counter = reader_counter
@@ -465,6 +481,7 @@ class Pipeline:
             started = self._clock()
             next_stats = started + (self.cfg.stats_interval or math.inf)
             next_poll = started
+            next_auto = started + AUTO_CHECK_S
             warm = warmup <= 0
             if warm:
                 self.stats.reset()
@@ -481,6 +498,9 @@ class Pipeline:
                     self._reload_requested.clear()
                     self._reload()
                     next_stats = now + (self.cfg.stats_interval or math.inf)  # the interval may have changed
+                if now >= next_auto:
+                    next_auto = now + AUTO_CHECK_S
+                    self._adapt_work_size()
                 if self._gate is not None and now >= next_poll:
                     next_poll = now + self.cfg.on_demand_poll
                     self._poll_on_demand(now)
@@ -490,6 +510,8 @@ class Pipeline:
                     stalled = self.stalled_stages()
                     if stalled:
                         line += " | STALLED " + ", ".join(f"{stage} {age:.0f} s" for stage, age in stalled)
+                    if self.auto_scale < 1.0:
+                        line += f" | model at {100 * self.auto_scale:.0f}% size"
                     log.info("%s", line)
                     if self._notify is not None:
                         self._notify.status(line)
@@ -706,10 +728,48 @@ class Pipeline:
         proc = self._proc
         cfg, engine, generation = self._settings
         size = (shape[1], shape[0])
-        if proc is None or proc.geometry.capture != size or proc.generation != generation:
-            proc = FrameProcessor(cfg, engine, size, generation)
+        scale = self.auto_scale
+        if proc is None or proc.geometry.capture != size or proc.generation != generation or proc.auto_scale != scale:
+            run_cfg = cfg.replace(work_size=scaled_size(size, scale)) if scale < 1.0 and cfg.work_size is None else cfg
+            proc = FrameProcessor(run_cfg, engine, size, generation)
+            proc.auto_scale = scale
             self._proc = proc
         return proc
+
+    def _adapt_work_size(self) -> None:
+        """One check of the frame-rate hold (main thread): compares the model's mean time since the last
+        check with the frame period and steps the work size down or up (see AUTO_SCALES)."""
+        cfg, engine, _ = self._settings
+        timer = self.stats.timers["infer"]
+        total, count = timer.total, timer.count
+        seen_total, seen_count = self._auto_seen
+        self._auto_seen = (total, count)
+        if count < seen_count:  # the stats window was reset meanwhile
+            return
+        if engine is None or cfg.work_size is not None or self.backpressure or cfg.strength == 0.0 or count - seen_count < 3:
+            return
+        ms = 1000.0 * (total - seen_total) / (count - seen_count)
+        fps = cfg.output_fps if cfg.output_fps is not None and cfg.output_fps < cfg.fps else cfg.fps
+        budget = 1000.0 / fps
+        i = AUTO_SCALES.index(self.auto_scale)
+        if ms > AUTO_OVER * budget:
+            self._auto_over, self._auto_room = self._auto_over + 1, 0
+        elif i > 0 and ms * (AUTO_SCALES[i - 1] / AUTO_SCALES[i]) ** 2 < AUTO_ROOM * budget:
+            self._auto_over, self._auto_room = 0, self._auto_room + 1
+        else:
+            self._auto_over = self._auto_room = 0
+        if self._auto_over >= AUTO_DOWN_AFTER and i + 1 < len(AUTO_SCALES):
+            self.auto_scale = AUTO_SCALES[i + 1]
+            log.warning("the model takes %.0f ms a frame, over the %.0f ms a frame at %g fps allows: running it at "
+                        "%.0f%% of the capture size (scaled back up) to hold the frame rate; --work-size sets a size",
+                        ms, budget, fps, 100 * self.auto_scale)
+        elif self._auto_room >= AUTO_UP_AFTER:
+            self.auto_scale = AUTO_SCALES[i - 1]
+            log.info("room to spare (model %.0f ms of a %.0f ms frame): running it at %.0f%% of the capture size",
+                     ms, budget, 100 * self.auto_scale)
+        else:
+            return
+        self._auto_over = self._auto_room = 0
 
     def _beat(self, stage: str) -> None:
         """The stage's loop came round: alive (called from the stage's own thread)."""
@@ -1010,6 +1070,7 @@ def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: flo
         "rss_mb": snap["rss_mb"],
         "rss_growth_mb": snap["rss_growth_mb"],
         "cpu_cores": snap["cpu_cores"],
+        "model_scale": pipeline.auto_scale,  # < 1: the frame-rate hold ran the model at this fraction of the size
         "cpu_count": os.cpu_count(),
         "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
