@@ -236,7 +236,9 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
         reader_counter=reader_counter,
         notify=notify,
     )
-    with pipeline:
+    from vcam.control import ControlServer
+
+    with pipeline, ControlServer(pipeline):
         pipeline.run()
     c = pipeline.stats.counters
     log.info("stopped: %d frames published (%d new, %d repeated, %d placeholders), %d dropped", c.published, c.fresh,
@@ -309,6 +311,23 @@ def bench(ctx: click.Context, size: str | None, clip: Path | None, paced_fps: fl
     click.echo(f"  end-to-end: {report['fps']:.1f} fps, latency p50 {report['latency_p50_ms']:.1f} ms, p95 {report['latency_p95_ms']:.1f} ms")
     click.echo(f"  longest gap between frames {report['max_gap_ms']:.0f} ms, dropped {report['dropped']}, "
                f"RSS {report['rss_mb']:.0f} MB ({report['rss_growth_mb']:+.1f} MB), load {report['load_avg_1m']:.1f} on {report['cpu_count']} CPUs")
+
+
+@cli.command()
+@click.argument("command", type=click.Choice(["strength", "bypass", "model", "stats"]))
+@click.argument("value", required=False)
+def ctl(command: str, value: str | None) -> None:
+    """Change a running daemon without restarting it: strength X | bypass on|off | model NAME | stats.
+
+    Talks to the daemon of this user over $XDG_RUNTIME_DIR/sharpcam/control.sock; the change applies
+    from the next frame and the virtual camera stays open.
+    """
+    from vcam.control import send_command
+
+    answer = send_command(f"{command} {value}" if value is not None else command)
+    if answer.startswith("error"):
+        raise SharpCamError(answer.split(":", 1)[1].strip() if ":" in answer else answer)
+    click.echo(answer)
 
 
 cli.add_command(devices_command)

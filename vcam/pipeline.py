@@ -399,6 +399,8 @@ class Pipeline:
         self._beats = {stage: time.monotonic() for stage in WATCHED_STAGES}
         self._longest_turn = {stage: 0.0 for stage in WATCHED_STAGES}
         self.auto_scale = 1.0  # the model's work size / capture size, chosen by _adapt_work_size
+        self.bypass = False  # `sharpcam ctl bypass on`: frames published untouched
+        self._control_lock = threading.Lock()
         self._auto_seen = (0.0, 0)  # the infer timer's (total, count) at the last check
         self._auto_over = self._auto_room = 0
         self.stop_at_end = stop_at_end
@@ -595,14 +597,55 @@ class Pipeline:
         if ignored:
             log.warning("reload: %s change(s) need a restart (the virtual camera stays open)", ", ".join(ignored))
             new_cfg = new_cfg.replace(**{n: getattr(old, n) for n in ignored})
-        # One assignment, so the pre stage never sees new settings with the old model.
-        self._settings = (new_cfg, engine, self._settings[2] + 1)
-        self.cfg = new_cfg
+        with self._control_lock:
+            self._apply(new_cfg, engine)
         if any(getattr(new_cfg, n) != getattr(old, n) for n in ("device", "width", "height", "fps", "fourcc")):
             self._reopen_source.set()
         log.info("reloaded settings (model %s, strength %g)", new_cfg.model, new_cfg.strength)
         if self._notify is not None:
             self._notify.ready()
+
+    def _apply(self, cfg: DaemonConfig, engine: Engine | None) -> None:
+        """New settings and model for the stages, taking effect from the next frame captured."""
+        effective = cfg.replace(strength=0.0) if self.bypass else cfg
+        # One assignment, so the pre stage never sees new settings with the old model.
+        self._settings = (effective, engine, self._settings[2] + 1)
+        self.cfg = cfg
+
+    # ---- live control (`sharpcam ctl`, vcam/control.py): called from the control thread -------------
+    def set_strength(self, strength: float) -> None:
+        """SharpCamError (nothing changed) for a value `--strength` would refuse."""
+        with self._control_lock:
+            self._apply(self.cfg.replace(strength=strength), self._settings[1])
+
+    def set_bypass(self, on: bool) -> None:
+        """Bypass: the camera's frames published untouched (bit-exact), the model kept loaded."""
+        with self._control_lock:
+            self.bypass = on
+            self._apply(self.cfg, self._settings[1])
+
+    def set_model(self, model: str) -> str:
+        """Loads `model` (a name, card or .onnx, or "none") and swaps it in; returns its name."""
+        with self._control_lock:
+            engine = load_engine(model, self.cfg.provider, self.cfg.threads)
+            self._apply(self.cfg.replace(model=model), engine)
+            return engine.card.name if engine is not None else "none"
+
+    def control_stats(self) -> dict[str, Any]:
+        """The current window's figures and the live settings, JSON-ready."""
+        snap = self.stats.snapshot()
+        engine = self._settings[1]
+        return {
+            "model": engine.card.name if engine is not None else "none",
+            "strength": self.cfg.strength,
+            "bypass": self.bypass,
+            "model_scale": self.auto_scale,
+            "stalled": [stage for stage, _ in self.stalled_stages()],
+            "fps_in": snap["fps_in"], "fps_out": snap["fps_out"], "fps_new": snap["fps_fresh"],
+            "stage_ms": snap["stage_ms"], "dropped": snap["dropped"], "repeated": snap["repeated"],
+            "latency_p50_ms": snap["latency_p50_ms"], "latency_p95_ms": snap["latency_p95_ms"],
+            "cpu_cores": snap["cpu_cores"],
+        }
 
     def _poll_on_demand(self, now: float) -> None:
         assert self._gate is not None
