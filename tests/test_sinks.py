@@ -141,3 +141,14 @@ def test_without_pyav_mp4_is_lossless_ffv1(tmp_path: Path, monkeypatch: pytest.M
         for f in frames:
             sink.send(f)
     assert all((a == b).all() for a, b in zip(read_all_frames(out), frames, strict=True))
+
+
+def test_null_sink_does_the_device_conversion() -> None:
+    import cv2
+
+    frame = panned_frames(160, 90, 1)[0]
+    with NullSink(160, 90, 30.0) as sink:
+        buf = sink.i420_u8
+        sink.send(frame)
+        assert sink.i420_u8 is buf  # converted into the one preallocated buffer
+    assert np.array_equal(sink.i420_u8, cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420))

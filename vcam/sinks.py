@@ -101,15 +101,27 @@ class _OpenCvWriter:
         self._writer.release()
 
 
+def bgr_u8_to_i420_u8(bgr_u8: np.ndarray, i420_u8: np.ndarray) -> np.ndarray:
+    """BGR uint8 (H, W, 3) -> I420 uint8 (H * 3/2, W) in `i420_u8`: BT.601 limited range, rounded (OpenCV),
+    the format the virtual camera is fed and apps decode."""
+    cv2.cvtColor(bgr_u8, cv2.COLOR_BGR2YUV_I420, dst=i420_u8)
+    return i420_u8
+
+
 class NullSink:
-    """Discards frames (benchmarks); counts them."""
+    """Discards frames (benchmarks), after the same conversion to the device format that the virtual
+    camera sink does, so that `sharpcam bench` counts it; counts them."""
 
     def __init__(self, width: int, height: int, fps: float) -> None:
         self.width, self.height, self.fps = width, height, fps
         self.frames = 0
         self.label = "null"
+        # I420 needs even sides; an odd-sized source is published as BGR (the camera sink does the same)
+        self.i420_u8 = np.empty((height * 3 // 2, width), np.uint8) if width % 2 == 0 and height % 2 == 0 else None
 
     def send(self, bgr_u8: np.ndarray) -> None:
+        if self.i420_u8 is not None:
+            bgr_u8_to_i420_u8(bgr_u8, self.i420_u8)
         self.frames += 1
 
     def close(self, complete: bool = True) -> None:
@@ -271,7 +283,9 @@ def set_loopback_frame_rate(device: str, fps: float) -> None:
 
 
 class VirtualCameraSink:
-    """A v4l2loopback device written through pyvirtualcam (BGR frames, fixed size and rate)."""
+    """A v4l2loopback device written through pyvirtualcam at a fixed size and rate. Frames come in as
+    BGR and go out as I420, converted here by OpenCV (SIMD, into one preallocated buffer): the format
+    browsers and call apps take, and a conversion `sharpcam bench` measures (NullSink does the same)."""
 
     def __init__(self, device: str, width: int, height: int, fps: float) -> None:
         import pyvirtualcam
@@ -281,9 +295,12 @@ class VirtualCameraSink:
         self.width, self.height, self.fps = width, height, fps
         self.frames = 0
         self.label = device
+        even = width % 2 == 0 and height % 2 == 0  # I420 needs even sides; an odd size goes out as BGR
+        self._i420_u8 = np.empty((height * 3 // 2, width), np.uint8) if even else None
+        fmt = pyvirtualcam.PixelFormat.I420 if even else pyvirtualcam.PixelFormat.BGR
         try:
             self._cam = pyvirtualcam.Camera(
-                width, height, fps, fmt=pyvirtualcam.PixelFormat.BGR, device=device, backend="v4l2loopback"
+                width, height, fps, fmt=fmt, device=device, backend="v4l2loopback"
             )
         except Exception as exc:  # pyvirtualcam raises RuntimeError/ValueError with the driver's text
             text = " ".join(str(exc).split())[:200]
@@ -299,7 +316,7 @@ class VirtualCameraSink:
         set_loopback_frame_rate(device, fps)
 
     def send(self, bgr_u8: np.ndarray) -> None:
-        self._cam.send(bgr_u8)
+        self._cam.send(bgr_u8 if self._i420_u8 is None else bgr_u8_to_i420_u8(bgr_u8, self._i420_u8))
         self.frames += 1
 
     def close(self, complete: bool = True) -> None:
