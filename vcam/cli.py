@@ -20,78 +20,18 @@ from typing import Any
 
 import click
 
-from vcam.config import PROVIDERS, DaemonConfig, SharpCamError, build_config, default_of, parse_size
+from vcam.config import DaemonConfig, SharpCamError, build_config, default_of, parse_size
 from vcam.devices import devices_command
 from vcam.doctor import doctor_command
+from vcam.options import ENV_PREFIX, capture_options, config_option, given_params, model_options, output_options
 from vcam.service import service_group
 
 log = logging.getLogger("sharpcam")
 
-ENV_PREFIX = "SHARPCAM"
-
-
-def _opt(*decls: str, field: str, help: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """A click option that fills DaemonConfig.`field`; its default and env var come from there."""
-    kwargs.setdefault("default", default_of(field))
-    kwargs.setdefault("show_default", kwargs["default"] is not None)
-    return click.option(
-        *decls, field, help=help, envvar=f"{ENV_PREFIX}_{field.upper()}", show_envvar=True, **kwargs
-    )
-
-
-def _options(*decorators: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """One decorator applying `decorators` in the order written (so --help lists them in that order)."""
-
-    def apply(func: Callable[..., Any]) -> Callable[..., Any]:
-        for decorator in reversed(decorators):
-            func = decorator(func)
-        return func
-
-    return apply
-
-
-capture_options = _options(
-    _opt("--device", "-d", field="device", help="Camera index, /dev/videoN, /dev/v4l/by-id/..., video file or image folder."),
-    _opt("--width", field="width", type=int, help="Capture width asked of the camera (it may give another)."),
-    _opt("--height", field="height", type=int, help="Capture height asked of the camera."),
-    _opt("--fps", field="fps", type=float, help="Capture rate asked of the camera; also the output rate."),
-    _opt("--fourcc", field="fourcc", help="Pixel format asked of the camera ('' = camera default)."),
-    _opt("--loop/--no-loop", field="loop", help="Restart a video file / image folder at its end."),
-    _opt("--wait-for-camera/--no-wait-for-camera", field="wait_for_camera",
-         help="Start even if the camera is missing (placeholder until it appears); for services."),
-)
-
-
-model_options = _options(
-    _opt("--model", "-m", field="model", help="Model card (.json), .onnx file, installed model name, or 'none' (no inference)."),
-    _opt("--provider", field="provider", help=f"inference provider: {', '.join(PROVIDERS)} (openvino = the OpenVINO runtime)."),
-    _opt("--threads", field="threads", type=int, help="inference threads (0 = one per core, at most 8)."),
-    _opt("--work-size", field="work_size", help="Run the model at WIDTHxHEIGHT and scale back (default: capture size)."),
-    _opt("--strength", "-s", field="strength", type=float, help="Blend 0 (exact passthrough) .. 1 (full model output)."),
-    _opt("--unsharp", field="unsharp", type=float, help="Extra unsharp-mask amount after the model (0 = off, 0.3 = light)."),
-    _opt("--mirror/--no-mirror", field="mirror", help="Flip horizontally (selfie view)."),
-)
-
-
-output_options = _options(
-    _opt("--output", "-o", field="output", help="'camera' (v4l2loopback), 'null', or a video file (.mp4, .mkv, .avi)."),
-    _opt("--output-device", field="output_device", help="Loopback device (default: the one labelled SharpCam, else the first)."),
-    _opt("--output-fps", field="output_fps", type=float, help="Constant output rate (default: --fps); below the camera's rate, frames in between are skipped unprocessed."),
-    _opt("--on-demand/--always-on", field="on_demand", help="Release the camera while no app reads the virtual camera."),
-    _opt("--stats-interval", field="stats_interval", type=float, help="Seconds between stats lines (0 = none)."),
-)
-
-
-def _given(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters the user set on the command line or through the environment."""
-    sources = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
-    return {name: value for name, value in params.items() if ctx.get_parameter_source(name) in sources}
-
-
 def _config(ctx: click.Context, params: dict[str, Any], **fixed: Any) -> tuple[DaemonConfig, Callable[[], DaemonConfig]]:
     """DaemonConfig from defaults < --config TOML < env/flags < `fixed`; and a rebuild function for SIGHUP."""
     toml_path: Path | None = (ctx.obj or {}).get("config")
-    overrides = {**_given(ctx, params), **fixed}
+    overrides = {**given_params(ctx, params), **fixed}
 
     def build() -> DaemonConfig:
         return build_config(toml_path, overrides)
@@ -270,8 +210,8 @@ def enhance(ctx: click.Context, input_path: Path, output_path: Path, progress: b
 @click.option("--size", default=None,
               help=f"Frame size WIDTHxHEIGHT, e.g. 1920x1080  [default: the width x height settings, {default_of('width')}x{default_of('height')}]")
 @click.option("--clip", type=click.Path(dir_okay=False, path_type=Path), help="Real video to cycle through (default: synthetic test-chart frames).")
-@_opt("--duration", field="bench_duration", type=float, help="Seconds to measure (after the warm-up).")
-@_opt("--warmup", field="bench_warmup", type=float, help="Seconds to run before measuring.")
+@config_option("--duration", field="bench_duration", type=float, help="Seconds to measure (after the warm-up).")
+@config_option("--warmup", field="bench_warmup", type=float, help="Seconds to run before measuring.")
 @click.option("--fps", "paced_fps", type=float, default=None,
               help="Deliver frames at this rate like a camera (soak test); default: as fast as the pipeline takes them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")

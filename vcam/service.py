@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Final
 
 import click
 
-from vcam.config import default_of
 
 if TYPE_CHECKING:
     from vcam.config import DaemonConfig
@@ -277,35 +276,18 @@ def _systemctl_or_fail(*args: str, what: str) -> subprocess.CompletedProcess[str
     return result
 
 
-def _effective_settings(config_file: Path | None, start_args: Sequence[str]) -> "DaemonConfig | None":
-    """The settings the service will run with, parsed by the real `sharpcam start` options.
+def _effective_settings(config_file: Path | None, start_args: Sequence[str]) -> "DaemonConfig":
+    """The DaemonConfig `sharpcam [--config FILE] start ARGS` would run with.
 
-    Raises a one-line ClickException for options `start` does not know or values DaemonConfig
-    refuses, so a broken unit is never written. None when vcam.cli has no `start` command.
-    """
-    import dataclasses
-
-    from vcam.config import DaemonConfig, SharpCamError, build_config
+    Raises a one-line ServiceError for options `start` does not know or values DaemonConfig
+    refuses, so a broken unit is never written."""
+    from vcam.config import SharpCamError
+    from vcam.options import parse_start_args
 
     try:
-        from vcam import cli as cli_module  # lazy: cli imports this module
-    except ImportError:
-        return None
-    group = getattr(cli_module, "cli", None)
-    start = group.commands.get("start") if isinstance(group, click.Group) else None
-    if start is None:
-        return None
-    try:
-        ctx = start.make_context("sharpcam start", list(start_args))
-    except click.exceptions.Exit:
-        return None
+        return parse_start_args(config_file, start_args)
     except click.ClickException as exc:
         raise ServiceError(f"invalid settings for the service: {exc.format_message()}") from None
-    fields = {f.name for f in dataclasses.fields(DaemonConfig)}
-    given = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
-    overrides = {k: v for k, v in ctx.params.items() if k in fields and ctx.get_parameter_source(k) in given}
-    try:
-        return build_config(config_file, overrides)
     except SharpCamError as exc:
         raise ServiceError(f"invalid settings for the service: {exc}") from None
 
@@ -375,8 +357,8 @@ def install_command(
     restriction = user_namespace_restriction()
     use_namespaces = (restriction is None) if sandbox is None else sandbox
     if use_namespaces:
-        _refuse_private_tmp_paths([program, config_file, settings.model if settings else model, settings.device if settings else device])
-    provider = settings.provider if settings is not None else (_option_value(args, "--provider") or default_of("provider"))
+        _refuse_private_tmp_paths([program, config_file, settings.model, settings.device])
+    provider = settings.provider
     jit = provider.lower() in _JIT_PROVIDERS
     # The service does not see the login shell's environment: carry the SHARPCAM_* settings over.
     environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("SHARPCAM_") and k != "SHARPCAM_CONFIG")
@@ -431,17 +413,6 @@ def _absolute_if_exists(value: str) -> str:
     if value.isdigit() or path.is_absolute() or not path.exists():
         return value
     return str(path.resolve())
-
-
-def _option_value(args: Sequence[str], name: str) -> str | None:
-    """The value of `--name VALUE` or `--name=VALUE` in an argument list (last one wins)."""
-    value = None
-    for index, arg in enumerate(args):
-        if arg == name and index + 1 < len(args):
-            value = args[index + 1]
-        elif arg.startswith(name + "="):
-            value = arg.split("=", 1)[1]
-    return value
 
 
 @service_group.command("uninstall")
