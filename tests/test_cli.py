@@ -132,7 +132,7 @@ def _env() -> dict[str, str]:
 
 
 def test_import_leaves_torch_out() -> None:
-    code = "import sys, vcam.cli, vcam.pipeline; sys.exit(1 if 'torch' in sys.modules or 'kd' in sys.modules else 0)"
+    code = "import sys, vcam.cli, vcam.pipeline, vcam.offline; sys.exit(1 if 'torch' in sys.modules or 'kd' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code], env=_env(), cwd=REPO, timeout=60).returncode == 0
 
 

@@ -16,7 +16,10 @@ import pytest
 from vcam_support import panned_frames, read_all_frames, reference_output, write_clip
 from vcam.config import DaemonConfig, SharpCamError
 from vcam.engine import load_engine
-from vcam.pipeline import FrameProcessor, OnDemandGate, Pipeline, enhance_file, format_stats, run_bench
+from vcam.offline import enhance_file, run_bench
+from vcam.pipeline import OnDemandGate, Pipeline
+from vcam.processor import FrameProcessor
+from vcam.stats import format_stats
 from vcam.sources import SourceInfo, SourceLost
 
 W, H = 160, 90

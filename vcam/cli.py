@@ -193,7 +193,7 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
 @click.pass_context
 def enhance(ctx: click.Context, input_path: Path, output_path: Path, progress: bool, **params: Any) -> None:
     """Sharpen a video or an image file offline: same size and frame count (no audio)."""
-    from vcam.pipeline import enhance_file
+    from vcam.offline import enhance_file
 
     cfg, _ = _config(ctx, params)
     # SIGTERM ends it like Ctrl-C: the partial output is removed on the way out, never left behind.
@@ -222,7 +222,7 @@ def bench(ctx: click.Context, size: str | None, clip: Path | None, paced_fps: fl
 
     `--model none` measures the overhead without inference.
     """
-    from vcam.pipeline import run_bench
+    from vcam.offline import run_bench
 
     fixed: dict[str, Any] = {"output": "null", "stats_interval": 0.0}
     if size is not None:

@@ -9,69 +9,42 @@ One stop event ends everything; SIGINT/SIGTERM set it, SIGHUP reloads config and
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import logging
 import math
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from vcam.config import IMAGE_SUFFIXES, DaemonConfig, SharpCamError
+from vcam.config import DaemonConfig, SharpCamError
 from vcam.engine import Engine, load_engine
 from vcam.mailbox import Mailbox, Slot, SlotPool
-from vcam.sinks import FILE_CODECS, FileSink, NullSink, Sink, partial_path
-from vcam.sources import (
-    MemoryClipSource,
-    Source,
-    SourceLost,
-    VideoFileSource,
-    load_clip_frames,
-    read_image,
-    chart_frames,
-)
-from vcam.transforms import (
-    FrameGeometry,
-    Postprocessor,
-    Preprocessor,
-    draw_placeholder,
-    finish_u8,
-    resize_into,
-    to_bgr_u8,
-)
+from vcam.processor import CAPTURE_SLOTS, FrameProcessor, scaled_size
+from vcam.sinks import Sink
+from vcam.sources import Source, SourceLost
+from vcam.stats import Stats, format_stats
+from vcam.transforms import draw_placeholder, resize_into
 
 log = logging.getLogger("sharpcam")
 
-STAGES = ("capture", "pre", "infer", "post", "publish")
-# Slots per pool = the places one can be at once (vcam.mailbox). infer: the infer stage, its
-# mailbox, the post stage. pre: the pre stage, its mailbox, and one inside each infer slot.
-# capture: the capture stage, its mailbox, and one inside each pre slot. post: the post stage,
-# its mailbox, the publisher's current frame.
-INFER_SLOTS = 3
-PRE_SLOTS = 2 + INFER_SLOTS
-CAPTURE_SLOTS = 2 + PRE_SLOTS
-POST_SLOTS = 3
 IDLE_WAIT_S = 0.05  # how long a stage blocks on its mailbox before looking at the stop flag
 PUBLISH_JOIN_S = 5.0  # how long close() waits for a publish thread inside a slow sink write
 # A stage whose loop has not come round for this long (or 4x its longest legitimate turn, for slow
 # models) is stalled: the watchdog ping stops, so systemd (WatchdogSec=10) restarts the service.
 STAGE_STALL_S = 5.0
-WATCHED_STAGES = ("pre", "infer", "post", "publish")
+WATCHED_STAGES = ("pre", "infer", "post", "publish")  # capture stalls are the camera's: placeholder + reopen
 # Holding the frame rate: with no --work-size, the model's work size steps down through these fractions
 # of the capture size while inference takes over AUTO_OVER of the frame period (AUTO_DOWN_AFTER checks
 # in a row), and back up once the larger size would take under AUTO_ROOM of it (AUTO_UP_AFTER checks).
 AUTO_SCALES = (1.0, 0.75, 0.5)
 AUTO_CHECK_S = 1.0
 AUTO_OVER, AUTO_ROOM = 0.9, 0.7
-AUTO_DOWN_AFTER, AUTO_UP_AFTER = 2, 10  # capture stalls are the camera's: placeholder + reopen
+AUTO_DOWN_AFTER, AUTO_UP_AFTER = 2, 10
 PAUSED_PERIOD_S = 0.5  # placeholder rate while --on-demand has released the camera (2 fps)
 STALL_PLACEHOLDER_S = 3.0  # a camera silent this long gets the placeholder instead of its last frame
 # Placeholder title and detail line, by why there is no camera picture.
@@ -81,246 +54,6 @@ PLACEHOLDER_TEXT = {
     "stalled": ("camera not responding", "waiting for frames..."),
     "paused": ("SharpCam paused", "camera released until an app reads this device"),
 }
-
-
-class FrameProcessor:
-    """Preprocess / infer / postprocess for one frame size with one engine and one set of settings.
-
-    `engine` None means no inference (the identity). strength 0 is an exact passthrough: the
-    capture frame is copied (then mirrored if asked) and the model is not run.
-    Owns the slot pools whose buffer shapes depend on the geometry. Each method is called from
-    one thread only (the stage that owns it).
-    """
-
-    def __init__(
-        self,
-        cfg: DaemonConfig,
-        engine: Engine | None,
-        capture_size: tuple[int, int],
-        generation: int = 0,
-        offline: bool = False,
-    ) -> None:
-        self.cfg = cfg
-        self.engine = engine
-        self.generation = generation
-        self.auto_scale = 1.0  # set by the pipeline's frame-rate hold (work size / capture size)
-        self.passthrough = cfg.strength == 0.0
-        card = engine.card if engine is not None else None
-        color_order = card.color_order if card else "BGR"
-        value_max = card.value_max if card else 1.0
-        pad_multiple = card.pad_multiple if card else 1
-        work = None if self.passthrough else cfg.work_size
-        self.geometry = FrameGeometry.make(capture_size, work, pad_multiple)
-        self.pre = Preprocessor(self.geometry, color_order, value_max)
-        self.post = Postprocessor(
-            self.geometry,
-            color_order,
-            value_max,
-            card.output_kind if card else "image",
-            cfg.strength,
-            cfg.unsharp,
-            cfg.mirror,
-        )
-        cw, ch = capture_size
-        tensor_shape = self.geometry.tensor_shape
-        needs_tensors = not self.passthrough
-        # `offline` (process() in one thread) needs one slot of each.
-        self.infer_pool = SlotPool(
-            1 if offline else INFER_SLOTS,
-            lambda: {"output": np.empty(tensor_shape, np.float32)} if needs_tensors and engine is not None else {},
-            "infer",
-        )
-        self.pre_pool = SlotPool(
-            1 if offline else PRE_SLOTS,
-            lambda: {"input": np.empty(tensor_shape, np.float32)} if needs_tensors else {},
-            "pre",
-        )
-        self.post_pool = SlotPool(1 if offline else POST_SLOTS, lambda: {"bgr": np.empty((ch, cw, 3), np.uint8)}, "post")
-
-    def preprocess(self, bgr_u8: np.ndarray, pre_slot: Slot) -> None:
-        """Capture BGR uint8 (H, W, 3) -> pre_slot["input"], float32 geometry.tensor_shape."""
-        if not self.passthrough:
-            self.pre.run(bgr_u8, pre_slot["input"])
-
-    def infer(self, pre_slot: Slot, infer_slot: Slot) -> None:
-        """pre_slot["input"] -> infer_slot["output"] (same shape), or nothing without a model."""
-        if not self.passthrough and self.engine is not None:
-            self.engine.run(pre_slot["input"], infer_slot["output"])
-
-    def postprocess(self, bgr_u8: np.ndarray, pre_slot: Slot, infer_slot: Slot, out_u8: np.ndarray) -> None:
-        """Model input/output (and, for strength 0, the capture frame `bgr_u8`) -> BGR uint8
-        `out_u8` (H, W, 3) at capture size."""
-        if self.passthrough:
-            np.copyto(out_u8, bgr_u8)
-            finish_u8(out_u8, 0.0, self.cfg.mirror, None)
-            return
-        output = infer_slot["output"] if self.engine is not None else None
-        self.post.run(pre_slot["input"], output, out_u8)
-
-    def process(self, bgr_u8: np.ndarray, out_u8: np.ndarray) -> np.ndarray:
-        """All three steps in the calling thread (offline use): BGR uint8 in -> BGR uint8 `out_u8`."""
-        pre_slot = self.pre_pool.acquire()
-        infer_slot = self.infer_pool.acquire()
-        try:
-            self.preprocess(bgr_u8, pre_slot)
-            self.infer(pre_slot, infer_slot)
-            self.postprocess(bgr_u8, pre_slot, infer_slot, out_u8)
-        finally:
-            infer_slot.release()
-            pre_slot.release()
-        return out_u8
-
-
-def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
-    """(width, height) times `scale`, rounded to even numbers (at least 16 px)."""
-    return tuple(max(16, int(round(v * scale / 2)) * 2) for v in size)  # type: ignore[return-value]
-
-
-class StageTimer:
-    """Running sums of one stage's wall time and thread CPU time (seconds) since the last reset.
-
-    Wall time is what a frame waits; CPU time is the work itself, which stays meaningful on a
-    machine shared with other busy processes.
-    """
-
-    __slots__ = ("total", "cpu", "count", "_wall0", "_cpu0")
-
-    def __init__(self) -> None:
-        self.total = 0.0
-        self.cpu = 0.0
-        self.count = 0
-        self._wall0 = 0.0
-        self._cpu0 = 0.0
-
-    def start(self) -> None:
-        """Marks the start of one frame's work (call from the stage's own thread)."""
-        self._wall0 = time.perf_counter()
-        self._cpu0 = time.thread_time()
-
-    def stop(self) -> None:
-        """Adds the time since start()."""
-        self.total += time.perf_counter() - self._wall0
-        self.cpu += time.thread_time() - self._cpu0
-        self.count += 1
-
-    def mean_ms(self) -> float:
-        return 1000.0 * self.total / self.count if self.count else 0.0
-
-    def mean_cpu_ms(self) -> float:
-        return 1000.0 * self.cpu / self.count if self.count else 0.0
-
-
-class LatencyRing:
-    """The last `size` capture-to-publish latencies (seconds) in a preallocated ring."""
-
-    def __init__(self, size: int = 2048) -> None:
-        self._values = np.zeros(size, np.float64)
-        self._n = 0
-
-    def add(self, seconds: float) -> None:
-        self._values[self._n % self._values.size] = seconds
-        self._n += 1
-
-    def percentiles_ms(self) -> tuple[float, float]:
-        n = min(self._n, self._values.size)
-        if n == 0:
-            return (math.nan, math.nan)
-        p50, p95 = np.percentile(self._values[:n], [50, 95])
-        return (1000.0 * float(p50), 1000.0 * float(p95))
-
-    def reset(self) -> None:
-        self._n = 0
-
-
-@dataclasses.dataclass
-class Counters:
-    captured: int = 0
-    published: int = 0  # everything sent, repeats and placeholders included
-    fresh: int = 0  # new frames sent
-    repeated: int = 0  # the last frame sent again because no new one came in time
-    placeholders: int = 0  # "camera disconnected" / "paused" frames sent
-    skipped: int = 0  # camera frames left out on purpose because --output-fps is below the camera's rate
-    reconnects: int = 0
-
-
-def rss_bytes() -> int:
-    """This process's resident memory in bytes (0 where /proc is unavailable)."""
-    try:
-        with open("/proc/self/statm", "rb") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-class Stats:
-    """Per-stage timers, counters and latencies; `snapshot` turns them into one report."""
-
-    def __init__(self, mailboxes: list[Mailbox[Any]], clock: Callable[[], float] = time.monotonic) -> None:
-        self.timers = {name: StageTimer() for name in STAGES}
-        self.counters = Counters()
-        self.latency = LatencyRing()
-        self._mailboxes = mailboxes
-        self._clock = clock
-        self._since = clock()
-        self._base = Counters()
-        self._dropped_base = 0
-        self.max_gap = 0.0  # longest time between two published frames (seconds)
-        self._rss_base = rss_bytes()
-        self._cpu_base = (time.process_time(), time.monotonic())
-
-    def dropped(self) -> int:
-        return sum(m.dropped for m in self._mailboxes)
-
-    def reset(self) -> None:
-        """Starts a new measurement window (counters stay cumulative, the window subtracts them)."""
-        for timer in self.timers.values():
-            timer.total, timer.cpu, timer.count = 0.0, 0.0, 0
-        self.latency.reset()
-        self._since = self._clock()
-        self._base = dataclasses.replace(self.counters)
-        self._dropped_base = self.dropped()
-        self.max_gap = 0.0
-        self._rss_base = rss_bytes()
-        self._cpu_base = (time.process_time(), time.monotonic())
-
-    def snapshot(self) -> dict[str, Any]:
-        """Figures for the window since the last reset: rates in fps, times in ms."""
-        elapsed = max(1e-9, self._clock() - self._since)
-        c, b = self.counters, self._base
-        p50, p95 = self.latency.percentiles_ms()
-        rss = rss_bytes()
-        cpu0, wall0 = self._cpu_base
-        return {
-            "seconds": elapsed,
-            # the whole process (every thread, the model's included), in cores: what a user's CPU meter shows
-            "cpu_cores": (time.process_time() - cpu0) / max(1e-9, time.monotonic() - wall0),
-            "fps_in": (c.captured - b.captured) / elapsed,
-            "fps_out": (c.published - b.published) / elapsed,
-            "fps_fresh": (c.fresh - b.fresh) / elapsed,
-            "stage_ms": {name: t.mean_ms() for name, t in self.timers.items()},
-            "stage_cpu_ms": {name: t.mean_cpu_ms() for name, t in self.timers.items()},
-            "dropped": self.dropped() - self._dropped_base,
-            "repeated": c.repeated - b.repeated,
-            "placeholders": c.placeholders - b.placeholders,
-            "skipped": c.skipped - b.skipped,
-            "latency_p50_ms": p50,
-            "latency_p95_ms": p95,
-            "frames_out": c.fresh - b.fresh,
-            "max_gap_ms": 1000.0 * self.max_gap,
-            "rss_mb": rss / 2**20,
-            "rss_growth_mb": (rss - self._rss_base) / 2**20,
-        }
-
-
-def format_stats(snap: dict[str, Any]) -> str:
-    """One stats line: fps in/out, per-stage ms, dropped/repeated frames, latency p50/p95."""
-    stages = " ".join(f"{name} {ms:.1f}" for name, ms in snap["stage_ms"].items())
-    return (
-        f"in {snap['fps_in']:.1f} fps, out {snap['fps_out']:.1f} fps ({snap['fps_fresh']:.1f} new) | "
-        f"{stages} ms | dropped {snap['dropped']} repeated {snap['repeated']} placeholder {snap['placeholders']} | "
-        f"latency p50 {snap['latency_p50_ms']:.0f} p95 {snap['latency_p95_ms']:.0f} ms | CPU {100 * snap['cpu_cores']:.0f}%"
-        + (f" | skipped {snap['skipped']} (--output-fps)" if snap["skipped"] else "")
-    )
 
 
 class OnDemandGate:
@@ -982,138 +715,3 @@ class Pipeline:
         finally:
             if current is not None:
                 current.release()
-
-
-# ---- offline uses: enhance and bench ------------------------------------------------------------------
-
-
-def _enhance_image(cfg: DaemonConfig, engine: Engine | None, input_path: Path, output_path: Path) -> int:
-    image = read_image(input_path)
-    h, w = image.shape[:2]
-    bgr = to_bgr_u8(image, np.empty((h, w, 3), np.uint8))
-    proc = FrameProcessor(cfg, engine, (w, h), offline=True)
-    result = proc.process(bgr, np.empty_like(bgr))
-    if image.ndim == 3 and image.shape[2] == 4:  # keep the alpha channel of a BGRA image
-        alpha = image[:, :, 3] if image.dtype == np.uint8 else (image[:, :, 3] // 257).astype(np.uint8)
-        result = np.dstack([result, alpha])
-    try:
-        ok, encoded = cv2.imencode(output_path.suffix.lower(), result)
-    except cv2.error:  # e.g. .pgm wants one channel, .ppm three: OpenCV raises instead of returning False
-        ok = False
-    if not ok:
-        raise SharpCamError(
-            f"cannot encode a {result.shape[2]}-channel image as {output_path.name}: use .png, .jpg, .bmp or .tif"
-        )
-    partial = partial_path(output_path)
-    try:
-        partial.write_bytes(encoded.tobytes())
-        os.replace(partial, output_path)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise SharpCamError(f"cannot write {output_path} ({exc.strerror}): check the folder exists and is writable") from None
-    return 1
-
-
-def enhance_file(cfg: DaemonConfig, input_path: Path, output_path: Path, progress: bool = True) -> int:
-    """Sharpens a video (-> video, same size, rate and frame count) or an image (-> image).
-
-    Frames go through the same FrameProcessor as the daemon, one after another, so the result
-    is what `start` would publish. Output is written under a .partial name and renamed at the
-    end. Returns the number of frames written.
-    """
-    if not input_path.exists():
-        raise SharpCamError(f"input {input_path} does not exist: pass an existing video or image file")
-    if output_path.exists() and output_path.resolve() == input_path.resolve():
-        raise SharpCamError(f"output {output_path} is the input file: pass another OUT path")
-    if not output_path.parent.is_dir():
-        raise SharpCamError(f"folder {output_path.parent} does not exist: create it or pass another OUT path")
-    in_image = input_path.suffix.lower() in IMAGE_SUFFIXES
-    out_suffix = output_path.suffix.lower()
-    if in_image and out_suffix not in IMAGE_SUFFIXES:
-        raise SharpCamError(f"{input_path.name} is an image, so OUT must be one too: end OUT in .png, .jpg, .bmp or .tif")
-    if not in_image and out_suffix not in FILE_CODECS:
-        raise SharpCamError(f"OUT {output_path.name} is not a video name: end it in {', '.join(FILE_CODECS)} (.mkv is lossless)")
-    engine = load_engine(cfg.model, cfg.provider, cfg.threads)
-    if in_image:
-        return _enhance_image(cfg, engine, input_path, output_path)
-
-    import click
-
-    with VideoFileSource(input_path) as source:
-        info = source.info
-        proc = FrameProcessor(cfg, engine, (info.width, info.height), offline=True)
-        frame_buf = np.empty((info.height, info.width, 3), np.uint8)
-        out_buf = np.empty_like(frame_buf)
-        bar: Any = (
-            click.progressbar(length=source.frame_count or None, label=f"enhancing {input_path.name}", file=sys.stderr)
-            if progress and source.frame_count > 0
-            else contextlib.nullcontext()
-        )
-        with FileSink(output_path, info.width, info.height, info.fps) as sink, bar as ticker:
-            while True:
-                try:
-                    frame = source.read_into(frame_buf)
-                except SourceLost:
-                    break
-                if frame is not frame_buf:
-                    raise SharpCamError(f"{input_path.name} changes frame size mid-stream: re-encode it at one size first")
-                sink.send(proc.process(frame, out_buf))
-                if ticker is not None:
-                    ticker.update(1)
-            written = sink.frames
-    return written
-
-
-def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: float, paced: bool = False) -> dict[str, Any]:
-    """Runs the real pipeline on in-memory frames (a clip or a test chart) to the null sink.
-
-    Unpaced, the source waits for preprocess (no drops), so end-to-end fps is the pipeline's
-    throughput. `paced` delivers frames at cfg.fps like a camera (latest wins, drops counted):
-    the soak setting. Returns per-stage mean ms, fps, p50/p95 capture-to-publish latency, the
-    longest gap between published frames, RSS growth and the settings.
-    """
-    engine = load_engine(cfg.model, cfg.provider, cfg.threads)
-    if clip is not None:
-        if not clip.is_file():
-            raise SharpCamError(f"clip {clip} does not exist: pass an existing video or drop --clip")
-        frames = load_clip_frames(clip, cfg.width, cfg.height)
-        label = clip.name
-    else:
-        frames = chart_frames(cfg.width, cfg.height)
-        label = "synthetic"
-    source = MemoryClipSource(frames, cfg.fps, label, realtime=paced)
-    sink = NullSink(cfg.width, cfg.height, cfg.publish_fps)
-    pipeline = Pipeline(cfg, source, lambda _cfg: source, sink, engine, backpressure=not paced, stop_at_end=False)
-    with pipeline:
-        snap = pipeline.run(duration=duration, warmup=warmup)
-    stage_ms = snap["stage_ms"]
-    return {
-        "size": f"{cfg.width}x{cfg.height}",
-        "model": cfg.model if engine is None else engine.card.name,
-        "provider": cfg.provider,
-        "threads": engine.threads if engine is not None else 0,
-        "source": label,
-        "seconds": snap["seconds"],
-        "frames_out": snap["frames_out"],
-        "fps": snap["fps_fresh"],
-        "stage_ms": stage_ms,
-        "stage_cpu_ms": snap["stage_cpu_ms"],
-        # The pipeline's own cost per frame: preprocess + postprocess + publish (+ the infer
-        # stage's hand-off when there is no model). Capture is the camera's, reported apart.
-        "overhead_ms": sum(stage_ms[k] for k in ("pre", "post", "publish")) + (stage_ms["infer"] if engine is None else 0.0),
-        "overhead_cpu_ms": sum(snap["stage_cpu_ms"][k] for k in ("pre", "post", "publish"))
-        + (snap["stage_cpu_ms"]["infer"] if engine is None else 0.0),
-        "latency_p50_ms": snap["latency_p50_ms"],
-        "latency_p95_ms": snap["latency_p95_ms"],
-        "dropped": snap["dropped"],
-        "repeated": snap["repeated"],
-        "skipped": snap["skipped"],
-        "paced_fps": cfg.fps if paced else None,
-        "max_gap_ms": snap["max_gap_ms"],
-        "rss_mb": snap["rss_mb"],
-        "rss_growth_mb": snap["rss_growth_mb"],
-        "cpu_cores": snap["cpu_cores"],
-        "model_scale": pipeline.auto_scale,  # < 1: the frame-rate hold ran the model at this fraction of the size
-        "cpu_count": os.cpu_count(),
-        "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-    }
