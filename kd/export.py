@@ -13,11 +13,11 @@ reaches 17 through a fallback version conversion, names the axes s0/s53, takes ~
 noisy; with the earlier Mul/ReduceSum + pixel_unshuffle student it also built the unshuffle from
 Shape/Concat/Div chains (28 nodes vs 16). TorchScript emits opset 17 natively with named dynamic axes.
 `--exporter dynamo` remains available (the same checks apply) for when TorchScript export goes away.
-The card helpers (`load_card`, `ort_session`, `sha256_file`) are shared with evaluate and quantize.
+The card is read and written by vcam/card.py (the runtime's own parser); `load_card` and `ort_session`
+here are shared with evaluate and quantize.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -36,11 +36,11 @@ import torch
 from torch import nn
 
 from kd.config import ONNX_OPSET, SHARED_DATASETS, ConfigError, ExportConfig, merge
-from kd.models import CollapsibleStudent, RealtimeStudent, build_model, describe
+from kd.models import CollapsibleStudent, RealtimeStudent, describe
 from kd.checkpoint import CheckpointError
+from vcam.card import CardError, card_fields, read_card, write_card
 from kd.checkpoint import model_from_checkpoint as load_checkpoint
 
-CARD_VERSION = 1
 
 
 class ExportError(ValueError):
@@ -183,35 +183,14 @@ def check_parity(reference: nn.Module, onnx_path: str | Path, inputs: list[np.nd
 # ---------------------------------------------------------------- cards
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def load_card(path: str | Path) -> tuple[dict[str, Any], Path]:
-    """Reads a model card (or the card beside an .onnx), checks version, file and sha256.
-    Returns (card, absolute path of the ONNX file)."""
-    path = Path(path)
-    card_path = path.with_suffix(".json") if path.suffix == ".onnx" else path
-    if not card_path.is_file():
-        if path.suffix == ".onnx":
-            raise ExportError(f"no model card {card_path} beside {path}: export with `kd export`, which writes both")
-        raise ExportError(f"model card {card_path} not found: pass an existing .json card or .onnx model")
+    """Reads and verifies a model card (or the card beside an .onnx) with the runtime's parser
+    (vcam/card.py). Returns (the card's JSON object, absolute path of the ONNX file)."""
     try:
-        card = json.loads(card_path.read_text())
-    except json.JSONDecodeError as e:
-        raise ExportError(f"model card {card_path} is not valid JSON ({e}): re-export the model") from None
-    if card.get("card_version") != CARD_VERSION:
-        raise ExportError(f"{card_path}: card_version {card.get('card_version')!r} is not {CARD_VERSION}: re-export the model")
-    onnx_path = (card_path.parent / card["file"]).resolve()
-    if not onnx_path.is_file():
-        raise ExportError(f"{card_path} names {card['file']}, which is missing: put the .onnx beside its card")
-    if sha256_file(onnx_path) != card["sha256"]:
-        raise ExportError(f"{onnx_path} does not match the sha256 in {card_path}: re-export, or restore the file")
-    return card, onnx_path
+        card = read_card(path)
+    except CardError as e:
+        raise ExportError(str(e)) from None
+    return card.raw, card.onnx_path
 
 
 def portable_path(path: str) -> str:
@@ -286,27 +265,9 @@ def make_card(
 ) -> dict[str, Any]:
     """The card of export/README.md for `onnx_path` (already final bytes)."""
     info = describe(model)
-    card = {
-        "card_version": CARD_VERSION,
-        "name": name,
-        "file": onnx_path.name,
-        "sha256": sha256_file(onnx_path),
-        "input": {"name": "input", "dtype": "float32", "shape": [1, 3, "height", "width"]},
-        "output": {"name": "output", "dtype": "float32", "shape": [1, 3, "height", "width"]},
-        "layout": "NCHW",
-        "color_order": "RGB",
-        "value_range": [0.0, 1.0],
-        "pad_multiple": pad_multiple_of(model),
-        "output_kind": "image",
-        "scale": 1,
-        "precision": precision,
-        "opset": opset,
-        "architecture": {"class": arch, "args": args},
-        "params": info["params"],
-        "macs_per_pixel": info["macs_per_pixel"],
-        "metrics": metrics or {},
-        "training": training or {},
-    }
+    card = card_fields(name, onnx_path, pad_multiple=pad_multiple_of(model), precision=precision, opset=opset,
+                       architecture={"class": arch, "args": args}, params=info["params"],
+                       macs_per_pixel=info["macs_per_pixel"], metrics=metrics or {}, training=training or {})
     card.update(extra or {})
     return card
 
@@ -365,7 +326,7 @@ def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
             "torch": version("torch"), "onnx": version("onnx"), "onnxruntime": version("onnxruntime"),
         }},
     )
-    write_json_atomic(card_path, card)
+    write_card(card_path, card)
     log(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1024:.0f} KiB) and {card_path}: "
         f"parity max abs {err:.2e} at {' and '.join(f'{h}x{w}' for h, w in shapes)} (HxW), "
         f"{card['params']} params, {card['macs_per_pixel']} MACs/px, pad multiple {card['pad_multiple']}")
@@ -419,7 +380,7 @@ def add_metrics(card_path: str | Path, eval_json: str | Path, label: str | None 
     source = by_source[0]["source"] if len(by_source) == 1 and label is None else None
     metrics = metrics_from_eval(p, source, None if source else (label or card["name"]))
     card_file = Path(card_path) if Path(card_path).suffix == ".json" else Path(card_path).with_suffix(".json")
-    write_json_atomic(card_file, {**card, "metrics": metrics})
+    write_card(card_file, {**card, "metrics": metrics})
     return metrics
 
 

@@ -31,7 +31,8 @@ from kd.config import ConfigError, QuantizeConfig, merge
 from kd.checkpoint import CheckpointError
 from kd.degrade import WebcamMix, degrade, modcrop
 from kd.evaluate import EvalError, OnnxRestorer, as_rgb_u8, list_images, load_hr_u8, onnx_speeds, read_list_file, score_set
-from kd.export import ExportError, load_card, sha256_file, write_json_atomic
+from kd.export import ExportError, load_card
+from vcam.card import sha256_of, write_card
 
 
 class QuantizeError(ValueError):
@@ -184,7 +185,7 @@ def quantize(cfg: QuantizeConfig, log=click.echo) -> dict[str, Any]:
 
     int8_card = {k: v for k, v in card.items() if k not in ("metrics", "export")}
     int8_card.update({
-        "name": name, "file": int8_path.name, "sha256": sha256_file(int8_path), "precision": "int8",
+        "name": name, "file": int8_path.name, "sha256": sha256_of(int8_path), "precision": "int8",
         "quantization": {
             "from": fp32_path.name, "from_sha256": card["sha256"], "format": "QDQ",
             "weights": "int8 per-channel" + (" (7-bit range: no int16 overflow without VNNI)" if cfg.reduce_range else ""),
@@ -194,12 +195,12 @@ def quantize(cfg: QuantizeConfig, log=click.echo) -> dict[str, Any]:
         },
         "metrics": {},
     })
-    write_json_atomic(card_path, int8_card)  # valid now; the check below only adds figures
+    write_card(card_path, int8_card)  # valid now; the check below only adds figures
 
     fp32_card = Path(cfg.model).with_suffix(".json") if Path(cfg.model).suffix == ".onnx" else Path(cfg.model)
     check = compare(card_path, fp32_card, cfg)
     int8_card["quantization"]["check"] = check
-    write_json_atomic(card_path, int8_card)
+    write_card(card_path, int8_card)
     log(f"wrote {int8_path} ({int8_path.stat().st_size / 1024:.0f} KiB) and {card_path}")
     for set_name, c in check["sets"].items():
         log(f"  {set_name} x{check['scale']}: fp32 {c['fp32_psnr']:.2f} dB, int8 {c['int8_psnr']:.2f} dB "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grp
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from vcam import doctor
+from vcam.card import card_fields, write_card
 from vcam.devices import CAP_DEVICE_CAPS, CAP_STREAMING, CAP_VIDEO_CAPTURE, CAP_VIDEO_OUTPUT, DeviceProbe, V4l2Capability
 from vcam.doctor import FAIL, OK, WARN, Check, SystemPaths, UserInfo
 
@@ -276,7 +276,6 @@ def test_camera(tmp_path: Path) -> None:
 def write_identity_model(folder: Path) -> Path:
     """A real 1x1-conv identity ONNX model and its card (export/README.md), built without torch."""
     import numpy as np
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     weight = np.eye(3, dtype=np.float32).reshape(3, 3, 1, 1)
@@ -291,16 +290,8 @@ def write_identity_model(folder: Path) -> Path:
     model.ir_version = 8
     onnx_path = folder / "identity.onnx"
     onnx_path.write_bytes(model.SerializeToString())
-    card = {
-        "card_version": 1, "name": "identity", "file": onnx_path.name,
-        "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
-        "input": {"name": "input", "dtype": "float32", "shape": [1, 3, "height", "width"]},
-        "output": {"name": "output", "dtype": "float32", "shape": [1, 3, "height", "width"]},
-        "layout": "NCHW", "color_order": "RGB", "value_range": [0.0, 1.0], "pad_multiple": 4,
-        "output_kind": "image", "scale": 1, "precision": "fp32", "opset": 17,
-    }
     card_path = folder / "identity.json"
-    card_path.write_text(json.dumps(card))
+    write_card(card_path, card_fields("identity", onnx_path, pad_multiple=4))
     return card_path
 
 

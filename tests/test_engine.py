@@ -12,7 +12,8 @@ import pytest
 
 from vcam_support import make_conv_onnx, panned_frames, write_card
 from vcam.config import SharpCamError
-from vcam.engine import Engine, load_card, load_engine, resolve_model
+from vcam.card import read_card as load_card
+from vcam.engine import Engine, load_engine, resolve_model
 
 
 def test_resolve_model_forms(residual_card: Path) -> None:
@@ -164,3 +165,25 @@ def test_openvino_missing_says_how_to_install(residual_card: Path, monkeypatch: 
     with pytest.raises(SharpCamError) as info:
         load_engine(str(residual_card), "openvino", 1)
     assert "sharpcam[openvino]" in str(info.value) and "--provider cpu" in str(info.value)
+
+
+def test_one_card_parser_for_kd_and_the_runtime(tmp_path: Path) -> None:
+    """kd's reader is the runtime's: a card the runtime refuses, kd refuses with the same words."""
+    from kd.export import ExportError
+    from kd.export import load_card as kd_load_card
+    from vcam.card import CardError, card_fields, write_card
+
+    onnx_path = make_conv_onnx(tmp_path / "m.onnx")
+    good = card_fields("m", onnx_path, pad_multiple=4, output_kind="residual")
+    write_card(tmp_path / "m.json", good)
+    assert kd_load_card(tmp_path / "m.json")[0] == load_card(tmp_path / "m.json").raw
+    bad = {**good, "input": {"name": "input", "dtype": "uint8", "shape": [1, 3, "height", "width"]}}
+    with pytest.raises(CardError, match="float32"):
+        write_card(tmp_path / "bad.json", bad)  # the writer checks too, and leaves nothing behind
+    assert not (tmp_path / "bad.json").exists() and not (tmp_path / "bad.json.partial").exists()
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    with pytest.raises(SharpCamError) as runtime:
+        load_card(tmp_path / "bad.json")
+    with pytest.raises(ExportError) as kd:
+        kd_load_card(tmp_path / "bad.json")
+    assert str(runtime.value) == str(kd.value)

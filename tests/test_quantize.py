@@ -94,7 +94,7 @@ def test_cli_refuses_bad_inputs(folders, tmp_path):
     r = runner.invoke(quantize_command, [])  # no MODEL and no --config naming one
     assert r.exit_code == 1 and "no model given" in r.output
     r = runner.invoke(quantize_command, [str(tmp_path / "none.json")])
-    assert r.exit_code == 1 and "not found" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 1 and "does not exist" in r.output and "Traceback" not in r.output
     r = runner.invoke(quantize_command, [str(folders["card"]), "--calib", str(tmp_path / "nowhere")])
     assert r.exit_code == 1 and "--calib" in r.output
     r = runner.invoke(quantize_command, [str(folders["card"]), "--calib", str(folders["calib"]), "--calib-crop", "400",

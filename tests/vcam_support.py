@@ -6,7 +6,6 @@ output."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -70,26 +69,12 @@ def make_conv_onnx(
 
 
 def write_card(onnx_path: Path, **overrides: Any) -> Path:
-    """Writes `<model>.json` beside `onnx_path` following export/README.md (card_version 1)."""
-    card: dict[str, Any] = {
-        "card_version": 1,
-        "name": onnx_path.stem,
-        "file": onnx_path.name,
-        "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
-        "input": {"name": "input", "dtype": "float32", "shape": [1, 3, "height", "width"]},
-        "output": {"name": "output", "dtype": "float32", "shape": [1, 3, "height", "width"]},
-        "layout": "NCHW",
-        "color_order": "RGB",
-        "value_range": [0.0, 1.0],
-        "pad_multiple": 4,
-        "output_kind": "residual",
-        "scale": 1,
-        "precision": "fp32",
-        "opset": 17,
-        "architecture": {"class": "Laplacian3x3", "args": {"amount": SHARPEN_AMOUNT}},
-        "params": 27,
-        "macs_per_pixel": 27,
-    }
+    """Writes `<model>.json` beside `onnx_path` with the card type kd writes (vcam/card.py); `overrides`
+    replace fields as written, unchecked, so tests can also make broken cards."""
+    from vcam.card import card_fields
+
+    card = card_fields(onnx_path.stem, onnx_path, pad_multiple=4, output_kind="residual",
+                       architecture={"class": "Laplacian3x3", "args": {"amount": SHARPEN_AMOUNT}}, params=27, macs_per_pixel=27)
     card.update(overrides)
     path = onnx_path.with_suffix(".json")
     path.write_text(json.dumps(card, indent=2))

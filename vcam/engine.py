@@ -1,14 +1,12 @@
 """Model loading: resolve `--model`, read and verify the card (export/README.md), run onnxruntime (or OpenVINO).
 
-The card is the contract with `kd/`: tensor names, NCHW float32 with batch 1 and dynamic
-height/width (multiples of `pad_multiple`), colour order, value range, image or residual output.
-Anything that does not match is refused at load time with a one-line SharpCamError.
+The card (vcam/card.py, the one parser kd/ shares) is the contract with `kd/`: tensor names, NCHW
+float32 with batch 1 and dynamic height/width (multiples of `pad_multiple`), colour order, value
+range, image or residual output. Anything that does not match is refused at load time, in one line.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -17,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from vcam.card import ModelCard, read_card
 from vcam.config import MODEL_NONE, SharpCamError
 
 MODEL_PACKAGE = "sharpcam_models"
@@ -39,28 +38,6 @@ PROVIDER_PACKAGES = {
     "dml": "onnxruntime-directml",
     "coreml": "onnxruntime (macOS build)",
 }
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """The parts of a model card (card_version 1) the runtime acts on.
-
-    value_max is 1.0 for value_range [0, 1] and 255.0 for [0, 255]; colour_order is "RGB" or "BGR";
-    output_kind is "image" (the model returns the restored frame) or "residual" (runtime adds it).
-    """
-
-    name: str
-    card_path: Path
-    onnx_path: Path
-    sha256: str
-    input_name: str
-    output_name: str
-    color_order: str
-    value_max: float
-    pad_multiple: int
-    output_kind: str
-    precision: str
-    info: dict[str, Any]
 
 
 def _packaged_card(name: str) -> Path | None:
@@ -123,90 +100,6 @@ def installed_models() -> list[str]:
         if names:
             return names
     return []
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _need(card: dict[str, Any], key: str, kind: type | tuple[type, ...], where: Path) -> Any:
-    if key not in card:
-        raise SharpCamError(f"model card {where} lacks {key!r}: re-export the model with `sharpcam-kd export`")
-    value = card[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise SharpCamError(f"model card {where}: {key!r} has the wrong type: re-export the model with `sharpcam-kd export`")
-    return value
-
-
-def load_card(card_path: Path) -> ModelCard:
-    """Reads and checks a card; verifies the ONNX file's sha256. Raises SharpCamError on any mismatch."""
-    try:
-        raw = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SharpCamError(f"cannot read model card {card_path} ({exc}): pass a valid card written by `sharpcam-kd export`") from None
-    if not isinstance(raw, dict):
-        raise SharpCamError(f"model card {card_path} is not a JSON object: pass a card written by `sharpcam-kd export`")
-    version = _need(raw, "card_version", int, card_path)
-    if version != 1:
-        raise SharpCamError(f"model card {card_path} has card_version {version}, this sharpcam reads 1: upgrade sharpcam or re-export")
-    file_name = _need(raw, "file", str, card_path)
-    onnx_path = (card_path.parent / file_name).resolve()
-    if not onnx_path.is_file():
-        raise SharpCamError(f"model file {onnx_path} named by card {card_path.name} is missing: put it beside the card")
-    expected = _need(raw, "sha256", str, card_path).lower()
-    actual = sha256_of(onnx_path)
-    if actual != expected:
-        raise SharpCamError(
-            f"model file {onnx_path.name} does not match its card (sha256 {actual[:12]}... != {expected[:12]}...): "
-            "the file was changed or truncated; re-export or re-install the model"
-        )
-    tensors = {}
-    for side in ("input", "output"):
-        spec = _need(raw, side, dict, card_path)
-        name = spec.get("name")
-        if not isinstance(name, str) or spec.get("dtype") != "float32":
-            raise SharpCamError(f"model card {card_path}: {side} must name a float32 tensor: re-export the model")
-        shape = spec.get("shape")
-        if not (isinstance(shape, list) and len(shape) == 4 and shape[0] in (1, "batch", "N") and shape[1] == 3):
-            raise SharpCamError(f"model card {card_path}: {side} shape {shape} is not [1, 3, height, width]: re-export the model")
-        tensors[side] = name
-    layout = raw.get("layout", "NCHW")
-    if layout != "NCHW":
-        raise SharpCamError(f"model card {card_path}: layout {layout!r} is not supported, only NCHW: re-export the model")
-    color_order = _need(raw, "color_order", str, card_path).upper()
-    if color_order not in ("RGB", "BGR"):
-        raise SharpCamError(f"model card {card_path}: color_order {color_order!r} must be RGB or BGR: fix the card")
-    value_range = _need(raw, "value_range", list, card_path)
-    if value_range not in ([0, 1], [0, 255], [0.0, 1.0], [0.0, 255.0]):
-        raise SharpCamError(f"model card {card_path}: value_range {value_range} must be [0, 1] or [0, 255]: fix the card")
-    pad_multiple = _need(raw, "pad_multiple", int, card_path)
-    if not 1 <= pad_multiple <= 256:
-        raise SharpCamError(f"model card {card_path}: pad_multiple {pad_multiple} must be 1..256: fix the card")
-    output_kind = _need(raw, "output_kind", str, card_path)
-    if output_kind not in ("image", "residual"):
-        raise SharpCamError(f"model card {card_path}: output_kind {output_kind!r} must be image or residual: fix the card")
-    scale = raw.get("scale", 1)
-    if scale != 1:
-        raise SharpCamError(f"model card {card_path}: scale {scale} is not supported (only same-size models): use a scale-1 model")
-    return ModelCard(
-        name=str(raw.get("name", card_path.stem)),
-        card_path=card_path,
-        onnx_path=onnx_path,
-        sha256=actual,
-        input_name=tensors["input"],
-        output_name=tensors["output"],
-        color_order=color_order,
-        value_max=float(value_range[1]),
-        pad_multiple=pad_multiple,
-        output_kind=output_kind,
-        precision=str(raw.get("precision", "fp32")),
-        info={k: raw[k] for k in ("architecture", "params", "macs_per_pixel", "metrics") if k in raw},
-    )
 
 
 def default_threads() -> int:
@@ -425,4 +318,4 @@ def load_engine(model: str, provider: str, threads: int) -> Engine | None:
     """`--model` spec -> a ready Engine, or None for `--model none`."""
     if model == MODEL_NONE:
         return None
-    return Engine(load_card(resolve_model(model)), provider=provider, threads=threads)
+    return Engine(read_card(resolve_model(model)), provider=provider, threads=threads)

@@ -6,11 +6,11 @@ IR by default, so the IR version is pinned here.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
+
+from vcam.card import card_fields, write_card
 
 GUEST_IR_VERSION = 8
 OPSET = 17
@@ -67,27 +67,9 @@ def write_unsharp_model(folder: Path, name: str = "e2e-unsharp", amount: float =
     folder.mkdir(parents=True, exist_ok=True)
     blob = build_unsharp_onnx(amount)
     (folder / f"{name}.onnx").write_bytes(blob)
-    card = {
-        "card_version": 1,
-        "name": name,
-        "file": f"{name}.onnx",
-        "sha256": hashlib.sha256(blob).hexdigest(),
-        "input": {"name": "input", "dtype": "float32", "shape": [1, 3, "height", "width"]},
-        "output": {"name": "output", "dtype": "float32", "shape": [1, 3, "height", "width"]},
-        "layout": "NCHW",
-        "color_order": "RGB",
-        "value_range": [0.0, 1.0],
-        "pad_multiple": 4,
-        "output_kind": "image",
-        "scale": 1,
-        "precision": "fp32",
-        "opset": OPSET,
-        "architecture": {"class": "UnsharpMask3x3", "args": {"amount": amount}},
-        "params": 27,
-        "macs_per_pixel": 30,
-        "metrics": {},
-        "training": {"note": "not trained: a fixed unsharp mask for the end-to-end tests"},
-    }
     card_path = folder / f"{name}.json"
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    write_card(card_path, card_fields(
+        name, folder / f"{name}.onnx", pad_multiple=4, opset=OPSET,
+        architecture={"class": "UnsharpMask3x3", "args": {"amount": amount}}, params=27, macs_per_pixel=30, metrics={},
+        training={"note": "not trained: a fixed unsharp mask for the end-to-end tests"}))
     return card_path

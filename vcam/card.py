@@ -1,0 +1,173 @@
+"""The model card: the one contract between kd/ (which writes it) and vcam/ (which reads it).
+
+One JSON file beside each ONNX model (export/README.md). This module is its only parser and writer:
+`kd export` / `kd quantize` build cards with `card_fields` and write them with `write_card`; the runtime,
+`kd evaluate`, `kd quantize` and the tests read them with `read_card`, which checks everything the
+runtime relies on (version, file, sha256, tensors, layout, colour order, range, padding, output kind)
+and raises CardError with one line naming the problem and the fix. Standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vcam.config import SharpCamError
+
+CARD_VERSION = 1
+
+
+class CardError(SharpCamError):
+    """A card that is missing, unreadable or breaks the contract; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """A verified card. value_max is 1.0 for value_range [0, 1] and 255.0 for [0, 255]; color_order is
+    "RGB" or "BGR"; output_kind is "image" (the model returns the restored frame) or "residual" (the
+    runtime adds it to the input). `raw` is the whole JSON object (training record, metrics, ...)."""
+
+    name: str
+    card_path: Path
+    onnx_path: Path
+    sha256: str
+    input_name: str
+    output_name: str
+    color_order: str
+    value_max: float
+    pad_multiple: int
+    output_kind: str
+    precision: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What people read about the model: architecture, size, cost and scores."""
+        return {k: self.raw[k] for k in ("architecture", "params", "macs_per_pixel", "metrics") if k in self.raw}
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def card_fields(
+    name: str, onnx_path: Path, *, pad_multiple: int, output_kind: str = "image", color_order: str = "RGB",
+    value_range: tuple[float, float] = (0.0, 1.0), precision: str = "fp32", opset: int = 17, **info: Any,
+) -> dict[str, Any]:
+    """A card for `onnx_path` (its final bytes: the sha256 is taken now): the contract fields, then `info`
+    (architecture, params, macs_per_pixel, metrics, training, quantization, ...) for people."""
+    tensor = lambda n: {"name": n, "dtype": "float32", "shape": [1, 3, "height", "width"]}
+    return {
+        "card_version": CARD_VERSION,
+        "name": name,
+        "file": onnx_path.name,
+        "sha256": sha256_of(onnx_path),
+        "input": tensor("input"),
+        "output": tensor("output"),
+        "layout": "NCHW",
+        "color_order": color_order,
+        "value_range": [float(value_range[0]), float(value_range[1])],
+        "pad_multiple": pad_multiple,
+        "output_kind": output_kind,
+        "scale": 1,
+        "precision": precision,
+        "opset": opset,
+        **info,
+    }
+
+
+def write_card(path: Path, card: dict[str, Any]) -> None:
+    """Writes the card through `path.partial` + rename (a reader never sees half a file), after checking
+    it against its model exactly as `read_card` will."""
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(card, indent=2) + "\n")
+    try:
+        _parse(card, path, tmp)
+    except CardError:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """Reads and verifies a card (or the card beside an .onnx file), sha256 of the model included."""
+    path = Path(path)
+    card_path = path.with_suffix(".json") if path.suffix.lower() == ".onnx" else path
+    if not card_path.is_file():
+        if path.suffix.lower() == ".onnx":
+            raise CardError(f"model {path} has no card {card_path.name} beside it: export it with `sharpcam-kd export` (writes both)")
+        raise CardError(f"model card {card_path} does not exist: pass an existing .json card or .onnx file")
+    try:
+        raw = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CardError(f"cannot read model card {card_path} ({exc}): pass a valid card written by `sharpcam-kd export`") from None
+    return _parse(raw, card_path, card_path)
+
+
+def _need(card: dict[str, Any], key: str, kind: type | tuple[type, ...], where: Path) -> Any:
+    if key not in card:
+        raise CardError(f"model card {where} lacks {key!r}: re-export the model with `sharpcam-kd export`")
+    value = card[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise CardError(f"model card {where}: {key!r} has the wrong type: re-export the model with `sharpcam-kd export`")
+    return value
+
+
+def _parse(raw: Any, card_path: Path, shown: Path) -> ModelCard:
+    if not isinstance(raw, dict):
+        raise CardError(f"model card {shown} is not a JSON object: pass a card written by `sharpcam-kd export`")
+    version = _need(raw, "card_version", int, shown)
+    if version != CARD_VERSION:
+        raise CardError(f"model card {shown} has card_version {version}, this sharpcam reads {CARD_VERSION}: "
+                        "upgrade sharpcam or re-export")
+    onnx_path = (card_path.parent / _need(raw, "file", str, shown)).resolve()
+    if not onnx_path.is_file():
+        raise CardError(f"model file {onnx_path} named by card {card_path.name} is missing: put it beside the card")
+    expected = _need(raw, "sha256", str, shown).lower()
+    actual = sha256_of(onnx_path)
+    if actual != expected:
+        raise CardError(f"model file {onnx_path.name} does not match its card (sha256 {actual[:12]}... != {expected[:12]}...): "
+                        "the file was changed or truncated; re-export or re-install the model")
+    tensors = {}
+    for side in ("input", "output"):
+        spec = _need(raw, side, dict, shown)
+        name = spec.get("name")
+        if not isinstance(name, str) or spec.get("dtype") != "float32":
+            raise CardError(f"model card {shown}: {side} must name a float32 tensor: re-export the model")
+        shape = spec.get("shape")
+        if not (isinstance(shape, list) and len(shape) == 4 and shape[0] in (1, "batch", "N") and shape[1] == 3):
+            raise CardError(f"model card {shown}: {side} shape {shape} is not [1, 3, height, width]: re-export the model")
+        tensors[side] = name
+    layout = raw.get("layout", "NCHW")
+    if layout != "NCHW":
+        raise CardError(f"model card {shown}: layout {layout!r} is not supported, only NCHW: re-export the model")
+    color_order = _need(raw, "color_order", str, shown).upper()
+    if color_order not in ("RGB", "BGR"):
+        raise CardError(f"model card {shown}: color_order {color_order!r} must be RGB or BGR: fix the card")
+    value_range = _need(raw, "value_range", list, shown)
+    if value_range not in ([0, 1], [0, 255], [0.0, 1.0], [0.0, 255.0]):
+        raise CardError(f"model card {shown}: value_range {value_range} must be [0, 1] or [0, 255]: fix the card")
+    pad_multiple = _need(raw, "pad_multiple", int, shown)
+    if not 1 <= pad_multiple <= 256:
+        raise CardError(f"model card {shown}: pad_multiple {pad_multiple} must be 1..256: fix the card")
+    output_kind = _need(raw, "output_kind", str, shown)
+    if output_kind not in ("image", "residual"):
+        raise CardError(f"model card {shown}: output_kind {output_kind!r} must be image or residual: fix the card")
+    scale = raw.get("scale", 1)
+    if scale != 1:
+        raise CardError(f"model card {shown}: scale {scale} is not supported (only same-size models): use a scale-1 model")
+    return ModelCard(
+        name=str(raw.get("name", card_path.stem)), card_path=card_path, onnx_path=onnx_path, sha256=actual,
+        input_name=tensors["input"], output_name=tensors["output"], color_order=color_order,
+        value_max=float(value_range[1]), pad_multiple=pad_multiple, output_kind=output_kind,
+        precision=str(raw.get("precision", "fp32")), raw=raw,
+    )
