@@ -9,6 +9,7 @@ from kd.config import ConfigError, SplitConfig, TrainConfig, merge
 from kd.evaluate import evaluate_command
 from kd.export import card_command, export_command
 from kd.grid import grid_command
+from kd.mos import mos_group
 from kd.profile import profile_command
 from kd.quantize import quantize_command
 
@@ -157,6 +158,7 @@ def unsharp_fit_command(images, crop, out) -> None:
         raise KdError(str(e)) from None
 
 
+cli.add_command(mos_group, "mos")
 cli.add_command(evaluate_command, "evaluate")
 cli.add_command(export_command, "export")
 cli.add_command(card_command, "card")
