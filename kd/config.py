@@ -47,7 +47,7 @@ class TrainConfig:
     model: str = "dncnn"  # dncnn | seed | rt | collapsible
     width: int | None = None  # None: the model's own default
     depth: int | None = None
-    scale: int | None = None  # rt only: pixel-unshuffle factor
+    scale: int | None = None  # rt and collapsible: pixel-unshuffle factor
     reparam: bool = False  # rt only: train with re-parameterisable blocks
     kernel: int | None = None  # collapsible only: conv size
     expand: int | None = None  # collapsible only: width of the linear over-parameterisation
@@ -97,7 +97,7 @@ class TrainConfig:
                               f"got {self.lr_schedule!r}, {self.lr_min_ratio}")
         if self.mode == "distill" and not self.teacher:
             raise ConfigError("distillation needs the teacher checkpoint: pass --teacher runs/teacher/best.pt")
-        rt_scale = {"rt": self.scale or 4, "collapsible": 2}.get(self.model, 1)  # RealtimeStudent's default scale is 4
+        rt_scale = {"rt": self.scale or 4, "collapsible": self.scale or 2}.get(self.model, 1)  # the students' default grids
         need = math.lcm(rt_scale, *self.degrade_scales)
         if self.patch_size <= 0 or self.patch_size % need:
             raise ConfigError(f"patch_size {self.patch_size} must be a positive multiple of {need}")
@@ -134,7 +134,7 @@ class TrainConfig:
             args["reparam"] = self.reparam
             return "RealtimeStudent", args
         if self.model == "collapsible":
-            args.update({k: v for k in ("kernel", "expand") if (v := getattr(self, k)) is not None})
+            args.update({k: v for k in ("kernel", "expand", "scale") if (v := getattr(self, k)) is not None})
             return "CollapsibleStudent", args
         return ("DnCNN" if self.model == "dncnn" else "SeedStudent"), args
 

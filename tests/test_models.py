@@ -87,15 +87,16 @@ from kd.models import CollapsibleStudent  # noqa: E402
 from kd.models.collapsible import CollapsibleConv  # noqa: E402
 
 
-@pytest.mark.parametrize("width,depth,kernel", [(16, 5, 3), (8, 2, 3), (16, 3, 5)])
-def test_collapsible_student_cost_formula_and_shape(width, depth, kernel):
-    m = CollapsibleStudent(width=width, depth=depth, kernel=kernel, expand=32)
-    expected = kernel * kernel * (8 * width + depth * width * width) / 4
+@pytest.mark.parametrize("width,depth,kernel,scale", [(16, 5, 3, 2), (8, 2, 3, 2), (16, 3, 5, 2), (32, 5, 3, 4)])
+def test_collapsible_student_cost_formula_and_shape(width, depth, kernel, scale):
+    m = CollapsibleStudent(width=width, depth=depth, kernel=kernel, expand=32, scale=scale)
+    s2 = scale * scale
+    expected = kernel * kernel * (2 * s2 * width + depth * width * width) / s2
     info = describe(m)
     assert info["macs_per_pixel"] == pytest.approx(expected, rel=0.001)
     # what ships is the collapsed net: one conv per layer
-    assert info["params"] == kernel * kernel * (8 * width + depth * width * width) + width + depth * width + 4
-    x = torch.rand(2, 3, 34, 50)
+    assert info["params"] == kernel * kernel * (2 * s2 * width + depth * width * width) + width + depth * width + s2
+    x = torch.rand(2, 3, 36, 52)
     assert m(x).shape == x.shape
 
 

@@ -59,28 +59,31 @@ class CollapsibleConv(nn.Module):
 
 
 class CollapsibleStudent(nn.Module):
-    """Sharpens the luma of an RGB frame on the x2 pixel-unshuffle grid.
+    """Sharpens the luma of an RGB frame on the x`scale` pixel-unshuffle grid.
 
-    Input: N x 3 x H x W float32 RGB in [0, 1], H and W even. Output: same shape, input + a luma
-    residual added equally to R, G and B (Y changes by exactly the residual; chroma untouched).
-    Path: Y (BT.601) -> unshuffle x2 (4 channels at H/2 x W/2) -> head conv (4 -> width) + ReLU ->
-    `depth` x [conv (width -> width) + input, ReLU] -> + head features -> tail conv (width -> 4) ->
-    pixel-shuffle x2 -> + input. All convs `kernel` x `kernel`, trained as `CollapsibleConv`.
-    Cost: kernel^2 * (8 * width + depth * width^2) / 4 MACs per output pixel
-    (kernel 3, width 16, depth 5: 3,168, under SESR-M5's 3.4 K).
+    Input: N x 3 x H x W float32 RGB in [0, 1], H and W multiples of `scale`. Output: same shape,
+    input + a luma residual added equally to R, G and B (Y changes by exactly the residual; chroma
+    untouched).
+    Path: Y (BT.601) -> unshuffle x s (s^2 channels at H/s x W/s) -> head conv (s^2 -> width) + ReLU ->
+    `depth` x [conv (width -> width) + input, ReLU] -> + head features -> tail conv (width -> s^2) ->
+    pixel-shuffle x s -> + input. All convs `kernel` x `kernel`, trained as `CollapsibleConv`.
+    Cost: kernel^2 * (2 s^2 width + depth width^2) / s^2 MACs per output pixel (scale 2, kernel 3,
+    width 16, depth 5: 3,168, under SESR-M5's 3.4 K; scale 4 buys 4x the width^2 at the same cost,
+    which the CPU runs far more efficiently: wide convs on fewer pixels).
     """
 
-    scale = 2  # the unshuffle factor: H and W must be multiples of it (the card's pad_multiple)
-
-    def __init__(self, width: int = 16, depth: int = 5, kernel: int = 3, expand: int = 64) -> None:
+    def __init__(self, width: int = 16, depth: int = 5, kernel: int = 3, expand: int = 64, scale: int = 2) -> None:
         super().__init__()
-        if width < 1 or depth < 0 or kernel % 2 != 1 or expand < 1:
-            raise ValueError(f"bad CollapsibleStudent args: width={width} depth={depth} kernel={kernel} expand={expand}")
+        if width < 1 or depth < 0 or kernel % 2 != 1 or expand < 1 or scale not in (2, 4):
+            raise ValueError(f"bad CollapsibleStudent args: width={width} depth={depth} kernel={kernel} expand={expand} "
+                             f"scale={scale} (2 or 4)")
         self.width, self.depth, self.kernel, self.expand = width, depth, kernel, expand
-        self.register_buffer("luma_unshuffle", luma_unshuffle_weight(self.scale))
-        self.head = CollapsibleConv(4, width, kernel, expand)
+        self.scale = scale  # the unshuffle factor: H and W must be multiples of it (the card's pad_multiple)
+        s2 = scale * scale
+        self.register_buffer("luma_unshuffle", luma_unshuffle_weight(scale))
+        self.head = CollapsibleConv(s2, width, kernel, expand)
         self.body = nn.ModuleList([CollapsibleConv(width, width, kernel, expand, residual=True) for _ in range(depth)])
-        self.tail = CollapsibleConv(width, 4, kernel, expand)
+        self.tail = CollapsibleConv(width, s2, kernel, expand)
         with torch.no_grad():  # start as the identity map: the residual begins at zero
             self.tail.reduce_weight.mul_(1e-3)
 
