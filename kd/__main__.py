@@ -158,6 +158,32 @@ def unsharp_fit_command(images, crop, out) -> None:
         raise KdError(str(e)) from None
 
 
+@cli.command("curves")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The PNG to write.")
+@click.option("--title", default="", help="A title over the plot.")
+def curves_command(runs, out, title) -> None:
+    """Plot the validation curves and learning rates of training RUNS (folders with metrics.jsonl) together."""
+    import json
+    from pathlib import Path
+
+    from kd.plots import plot_curves, plot_runs
+
+    series = []
+    for run in runs:
+        f = Path(run) / "metrics.jsonl"
+        try:
+            history = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+        except (OSError, json.JSONDecodeError) as e:
+            raise KdError(f"cannot read {f} ({e}): pass run folders written by training") from None
+        series.append((Path(run).name, history))
+        cfg_file = Path(run) / "config.json"
+        loss = json.loads(cfg_file.read_text()).get("loss", "mse") if cfg_file.is_file() else "mse"
+        plot_curves(history, Path(run) / "curves.png", f"{Path(run).name}", loss)  # redrawn with the loss named
+    plot_runs(series, Path(out), title)
+    click.echo(f"wrote {out}")
+
+
 cli.add_command(mos_group, "mos")
 cli.add_command(evaluate_command, "evaluate")
 cli.add_command(export_command, "export")

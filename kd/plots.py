@@ -15,8 +15,9 @@ def _pyplot():
     return plt
 
 
-def plot_curves(history: list[dict], path: Path, title: str) -> None:
-    """history: one dict per epoch with train_loss, val_loss, val_psnr, val_ssim (as in metrics.jsonl)."""
+def plot_curves(history: list[dict], path: Path, title: str, loss: str = "mse") -> None:
+    """history: one dict per epoch with train_loss, val_loss, val_psnr, val_ssim (as in metrics.jsonl);
+    `loss` names the training loss (validation loss is always MSE)."""
     if not history:
         return
     plt = _pyplot()
@@ -24,7 +25,7 @@ def plot_curves(history: list[dict], path: Path, title: str) -> None:
     fig, ax = plt.subplots(1, 3, figsize=(14, 3.8))
     ax[0].semilogy(ep, [h["train_loss"] for h in history], label="train")
     ax[0].semilogy(ep, [h["val_loss"] for h in history], label="val")
-    ax[0].set_title("loss (MSE)")
+    ax[0].set_title(f"loss (train: {loss.upper() if loss == 'mse' else loss}, val: MSE)")
     ax[0].legend()
     ax[1].plot(ep, [h["val_psnr"] for h in history], "o-", ms=3, label="model")
     ax[1].axhline(history[-1]["val_psnr_input"], color="gray", ls="--", label="blurred input")
@@ -38,6 +39,29 @@ def plot_curves(history: list[dict], path: Path, title: str) -> None:
         a.set_xlabel("epoch")
         a.grid(alpha=0.3)
     fig.suptitle(title)
+    _save(plt, fig, path)
+
+
+def plot_runs(runs: list[tuple[str, list[dict]]], path: Path, title: str = "") -> None:
+    """Several runs side by side: validation Y-PSNR and learning rate against the training step."""
+    runs = [(label, h) for label, h in runs if h]
+    if not runs:
+        return
+    plt = _pyplot()
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4))
+    for label, h in runs:
+        steps = [r["step"] for r in h]
+        ax[0].plot(steps, [r["val_psnr"] for r in h], "-", lw=1.2, label=label)
+        ax[1].semilogy(steps, [r["lr"] for r in h], "-", lw=1.2, label=label)
+    ax[0].axhline(runs[0][1][-1]["val_psnr_input"], color="gray", ls="--", label="blurred input")
+    ax[0].set_title("val Y-PSNR (dB), x2 bicubic, 128 px centre crops")
+    ax[1].set_title("learning rate")
+    for a in ax:
+        a.set_xlabel("step")
+        a.grid(alpha=0.3)
+        a.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
     _save(plt, fig, path)
 
 

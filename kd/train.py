@@ -254,7 +254,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     state["bad_epochs"] += 1
                 if state["bad_epochs"] >= cfg.patience:
                     state["stopped"] = "early-stop"
-                plot_curves(state["history"], out / "curves.png", f"{cfg.mode} {arch} {args}")
+                plot_curves(state["history"], out / "curves.png", f"{cfg.mode} {arch} {args}", cfg.loss)
                 grid = validate(model, val[:3], val_scale, device, teacher, grid=True)["grid"]
                 comparison_grid(grid, out / "compare.png", f"epoch {state['epoch']}")
                 if bar is not None:

@@ -198,3 +198,17 @@ def test_training_reads_the_split_prepare_wrote(folder, tmp_path):
     (tmp_path / "split" / "val.txt").write_text(str(tmp_path / "elsewhere.png") + "\n")
     with pytest.raises(Exception, match="does not exist"):
         train(tiny(folder, tmp_path / "run2", split=str(tmp_path / "split"), epochs=1), progress=False)
+
+
+def test_curves_command_plots_runs_together(folder, tmp_path):
+    from click.testing import CliRunner
+
+    from kd.__main__ import cli
+
+    train(tiny(folder, tmp_path / "a", loss="l1"), progress=False)
+    train(tiny(folder, tmp_path / "b"), progress=False)
+    r = CliRunner().invoke(cli, ["curves", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "c.png")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    r = CliRunner().invoke(cli, ["curves", str(tmp_path / "nope"), "--out", str(tmp_path / "d.png")])
+    assert r.exit_code == 1 and "cannot read" in r.output
