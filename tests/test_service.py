@@ -439,6 +439,14 @@ def test_unit_under_a_real_systemd_user_manager(image_card: Path, clip_mkv: Path
         assert show("ActiveState") == "active", log_tail()
         _wait_for(lambda: "fps" in show("StatusText"), 30, "a STATUS= stats line")
 
+        # `sharpcam ctl` reaches the service through its runtime folder, which the sandbox keeps writable
+        ctl_env = {**os.environ, "PYTHONPATH": str(REPO)}
+        ctl = lambda *a: subprocess.run([sys.executable, "-m", "vcam", "ctl", *a], env=ctl_env, capture_output=True,
+                                        text=True, timeout=60)
+        changed = ctl("strength", "0.5")
+        assert changed.returncode == 0 and changed.stdout.strip() == "ok strength 0.5", changed.stderr + log_tail()
+        assert json.loads(ctl("stats").stdout)["strength"] == 0.5
+
         first_pid = int(show("MainPID"))
         os.kill(first_pid, signal.SIGSTOP)  # the frame loop stops, and with it the WATCHDOG=1 pings
         _wait_for(lambda: show("NRestarts") == "1" and show("ActiveState") == "active", 60, "the watchdog restart")
