@@ -272,6 +272,7 @@ class WebcamBenchConfig:
     sets: tuple[str, ...] = DEFAULT_EVAL_DIRS
     clips: tuple[str, ...] = DEFAULT_CLIPS
     clip_frames: int = 60
+    clip_images: int = 4  # frames of each clip also scored as originals under the four degradations
     clip_max_width: int = 640  # area-downscaled above this: the flicker ratio needs frames, not pixels
     still_threshold: float = 2.0  # grey levels of 5x5-mean input change below which a pixel is "still"
     unsharp: str = DEFAULT_UNSHARP
@@ -280,8 +281,8 @@ class WebcamBenchConfig:
     out: str = "runs/eval/webcam"
 
     def __post_init__(self) -> None:
-        if self.clip_frames < 2 or self.clip_max_width < 16 or self.threads < 1 or self.still_threshold <= 0:
-            raise ConfigError("clip_frames must be >= 2, clip_max_width >= 16, threads >= 1 and still_threshold > 0")
+        if self.clip_frames < 2 or self.clip_max_width < 16 or self.threads < 1 or self.still_threshold <= 0 or self.clip_images < 0:
+            raise ConfigError("clip_frames must be >= 2, clip_images >= 0, clip_max_width >= 16, threads >= 1 and still_threshold > 0")
 
 
 @dataclass(frozen=True)

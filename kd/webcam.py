@@ -8,6 +8,9 @@ Each method restores it; the score is the Y-PSNR / SSIM *gain* over the degraded
 with the sigma / amount frozen in `kd/recipes/unsharp.toml` (`sharpcam-kd unsharp-fit` chose them once,
 on the training split under x2), and each model.
 
+Clip frames count as originals too (`clip_images` evenly spaced frames of each clip, degraded the same
+way): real talking heads beside the photo sets.
+
 Clips (any videos, used as they come, as a camera would deliver them): still-area flicker = mean
 |Y_out(t) - Y_out(t-1)| / mean |Y_in(t) - Y_in(t-1)| over the pixels whose input changes by less than
 `still_threshold` grey levels (5x5 box-filtered), 1.0 = adds no flicker; sharpness gain = variance of the
@@ -135,14 +138,15 @@ def y_scores(img_u8: np.ndarray, y_hr: np.ndarray) -> tuple[float, float]:
     return psnr(y, y_hr), ssim(y, y_hr)
 
 
-def score_images(methods: list, files: list[tuple[str, Path]], seed: int, progress: bool = True) -> dict[str, Any]:
+def score_images(methods: list, files: list[tuple[str, Path | np.ndarray]], seed: int, progress: bool = True) -> dict[str, Any]:
     """Per method and degradation: mean Y-PSNR / SSIM gain over the degraded input, its minimum over
-    images, and the same per image set (the part of the name before '/')."""
+    images, and the same per image set (the part of the name before '/'). `files`: (name, an image
+    file or an RGB uint8 array such as a clip frame)."""
     from kd.evaluate import as_rgb_u8, load_hr_u8
 
     per: dict[str, dict[str, list[tuple[str, float, float]]]] = {m.label: {d: [] for d in WEBCAM_BENCHMARK} for m in methods}
     for name, f in tqdm(files, desc="webcam benchmark", unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True):
-        hr = modcrop(as_rgb_u8(load_hr_u8(f)), 6)
+        hr = modcrop(f if isinstance(f, np.ndarray) else as_rgb_u8(load_hr_u8(f)), 6)
         y_hr = shave(y_channel_f64(hr), SHAVE)
         for d, lq in degraded_inputs(hr, name, seed).items():
             p0, s0 = y_scores(lq, y_hr)
@@ -260,10 +264,16 @@ def score_ringing(methods: list) -> dict[str, float]:
 # ---------------------------------------------------------------- the whole benchmark
 
 
-def bench_files(cfg: WebcamBenchConfig) -> list[tuple[str, Path]]:
+def bench_files(cfg: WebcamBenchConfig) -> list[tuple[str, Path | np.ndarray]]:
+    """The images of every set, then `clip_images` frames of every clip (evenly spaced, at full size)
+    used as originals too: real talking-head frames, degraded like the images."""
     from kd.evaluate import list_images
 
-    files = [(f"{Path(s).name}/{f.name}", f) for s in cfg.sets for f in list_images(s)]
+    files: list[tuple[str, Path | np.ndarray]] = [(f"{Path(s).name}/{f.name}", f) for s in cfg.sets for f in list_images(s)]
+    for clip in cfg.clips if cfg.clip_images else ():
+        frames = read_clip(Path(clip), 10_000, 1 << 14)
+        for i in np.linspace(0, len(frames) - 1, cfg.clip_images).round().astype(int):
+            files.append((f"{Path(clip).stem}/frame{i:04d}", frames[i]))
     if not files:
         raise WebcamBenchError("no images to benchmark: pass --set DIR")
     return files
@@ -311,7 +321,9 @@ def render_markdown(result: dict[str, Any]) -> str:
     n = rows[0]["degradations"][degs[0]]["n"] if rows else 0
     notes = ["", f"Produced by: `{result['command']}`", "",
              f"Gains in dB / SSIM over the degraded input (Y BT.601, {SHAVE} px shaved), mean of {n} images from "
-             f"{', '.join(Path(s).name for s in cfg['sets'])}; noise seeded per image (seed {cfg['seed']}). "
+             f"{', '.join(Path(s).name for s in cfg['sets'])}"
+             + (f" and {cfg['clip_images']} frames of each clip" if cfg.get("clip_images") and cfg["clips"] else "")
+             + f"; noise seeded per image (seed {cfg['seed']}). "
              f"Clips: first {cfg['clip_frames']} frames at ≤ {cfg['clip_max_width']} px wide, flicker in still areas "
              f"(input |ΔY| < {cfg['still_threshold']:g}, 1.00 = none added), sharpness = variance-of-Laplacian ratio. "
              "Ringing: mean |Y error| 3–10 px beside thin dark lines on a flat card, ×2 bicubic (lower is better)."]

@@ -1,4 +1,6 @@
 """The webcam benchmark's pieces on real photos: the unsharp baseline, seeding, flicker, ringing."""
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -87,3 +89,18 @@ def test_bench_refuses_a_missing_clip_with_the_fix(tmp_path):
     cfg = WebcamBenchConfig(sets=(str(tmp_path / "s"),), clips=(str(tmp_path / "nope.mp4"),), unsharp=str(tmp_path / "u.toml"))
     with pytest.raises(WebcamBenchError, match="--clip"):
         run_bench(cfg, progress=False)
+
+
+def test_clip_frames_are_scored_as_originals_too(tmp_path: Path) -> None:
+    from vcam_support import panned_frames, write_clip
+
+    from kd.webcam import bench_files
+
+    write_photo_folder(tmp_path / "s", size=48, names=("coffee",))
+    clip = write_clip(tmp_path / "talk.mkv", panned_frames(96, 60, 10))
+    cfg = WebcamBenchConfig(sets=(str(tmp_path / "s"),), clips=(str(clip),), clip_images=3)
+    files = bench_files(cfg)
+    assert [n for n, _ in files] == ["s/coffee.png", "talk/frame0000", "talk/frame0004", "talk/frame0009"]
+    assert files[1][1].shape == (60, 96, 3)
+    scores = score_images([DegradedInput()], files, 0, progress=False)
+    assert scores["degraded input"]["x2"]["n"] == 4 and set(scores["degraded input"]["x2"]["sets"]) == {"s", "talk"}
