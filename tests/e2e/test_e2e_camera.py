@@ -183,7 +183,7 @@ def test_shipped_model_runs_in_the_guest(camera_run: harness.GuestRun) -> None:
     """`sharpcam enhance` with the default (shipped) model works with the guest's onnxruntime 1.20.1:
     same frame count and size, and it changes the frames."""
     if camera_run.results.get("values", {}).get("shipped_model") == "absent":
-        pytest.skip("export/ ships no sharpcam-rt-int8 model yet")
+        pytest.skip(f"export/ ships no {camera_run.results['values'].get('default_model')} model (the default) yet")
     _check(camera_run, "shipped_model_enhance")
     clip, shipped = _frames(camera_run, "clip_decoded"), _frames(camera_run, "shipped")
     assert shipped.shape == clip.shape

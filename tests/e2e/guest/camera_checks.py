@@ -11,7 +11,7 @@ Steps (each recorded in out/results.json; a failing step does not stop the next 
  7. One consumer opens/closes the device 20 times while another streams continuously.
  8. SIGTERM: exit code and time to exit; then both devices open for another process.
  9. `sharpcam doctor` with the module loaded.
-10. The default shipped model (export/sharpcam-rt-int8), if any, through `sharpcam enhance` with no --model.
+10. The default shipped model (DaemonConfig's default), if any, through `sharpcam enhance` with no --model.
 """
 
 from __future__ import annotations
@@ -157,9 +157,12 @@ def read_video_rgb(path: str) -> np.ndarray | None:
 
 
 def shipped_model() -> None:
-    """The default model export/ ships (sharpcam-rt-int8), through `sharpcam enhance` with no --model, in
-    the guest's onnxruntime 1.20.1 (which reads ONNX IR <= 10)."""
-    if not os.path.exists("src/sharpcam_models/sharpcam-rt-int8.json"):
+    """The default model export/ ships (DaemonConfig's default), through `sharpcam enhance` with no --model,
+    in the guest's onnxruntime 1.20.1 (which reads ONNX IR <= 10)."""
+    default = subprocess.run([sys.executable, "-c", "from vcam.config import default_of; print(default_of('model'))"],
+                             capture_output=True, text=True, timeout=120, env=PY_ENV, cwd="/mnt/host").stdout.strip()
+    R.value("default_model", default)
+    if not default or not os.path.exists(f"src/sharpcam_models/{default}.json"):
         R.value("shipped_model", "absent")
         return
     R.value("shipped_model", "present")
