@@ -15,20 +15,22 @@ for c in export/sharpcam-cs.json export/sharpcam-cs-int8.json runs/onnx/cs-x2.js
     sharpcam-kd card "$c" --metrics runs/eval/x2-cs.json
 done
 # Webcam benchmark: the four degradations on the eval sets, flicker / sharpness on the shared clips, ringing
-sharpcam-kd evaluate --webcam export/sharpcam-rt-int8.json runs/onnx/cs-x2-int8.json export/sharpcam-cs-int8.json \
-    --out runs/eval/webcam
+sharpcam-kd evaluate --webcam export/sharpcam-rt-int8.json export/sharpcam-cs.json export/sharpcam-cs-int8.json \
+    runs/onnx/cs-x2.json --out runs/eval/webcam
 # the teacher is ~1 s per image: Set5 + Set14 only, no clips
-sharpcam-kd evaluate --webcam export/sharpcam-teacher.json export/sharpcam-cs-int8.json --set ../shared/datasets/eval/Set5 \
+sharpcam-kd evaluate --webcam export/sharpcam-teacher.json export/sharpcam-cs.json --set ../shared/datasets/eval/Set5 \
     --set ../shared/datasets/eval/Set14 --no-clips --out runs/eval/webcam-teacher
 # Before / after on a real face
-sharpcam-kd grid export/sharpcam-rt-int8.json export/sharpcam-cs-int8.json export/sharpcam-teacher.json \
+sharpcam-kd grid export/sharpcam-rt-int8.json export/sharpcam-cs.json export/sharpcam-teacher.json \
     --degradation x2 --degradation blur1.2+noise4+jpeg60 --out runs/eval/faces-cs.png
 # Whole pipeline, old and new default in interleaved rounds: throughput at 720p / 1080p, CPU at 720p30
 mkdir -p runs/bench/cs
 for r in 1 2; do
-    for m in sharpcam-rt-int8 sharpcam-cs-int8; do
-        sharpcam bench --model $m --size 1280x720 --duration 6 --warmup 1.5 --json > runs/bench/cs/${m}_720p_r$r.json
-        sharpcam bench --model $m --size 1920x1080 --duration 6 --warmup 1.5 --json > runs/bench/cs/${m}_1080p_r$r.json
+    for m in sharpcam-rt-int8 sharpcam-cs sharpcam-cs-int8; do
+        sharpcam bench --model $m --size 1280x720 --duration 5 --warmup 1.5 --json > runs/bench/cs/${m}_720p_r$r.json
+        sharpcam bench --model $m --size 1920x1080 --duration 5 --warmup 1.5 --json > runs/bench/cs/${m}_1080p_r$r.json
         sharpcam bench --model $m --clip ../shared/video/talking_720p.mp4 --fps 30 --duration 15 --json > runs/bench/cs/${m}_720p30_r$r.json
     done
 done
+# Training curves of both runs together
+sharpcam-kd curves runs/student_cs_x2 runs/student_cs_webcam --out runs/eval/curves-cs.png
