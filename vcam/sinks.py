@@ -40,12 +40,20 @@ def free_bytes(folder: Path) -> int:
     return st.f_bavail * st.f_frsize
 
 
-def count_frames(path: Path) -> int:
-    """Frames a video file really holds, decoded back (what a player will see)."""
+def count_frames(path: Path, expected: int = 0) -> int:
+    """Frames a video file really holds (what a player will see). When the container says `expected`
+    and its last frame decodes, that is taken (no full decode of a long recording at close);
+    otherwise every frame is decoded and counted."""
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     try:
         if not cap.isOpened():
             return 0
+        if expected > 0 and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == expected:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, expected - 1)
+            if cap.grab() and not cap.grab():  # the last frame is there, and nothing after it
+                return expected
+            cap.release()
+            cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
         n = 0
         while cap.grab():
             n += 1
@@ -205,7 +213,7 @@ class FileSink:
         if not (complete and self.frames > 0):
             self._discard()
             return
-        held = count_frames(self.partial)
+        held = count_frames(self.partial, self.frames)
         if held != self.frames:
             full = free_bytes(self.partial.parent) < MIN_FREE_BYTES
             self._fail(f"{'disk full: ' if full else ''}the file holds {held} of {self.frames} frames")
