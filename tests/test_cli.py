@@ -44,7 +44,7 @@ def test_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_start_help_shows_defaults_and_env_vars(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run_main(["start", "--help"], capsys)
-    for needle in ("SHARPCAM_DEVICE", "SHARPCAM_STRENGTH", "--output-device", "--on-demand", "sharpcam-rt"):
+    for needle in ("SHARPCAM_DEVICE", "SHARPCAM_STRENGTH", "--output-device", "--on-demand", "sharpcam-cs"):
         assert needle in out
 
 

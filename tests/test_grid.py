@@ -25,15 +25,16 @@ def test_grid_has_a_row_per_degradation_and_the_unsharp_column(tmp_path):
     (tmp_path / "u.toml").write_text("[unsharp]\nsigma = 1.0\namount = 0.7\n")
     face = face_crop()
     rows = grid_rows([], face, ["x2", "blur1.2+noise4+jpeg60"], threads=1, zoom=1, unsharp=str(tmp_path / "u.toml"))
-    assert len(rows) == 2 and list(rows[1]) == ["sharp original", "degraded input (blur1.2+noise4+jpeg60)",
-                                                "unsharp mask (σ 1, amount 0.7)"]
+    assert len(rows) == 2 and list(rows[0]) == list(rows[1]) == ["sharp original", "degraded input", "unsharp mask (σ 1, amount 0.7)"]
+    assert not np.array_equal(rows[0]["degraded input"], rows[1]["degraded input"])
     again = grid_rows([], face, ["blur1.2+noise4+jpeg60"], threads=1, zoom=1, unsharp=None)
-    assert np.array_equal(again[0]["degraded input (blur1.2+noise4+jpeg60)"], rows[1]["degraded input (blur1.2+noise4+jpeg60)"])
+    assert np.array_equal(again[0]["degraded input"], rows[1]["degraded input"])
 
 
 def test_grid_command_writes_a_png(tmp_path):
     out = tmp_path / "faces.png"
-    r = CliRunner().invoke(grid_command, ["--out", str(out), "--zoom", "1", "--unsharp", ""])
+    r = CliRunner().invoke(grid_command, ["--out", str(out), "--zoom", "2", "--unsharp", "", "--degradation", "x2",
+                                          "--degradation", "x3"])
     assert r.exit_code == 0, r.output
     assert out.read_bytes()[:4] == b"\x89PNG"
     r = CliRunner().invoke(grid_command, [str(tmp_path / "missing.pt"), "--out", str(out)])
