@@ -35,7 +35,11 @@ R = Results()
 def daemon_args() -> list[str]:
     return ["--device", IN_DEV, "--width", str(W), "--height", str(H), "--fps", str(FPS),
             "--model", SETUP["model"], "--threads", "1", "--output-device", OUT_DEV,
-            "--stats-interval", "2"]
+            "--stats-interval", "2",
+            # Pinned: under emulation the model cannot keep the frame rate, and the frame-rate hold would
+            # run it at a smaller size; these checks compare with the full-size offline enhance (the hold
+            # has unit tests of its own, tests/test_pipeline.py).
+            "--work-size", f"{W}x{H}"]
 
 
 def doctor_unloaded() -> None:
