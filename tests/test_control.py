@@ -134,3 +134,14 @@ def test_ctl_against_a_running_sharpcam_start(tmp_path: Path, clip_mkv: Path, re
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and not sock.exists()  # the socket goes with the daemon
+
+
+def test_no_runtime_folder_means_no_control_not_no_daemon(tmp_path: Path, residual_card: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")  # a file where the socket's folder would go
+    cfg = daemon_cfg(model=str(residual_card))
+    camera = FakeCamera()
+    pipeline = Pipeline(cfg, camera.open(), camera.open, RecordingSink(), load_engine(cfg.model, "cpu", 1))
+    with ControlServer(pipeline, blocker / "sharpcam" / "control.sock") as server:
+        assert server._sock is None  # logged, not raised
+    pipeline.close()

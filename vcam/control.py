@@ -93,6 +93,16 @@ class ControlServer:
         self.close()
 
     def start(self) -> None:
+        """Listens, or logs why live control is unavailable: the daemon runs on without it."""
+        try:
+            self._listen()
+        except (OSError, SharpCamError) as exc:
+            log.warning("live control unavailable (%s): `sharpcam ctl` cannot reach this daemon", exc)
+            if self._sock is not None:
+                self._sock.close()
+                self._sock = None
+
+    def _listen(self) -> None:
         folder = self.path.parent
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if folder.stat().st_uid != os.getuid():
