@@ -555,15 +555,21 @@ class Pipeline:
             self._longest_turn[stage] = turn
         self._beats[stage] = now
 
+    def _stalled(self, stage: str, now: float) -> bool:
+        return now - self._beats[stage] > max(STAGE_STALL_S, 4.0 * self._longest_turn[stage])
+
     def stalled_stages(self, now: float | None = None) -> list[tuple[str, float]]:
         """(stage, seconds since its loop last came round) for every watched stage that is stalled."""
         now = time.monotonic() if now is None else now
-        out = []
+        return [(stage, now - self._beats[stage]) for stage in WATCHED_STAGES if self._stalled(stage, now)]
+
+    def all_stages_alive(self) -> bool:
+        """No watched stage stalled; allocates nothing (the publish loop asks at every frame)."""
+        now = time.monotonic()
         for stage in WATCHED_STAGES:
-            age = now - self._beats[stage]
-            if age > max(STAGE_STALL_S, 4.0 * self._longest_turn[stage]):
-                out.append((stage, age))
-        return out
+            if self._stalled(stage, now):
+                return False
+        return True
 
     def _pre_loop(self) -> None:
         timer = self.stats.timers["pre"]
@@ -710,7 +716,7 @@ class Pipeline:
                     if not self._ready_sent:
                         self._notify.ready()
                         self._ready_sent = True
-                    if not self.stalled_stages():  # every stage alive, not just this loop
+                    if self.all_stages_alive():  # every stage, not just this loop
                         self._notify.watchdog()
         finally:
             if current is not None:

@@ -82,8 +82,7 @@ class _H264Writer:
         self._i420 = np.empty((height * 3 // 2, width), np.uint8)
 
     def write(self, bgr_u8: np.ndarray) -> None:
-        cv2.cvtColor(bgr_u8, cv2.COLOR_BGR2YUV_I420, dst=self._i420)
-        frame = self._av.VideoFrame.from_ndarray(self._i420, format="yuv420p")
+        frame = self._av.VideoFrame.from_ndarray(bgr_u8_to_i420_u8(bgr_u8, self._i420), format="yuv420p")
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
 
