@@ -66,6 +66,7 @@ def training_options(f):
         click.option("--scale", type=int, help="rt: pixel-unshuffle factor (2 or 4)."),
         click.option("--reparam/--no-reparam", default=None, help="rt: re-parameterisable training blocks."),
         click.option("--kernel", type=int, help="collapsible: conv size (odd)."),
+        click.option("--outer-kernel", type=int, help="collapsible: head and tail conv size (odd; default --kernel)."),
         click.option("--expand", type=int, help="collapsible: width of the linear over-parameterisation."),
         click.option("--loss", type=click.Choice(["mse", "l1", "charbonnier"])),
         click.option("--loss-on-y/--loss-on-rgb", default=None, help="Loss on BT.601 luma (luma-only students) or RGB."),

@@ -50,6 +50,7 @@ class TrainConfig:
     scale: int | None = None  # rt and collapsible: pixel-unshuffle factor
     reparam: bool = False  # rt only: train with re-parameterisable blocks
     kernel: int | None = None  # collapsible only: conv size
+    outer_kernel: int | None = None  # collapsible only: head and tail conv size (None: `kernel`)
     expand: int | None = None  # collapsible only: width of the linear over-parameterisation
     loss: str = "mse"  # mse (the seed's) | l1 | charbonnier
     loss_on_y: bool = False
@@ -134,7 +135,7 @@ class TrainConfig:
             args["reparam"] = self.reparam
             return "RealtimeStudent", args
         if self.model == "collapsible":
-            args.update({k: v for k in ("kernel", "expand", "scale") if (v := getattr(self, k)) is not None})
+            args.update({k: v for k in ("kernel", "outer_kernel", "expand", "scale") if (v := getattr(self, k)) is not None})
             return "CollapsibleStudent", args
         return ("DnCNN" if self.model == "dncnn" else "SeedStudent"), args
 
@@ -310,6 +311,9 @@ class ExportConfig:
     out: str = "export"
     opset: int = ONNX_OPSET
     exporter: str = "torchscript"  # torchscript | dynamo (see kd/export.py for why torchscript)
+    # RGB: 1 x 3 x H x W float32 in [0, 1] (every model); Y: the I420 luma plane, 1 x 1 x H x W uint8 in
+    # and out (luma students only), so the runtime never builds a full-resolution float tensor
+    planes: str = "RGB"
     export_size: tuple[int, int] = (64, 64)  # height, width traced; parity runs at other shapes
     parity_sizes: tuple[tuple[int, int], ...] = ((72, 120), (136, 88))  # height, width
     parity_tol: float = 1e-4  # max abs error in [0, 1] space
@@ -328,6 +332,8 @@ class ExportConfig:
             raise ConfigError("parity_tol must be positive")
         if self.exporter not in ("torchscript", "dynamo"):
             raise ConfigError(f"exporter must be torchscript or dynamo, not {self.exporter!r}")
+        if self.planes not in ("RGB", "Y"):
+            raise ConfigError(f"planes must be RGB or Y, not {self.planes!r}")
 
 
 @dataclass(frozen=True)

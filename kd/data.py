@@ -151,6 +151,7 @@ class PatchSampler:
         self.patch_size, self.scales, self.webcam = patch_size, tuple(scales), webcam
         self.jpeg_quality, self.noise_sigma = jpeg_quality, noise_sigma
         m = int(np.lcm.reduce(self.scales))
+        self.grid = 2 if webcam else m  # patch origins are multiples of this (the webcam mix works on even windows)
         self.hr: list[np.ndarray] = []
         self.files: list[Path] = []  # the images kept (large enough for a patch), aligned with hr
         for f in files:
@@ -192,7 +193,11 @@ class PatchSampler:
             j = int(rng.choice(len(self.hr), p=self.weights))
             s = self.scales[int(rng.integers(len(self.scales)))]
             h, w = self.hr[j].shape[:2]
-            y, x = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
+            # on the degradation grid, so every patch has the pixel phase the protocol's images have
+            # (a bicubic x2 up-scale treats odd and even pixels differently, and a student on the x2
+            # unshuffle grid learns that difference)
+            g = self.grid
+            y, x = int(rng.integers((h - p) // g + 1)) * g, int(rng.integers((w - p) // g + 1)) * g
             hr = self.hr[j][y : y + p, x : x + p]
             if self.webcam is not None:
                 lq = self._webcam_patch(j, y, x, rng)

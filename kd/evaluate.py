@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import cv2
 import numpy as np
 import torch
 from PIL import Image
@@ -38,6 +39,7 @@ from kd.checkpoint import CheckpointError
 from kd.export import ExportError, load_card, load_checkpoint, ort_session, pad_multiple_of, write_json_atomic
 from kd.metrics import mse01, psnr, rgb_ssim, shave, ssim, y_channel_f64
 from kd.models import describe
+from vcam.card import Y_BLACK, Y_SPAN
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
@@ -173,7 +175,11 @@ class TorchRestorer:
 
 
 class OnnxRestorer:
-    """An exported model run by onnxruntime as its card says (pad multiple, colour order, range, kind)."""
+    """An exported model run by onnxruntime as its card says (pad multiple, colour order, range, kind).
+
+    A "Y" card (the uint8 luma plane) is run the way the runtime runs it (vcam/transforms.py): RGB ->
+    I420 by OpenCV, the model on the edge-padded Y plane, chroma untouched, I420 -> RGB; so its scores
+    include the uint8 rounding the user's frames go through."""
 
     runtime = "onnxruntime"
 
@@ -195,8 +201,26 @@ class OnnxRestorer:
         self.bgr = self.card.get("color_order", "RGB") == "BGR"
         self.peak = float(self.card.get("value_range", [0.0, 1.0])[1])
         self.residual = self.card.get("output_kind", "image") == "residual"
+        self.luma = self.card.get("planes", "RGB") == "Y"
+        self.luma_u8 = self.card["input"].get("dtype") == "uint8"
+
+    def _restore_luma(self, rgb_u8: np.ndarray) -> np.ndarray:
+        h, w = rgb_u8.shape[:2]
+        even = cv2.copyMakeBorder(np.ascontiguousarray(rgb_u8[:, :, ::-1]), 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+        i420 = cv2.cvtColor(even, cv2.COLOR_BGR2YUV_I420)
+        eh, ew = even.shape[:2]
+        m = self.mult
+        y = cv2.copyMakeBorder(i420[:eh], 0, -eh % m, 0, -ew % m, cv2.BORDER_REPLICATE)[None, None]
+        feed = y if self.luma_u8 else ((y.astype(np.float32) - Y_BLACK) / Y_SPAN)
+        out = self.session.run([self.out_name], {self.in_name: feed})[0][0, 0, :eh, :ew]
+        if not self.luma_u8:
+            out = np.clip(np.rint(out * Y_SPAN + Y_BLACK), 0, 255).astype(np.uint8)
+        i420[:eh] = out
+        return np.ascontiguousarray(cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)[:h, :w, ::-1])
 
     def restore(self, rgb_u8: np.ndarray) -> np.ndarray:
+        if self.luma:
+            return self._restore_luma(rgb_u8)
         h, w = rgb_u8.shape[:2]
         x = _pad_edge(rgb_u8_to_nchw_f32(rgb_u8), self.mult)
         if self.bgr:
@@ -278,7 +302,8 @@ def score_spec(restorer, files: list[Path], crop: int, scale: int, desc: str) ->
 
 def onnx_speeds(models: list[tuple[str | Path, int]], width: int, height: int, threads: int, runs: int, warmup: int,
                 budget_s: float = float("inf")) -> list[dict[str, float]]:
-    """onnxruntime latency of one 1 x 3 x H x W float32 frame for each (onnx path, pad multiple), H and W
+    """onnxruntime latency of one frame for each (onnx path, pad multiple), 1 x C x H x W of the model's
+    own input type (3 float32 channels for RGB models, the uint8 Y plane for luma ones), H and W
     padded up to the multiple. The models take turns run by run, so that load from other processes
     drifting over time hits them alike; after `budget_s` seconds of timed runs (and at least 3 rounds)
     timing stops early. The frame is mid-gray: conv cost does not depend on pixel values.
@@ -286,8 +311,11 @@ def onnx_speeds(models: list[tuple[str | Path, int]], width: int, height: int, t
     sessions = [ort_session(path, threads) for path, _ in models]
     feeds = []
     for sess, (_, mult) in zip(sessions, models):
-        x = np.full((1, 3, height + (-height % mult), width + (-width % mult)), 0.5, np.float32)
-        feeds.append({sess.get_inputs()[0].name: x})
+        arg = sess.get_inputs()[0]
+        channels = arg.shape[1] if isinstance(arg.shape[1], int) else 3
+        shape = (1, channels, height + (-height % mult), width + (-width % mult))
+        x = np.full(shape, 128, np.uint8) if arg.type == "tensor(uint8)" else np.full(shape, 0.5, np.float32)
+        feeds.append({arg.name: x})
     for sess, feed in zip(sessions, feeds):
         for _ in range(warmup):
             sess.run(None, feed)

@@ -38,7 +38,7 @@ from torch import nn
 from kd.config import ONNX_OPSET, SHARED_DATASETS, ConfigError, ExportConfig, merge
 from kd.models import CollapsibleStudent, RealtimeStudent, describe
 from kd.checkpoint import CheckpointError
-from vcam.card import CardError, card_fields, read_card, write_card
+from vcam.card import Y_BLACK, Y_SPAN, CardError, card_fields, read_card, write_card
 from kd.checkpoint import model_from_checkpoint as load_checkpoint
 
 
@@ -101,11 +101,12 @@ def inference_model(model: nn.Module) -> nn.Module:
 # ---------------------------------------------------------------- ONNX
 
 
-def export_onnx(model: nn.Module, path: Path, height: int, width: int, opset: int = ONNX_OPSET, exporter: str = "torchscript") -> None:
-    """Writes `model` (already in inference form) as ONNX: input "input" 1 x 3 x height x width float32,
-    output "output" of the same shape, H and W dynamic, then cleans the graph (identities and constants
-    folded by onnxscript's optimizer) and names the axes "height"/"width" on both ends."""
-    x = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0))
+def export_onnx(model: nn.Module, path: Path, height: int, width: int, opset: int = ONNX_OPSET, exporter: str = "torchscript",
+                channels: int = 3) -> None:
+    """Writes `model` (already in inference form) as ONNX: input "input" 1 x channels x height x width
+    float32, output "output" of the same shape, H and W dynamic, then cleans the graph (identities and
+    constants folded by onnxscript's optimizer) and names the axes "height"/"width" on both ends."""
+    x = torch.rand(1, channels, height, width, generator=torch.Generator().manual_seed(0))
     with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         if exporter == "torchscript":
@@ -138,6 +139,54 @@ def export_onnx(model: nn.Module, path: Path, height: int, width: int, opset: in
     graph.producer_name = "sharpcam kd export"
     onnx.save(graph, str(path))
     onnx.checker.check_model(str(path), full_check=True)
+
+
+def luma_u8_io(path: Path) -> None:
+    """Turns a float luma model (1 x 1 x H x W in [0, 1]) into one on the I420 Y plane, in place: uint8
+    in through DequantizeLinear ((Y - 16) / 219), uint8 out through QuantizeLinear (x 219 + 16, rounded
+    half to even, saturated). Both are single ONNX ops, so no full-resolution float tensor leaves the
+    model and onnxruntime fuses them with the int8 QDQ of a quantized body."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    g = model.graph
+    (inp,), (out,) = g.input, g.output
+    for node in g.node:
+        node.input[:] = ["luma_f32" if n == inp.name else n for n in node.input]
+        node.output[:] = ["sharp_f32" if n == out.name else n for n in node.output]
+    g.initializer.extend([
+        numpy_helper.from_array(np.array(1.0 / Y_SPAN, np.float32), "luma_scale"),
+        numpy_helper.from_array(np.array(Y_BLACK, np.uint8), "luma_black"),
+    ])
+    g.node.insert(0, helper.make_node("DequantizeLinear", [inp.name, "luma_scale", "luma_black"], ["luma_f32"], name="y_u8_to_f32"))
+    g.node.append(helper.make_node("QuantizeLinear", ["sharp_f32", "luma_scale", "luma_black"], [out.name], name="y_f32_to_u8"))
+    inp.type.tensor_type.elem_type = TensorProto.UINT8
+    out.type.tensor_type.elem_type = TensorProto.UINT8
+    onnx.save(model, str(path))
+    onnx.checker.check_model(str(path), full_check=True)
+
+
+def rgb_to_y_u8(rgb_nchw: np.ndarray) -> np.ndarray:
+    """1 x 3 x H x W float RGB in [0, 1] -> 1 x 1 x H x W uint8 limited-range BT.601 luma (vcam/card.py)."""
+    y = 0.299 * rgb_nchw[:, 0:1] + 0.587 * rgb_nchw[:, 1:2] + 0.114 * rgb_nchw[:, 2:3]
+    return np.clip(np.rint(Y_BLACK + Y_SPAN * y), 0, 255).astype(np.uint8)
+
+
+@torch.no_grad()
+def check_parity_luma(reference: nn.Module, onnx_path: str | Path, inputs: list[np.ndarray], threads: int = 2) -> float:
+    """Max abs difference in Y levels between the torch luma form (`reference.forward_luma`, eval) on the
+    Y planes of `inputs`, rounded and saturated like the model's uint8 output, and onnxruntime."""
+    sess = ort_session(onnx_path, threads)
+    worst = 0.0
+    for x in inputs:
+        y_u8 = rgb_to_y_u8(x)
+        luma = torch.from_numpy((y_u8.astype(np.float32) - Y_BLACK) / Y_SPAN)
+        want = np.clip(np.rint(reference.forward_luma(luma).numpy() * Y_SPAN + Y_BLACK), 0, 255)
+        got = sess.run(["output"], {"input": y_u8})[0]
+        if got.shape != want.shape or got.dtype != np.uint8:
+            raise ExportError(f"ONNX output {got.dtype} {got.shape} is not uint8 {want.shape}: the export is broken")
+        worst = max(worst, float(np.abs(got.astype(np.float64) - want).max()))
+    return worst
 
 
 def ort_session(onnx_path: str | Path, threads: int = 2) -> ort.InferenceSession:
@@ -261,11 +310,13 @@ def metrics_from_eval(eval_json: str | Path, source: str | Path | None, label: s
 def make_card(
     name: str, onnx_path: Path, model: nn.Module, arch: str, args: dict[str, Any], opset: int,
     precision: str = "fp32", metrics: dict[str, Any] | None = None, training: dict[str, Any] | None = None,
-    extra: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None, planes: str = "RGB",
 ) -> dict[str, Any]:
-    """The card of export/README.md for `onnx_path` (already final bytes)."""
+    """The card of export/README.md for `onnx_path` (already final bytes). planes "Y": the uint8 luma
+    plane form (`luma_u8_io`)."""
     info = describe(model)
-    card = card_fields(name, onnx_path, pad_multiple=pad_multiple_of(model), precision=precision, opset=opset,
+    y_form = {"planes": "Y", "dtype": "uint8", "value_range": (0.0, 255.0), "output_kind": "image"} if planes == "Y" else {}
+    card = card_fields(name, onnx_path, pad_multiple=pad_multiple_of(model), precision=precision, opset=opset, **y_form,
                        architecture={"class": arch, "args": args}, params=info["params"],
                        macs_per_pixel=info["macs_per_pixel"], metrics=metrics or {}, training=training or {})
     card.update(extra or {})
@@ -288,6 +339,9 @@ def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
     reference, ckpt = load_checkpoint(cfg.checkpoint)
     model, _ = load_checkpoint(cfg.checkpoint)
     inference_model(model)
+    luma = cfg.planes == "Y"
+    if luma and not hasattr(model, "forward_luma"):
+        raise ExportError(f"{ckpt['arch']} works on RGB: --planes Y needs a luma student (model = \"collapsible\")")
     mult = pad_multiple_of(model)
     eh, ew = cfg.export_size
     shapes = [(h, w) for h, w in cfg.parity_sizes]
@@ -310,25 +364,36 @@ def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
     card_path = out_dir / f"{cfg.name}.json"
     tmp = out_dir / f"{cfg.name}.onnx.partial"
     try:
-        export_onnx(model, tmp, eh, ew, cfg.opset, cfg.exporter)
-        err = check_parity(reference, tmp, inputs, cfg.threads)
-        if err > cfg.parity_tol:
-            raise ExportError(f"ONNX differs from torch by {err:.2e} > {cfg.parity_tol} at {shapes}: export refused")
+        if luma:
+            from kd.models.collapsible import LumaPlane
+
+            export_onnx(LumaPlane(model), tmp, eh, ew, cfg.opset, cfg.exporter, channels=1)
+            luma_u8_io(tmp)
+            err = check_parity_luma(reference, tmp, inputs, cfg.threads)
+            if err > 1:  # uint8 out: float noise can only move a value at a rounding tie, by one level
+                raise ExportError(f"the Y-plane ONNX differs from torch by {err:.0f} levels at {shapes}: export refused")
+        else:
+            export_onnx(model, tmp, eh, ew, cfg.opset, cfg.exporter)
+            err = check_parity(reference, tmp, inputs, cfg.threads)
+            if err > cfg.parity_tol:
+                raise ExportError(f"ONNX differs from torch by {err:.2e} > {cfg.parity_tol} at {shapes}: export refused")
         metrics = metrics_from_eval(cfg.metrics, cfg.checkpoint, cfg.metrics_label) if cfg.metrics else {}
         os.replace(tmp, onnx_path)
     finally:
         tmp.unlink(missing_ok=True)
     card = make_card(
         cfg.name, onnx_path, model, ckpt["arch"], dict(ckpt["args"]), cfg.opset, "fp32", metrics, training_info(ckpt),
+        planes=cfg.planes,
         extra={"export": {
-            "checkpoint": str(Path(cfg.checkpoint)), "exporter": cfg.exporter, "parity_max_abs": err,
+            "checkpoint": str(Path(cfg.checkpoint)), "exporter": cfg.exporter,
+            ("parity_max_abs_levels" if luma else "parity_max_abs"): err,
             "parity_shapes": [list(s) for s in shapes], "fold_max_abs": fold_err,
             "torch": version("torch"), "onnx": version("onnx"), "onnxruntime": version("onnxruntime"),
         }},
     )
     write_card(card_path, card)
     log(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1024:.0f} KiB) and {card_path}: "
-        f"parity max abs {err:.2e} at {' and '.join(f'{h}x{w}' for h, w in shapes)} (HxW), "
+        f"{'Y plane uint8, ' if luma else ''}parity max abs {err:.2e}{' levels' if luma else ''} at {' and '.join(f'{h}x{w}' for h, w in shapes)} (HxW), "
         f"{card['params']} params, {card['macs_per_pixel']} MACs/px, pad multiple {card['pad_multiple']}")
     return card
 
@@ -344,11 +409,13 @@ def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
 @click.option("--exporter", type=click.Choice(["torchscript", "dynamo"]), default=None,
               help="torch.onnx exporter. [default: torchscript: native opset 17]")
 @click.option("--threads", default=None, type=int, help="CPU threads for torch and onnxruntime. [default: 2]")
+@click.option("--planes", type=click.Choice(["RGB", "Y"]), default=None,
+              help="RGB: 1x3xHxW float32 in [0, 1]; Y: the I420 luma plane, uint8 in and out (luma students). [default: RGB]")
 def export_command(checkpoint: str, config: str | None, name: str | None, out: str | None, metrics: str | None, metrics_label: str | None,
-                   opset: int | None, exporter: str | None, threads: int | None) -> None:
+                   opset: int | None, exporter: str | None, threads: int | None, planes: str | None) -> None:
     """Export a training CHECKPOINT to ONNX (BN folded, dynamic H/W, parity-checked) + model card."""
     given = {"checkpoint": checkpoint, "name": name, "out": out, "metrics": metrics, "metrics_label": metrics_label,
-             "opset": opset, "exporter": exporter, "threads": threads}
+             "opset": opset, "exporter": exporter, "threads": threads, "planes": planes}
     try:
         cfg = merge(ExportConfig, config, given, section="export")
         export(cfg)

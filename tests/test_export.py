@@ -109,7 +109,7 @@ def test_export_parity_card_and_sha(tmp_path, key):
     assert not list((tmp_path / "export").glob("*.partial"))
 
     # The card contract of export/README.md.
-    assert card["card_version"] == 1 and card["file"] == onnx_path.name
+    assert card["card_version"] == 2 and card["planes"] == "RGB" and card["file"] == onnx_path.name
     assert card["sha256"] == hashlib.sha256(onnx_path.read_bytes()).hexdigest()
     assert card["input"] == {"name": "input", "dtype": "float32", "shape": [1, 3, "height", "width"]}
     assert card["output"] == {"name": "output", "dtype": "float32", "shape": [1, 3, "height", "width"]}
@@ -134,6 +134,48 @@ def test_export_parity_card_and_sha(tmp_path, key):
     reference, _ = load_checkpoint(ckpt)
     inputs = [photo_nchw("astronaut", 76, 100), photo_nchw("chelsea", 132, 60)]
     assert check_parity(reference, onnx_path, inputs) <= 1e-4
+
+
+def test_y_plane_export_runs_in_the_runtime_as_kd_evaluate_runs_it(tmp_path):
+    """`--planes Y`: the uint8 I420 luma plane in and out. Parity with torch's luma form at shapes other
+    than the export one (within one level: uint8 rounding ties), the card-v2 contract, the runtime's
+    engine accepts it, and kd evaluate's restorer gives exactly what the runtime publishes."""
+    import cv2
+
+    from kd.evaluate import OnnxRestorer
+    from kd.export import check_parity_luma
+    from vcam.config import DaemonConfig
+    from vcam.engine import load_engine
+    from vcam.processor import FrameProcessor
+
+    ckpt = save_checkpoint(tmp_path / "cs.pt", "cs")
+    card = export(ExportConfig(checkpoint=str(ckpt), name="m-y", out=str(tmp_path), export_size=(32, 48), planes="Y"),
+                  log=lambda _m: None)
+    assert card["card_version"] == 2 and card["planes"] == "Y" and card["color_order"] == "Y"
+    assert card["input"] == {"name": "input", "dtype": "uint8", "shape": [1, 1, "height", "width"]}
+    assert card["output"] == {"name": "output", "dtype": "uint8", "shape": [1, 1, "height", "width"]}
+    assert (card["value_range"], card["output_kind"], card["pad_multiple"]) == ([0.0, 255.0], "image", 2)
+    assert card["export"]["parity_max_abs_levels"] <= 1
+    reference, _ = load_checkpoint(ckpt)
+    inputs = [photo_nchw("astronaut", 76, 100), photo_nchw("chelsea", 132, 60)]
+    assert check_parity_luma(reference, tmp_path / "m-y.onnx", inputs) <= 1
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "m-y.onnx")).graph.node]
+    assert ops[0] == "DequantizeLinear" and ops[-1] == "QuantizeLinear"
+
+    rgb = np.ascontiguousarray((photo_nchw("coffee", 62, 90)[0].transpose(1, 2, 0) * 255).round().astype(np.uint8))
+    cfg = DaemonConfig(model=str(tmp_path / "m-y.json"))
+    proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", 1), (90, 62), offline=True)
+    runtime_bgr = proc.to_bgr(proc.process(np.ascontiguousarray(rgb[:, :, ::-1]), proc.new_output()), np.empty((62, 90, 3), np.uint8))
+    restored = OnnxRestorer(tmp_path / "m-y.json", 1).restore(rgb)
+    np.testing.assert_array_equal(restored, runtime_bgr[:, :, ::-1])
+    assert np.abs(restored.astype(int) - rgb).mean() > 0.1  # the model changed the picture
+
+
+def test_rgb_model_refuses_the_y_plane_export(tmp_path):
+    ckpt = save_checkpoint(tmp_path / "seed.pt", "seed")
+    with pytest.raises(ExportError, match="planes Y needs a luma student"):
+        export(ExportConfig(checkpoint=str(ckpt), name="m", out=str(tmp_path), export_size=(32, 48), planes="Y"), log=lambda _m: None)
+    assert not list(tmp_path.glob("m.*"))
 
 
 def test_card_with_metrics_from_an_evaluation(tmp_path):

@@ -100,6 +100,32 @@ def test_collapsible_student_cost_formula_and_shape(width, depth, kernel, scale)
     assert m(x).shape == x.shape
 
 
+@pytest.mark.parametrize("depth,outer", [(4, 5), (2, 7)])
+def test_collapsible_outer_kernel_cost(depth, outer):
+    m = CollapsibleStudent(width=16, depth=depth, kernel=3, outer_kernel=outer, expand=16)
+    expected = (2 * 4 * 16 * outer * outer + depth * 16 * 16 * 9) / 4
+    assert describe(m)["macs_per_pixel"] == pytest.approx(expected, rel=0.001)
+    x = torch.rand(1, 3, 30, 22)
+    assert m(x).shape == x.shape
+    fused = copy.deepcopy(m).fuse_reparam()
+    assert (fused(x) - m(x)).abs().max() < 1e-5
+
+
+def test_luma_form_equals_the_luma_of_the_rgb_form():
+    """`kd export --planes Y` traces forward_luma: on the luma plane it must give the luma change the
+    RGB forward gives (BT.601 weights, one residual on all three channels)."""
+    torch.manual_seed(2)
+    m = CollapsibleStudent(width=8, depth=2, expand=16)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    x = torch.rand(1, 3, 26, 34)
+    luma = 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+    y_rgb = m(x)
+    y_luma = 0.299 * y_rgb[:, 0:1] + 0.587 * y_rgb[:, 1:2] + 0.114 * y_rgb[:, 2:3]
+    assert (m.forward_luma(luma) - y_luma).abs().max() < 1e-5
+
+
 def test_default_collapsible_student_is_under_sesr_m5_cost():
     assert describe(CollapsibleStudent())["macs_per_pixel"] <= 3_400
 

@@ -68,6 +68,47 @@ def make_conv_onnx(
     return path
 
 
+def make_luma_onnx(path: Path, *, dtype: str = "uint8", amount: float = SHARPEN_AMOUNT) -> Path:
+    """Writes a one-layer luma sharpener in the card-v2 "Y" form: (1, 1, H, W) -> same, the image.
+    uint8: the I420 Y plane in and out, through DequantizeLinear / QuantizeLinear as `kd export --planes Y`
+    writes it; float32: (Y - 16) / 219 in and out."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    k = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], np.float32) * amount
+    k[1, 1] += 1.0
+    inits = [numpy_helper.from_array(k[None, None], "w")]
+    u8 = dtype == "uint8"
+    if u8:
+        inits += [numpy_helper.from_array(np.array(1.0 / 219, np.float32), "s"), numpy_helper.from_array(np.array(16, np.uint8), "z")]
+        nodes = [helper.make_node("DequantizeLinear", ["input", "s", "z"], ["yf"]),
+                 helper.make_node("Conv", ["yf", "w"], ["of"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                 helper.make_node("QuantizeLinear", ["of", "s", "z"], ["output"])]
+    else:
+        nodes = [helper.make_node("Conv", ["input", "w"], ["output"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]
+    elem = TensorProto.UINT8 if u8 else TensorProto.FLOAT
+    graph = helper.make_graph(nodes, "luma_sharpen",
+                              [helper.make_tensor_value_info("input", elem, [1, 1, "height", "width"])],
+                              [helper.make_tensor_value_info("output", elem, [1, 1, "height", "width"])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="sharpcam-tests")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def write_luma_card(onnx_path: Path, dtype: str = "uint8") -> Path:
+    """The card-v2 card of a `make_luma_onnx` model (pad multiple 4, so the padding path runs)."""
+    from vcam.card import card_fields, write_card as write_checked
+
+    card = card_fields(onnx_path.stem, onnx_path, pad_multiple=4, planes="Y", dtype=dtype, output_kind="image",
+                       value_range=(0.0, 255.0) if dtype == "uint8" else (0.0, 1.0),
+                       architecture={"class": "LumaLaplacian3x3", "args": {"amount": SHARPEN_AMOUNT}}, params=9, macs_per_pixel=9)
+    path = onnx_path.with_suffix(".json")
+    write_checked(path, card)
+    return path
+
+
 def write_card(onnx_path: Path, **overrides: Any) -> Path:
     """Writes `<model>.json` beside `onnx_path` with the card type kd writes (vcam/card.py); `overrides`
     replace fields as written, unchecked, so tests can also make broken cards."""

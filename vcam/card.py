@@ -5,6 +5,11 @@ One JSON file beside each ONNX model (export/README.md). This module is its only
 `kd evaluate`, `kd quantize` and the tests read them with `read_card`, which checks everything the
 runtime relies on (version, file, sha256, tensors, layout, colour order, range, padding, output kind)
 and raises CardError with one line naming the problem and the fix. Standard library only.
+
+Version 2 adds `planes`: "RGB" (version 1's only kind: a 1 x 3 x H x W float32 frame) or "Y" (a
+1 x 1 x H x W luma plane, float32 or uint8; uint8 is the Y plane of I420 exactly as the runtime holds
+it, BT.601 limited range, so no full-resolution float tensor exists outside the model). Version 1
+cards are read as RGB float32.
 """
 
 from __future__ import annotations
@@ -18,7 +23,12 @@ from typing import Any
 
 from vcam.config import SharpCamError
 
-CARD_VERSION = 1
+CARD_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+PLANE_CHANNELS = {"RGB": 3, "Y": 1}
+# A "Y" model's uint8 plane is BT.601 limited-range luma (what OpenCV's BGR -> I420 writes): Y = 16 +
+# 219 * (0.299 R + 0.587 G + 0.114 B) with R, G, B in [0, 1]; (Y - 16) / 219 is the luma the students train on.
+Y_BLACK, Y_SPAN = 16, 219
 
 
 class CardError(SharpCamError):
@@ -29,7 +39,9 @@ class CardError(SharpCamError):
 class ModelCard:
     """A verified card. value_max is 1.0 for value_range [0, 1] and 255.0 for [0, 255]; color_order is
     "RGB" or "BGR"; output_kind is "image" (the model returns the restored frame) or "residual" (the
-    runtime adds it to the input). `raw` is the whole JSON object (training record, metrics, ...)."""
+    runtime adds it to the input). planes is "RGB" (tensors 1 x 3 x H x W) or "Y" (1 x 1 x H x W, the
+    luma plane; color_order is then "Y"); dtype ("float32" or "uint8") is that of both tensors.
+    `raw` is the whole JSON object (training record, metrics, ...)."""
 
     name: str
     card_path: Path
@@ -43,6 +55,12 @@ class ModelCard:
     output_kind: str
     precision: str
     raw: dict[str, Any] = field(repr=False)
+    planes: str = "RGB"
+    dtype: str = "float32"
+
+    @property
+    def channels(self) -> int:
+        return PLANE_CHANNELS[self.planes]
 
     @property
     def info(self) -> dict[str, Any]:
@@ -61,20 +79,23 @@ def sha256_of(path: str | Path) -> str:
 
 def card_fields(
     name: str, onnx_path: Path, *, pad_multiple: int, output_kind: str = "image", color_order: str = "RGB",
-    value_range: tuple[float, float] = (0.0, 1.0), precision: str = "fp32", opset: int = 17, **info: Any,
+    value_range: tuple[float, float] = (0.0, 1.0), precision: str = "fp32", opset: int = 17,
+    planes: str = "RGB", dtype: str = "float32", **info: Any,
 ) -> dict[str, Any]:
     """A card for `onnx_path` (its final bytes: the sha256 is taken now): the contract fields, then `info`
     (architecture, params, macs_per_pixel, metrics, training, quantization, ...) for people."""
-    tensor = lambda n: {"name": n, "dtype": "float32", "shape": [1, 3, "height", "width"]}
+    channels = PLANE_CHANNELS.get(planes, 3)
+    tensor = lambda n: {"name": n, "dtype": dtype, "shape": [1, channels, "height", "width"]}
     return {
         "card_version": CARD_VERSION,
         "name": name,
         "file": onnx_path.name,
         "sha256": sha256_of(onnx_path),
+        "planes": planes,
         "input": tensor("input"),
         "output": tensor("output"),
         "layout": "NCHW",
-        "color_order": color_order,
+        "color_order": "Y" if planes == "Y" else color_order,
         "value_range": [float(value_range[0]), float(value_range[1])],
         "pad_multiple": pad_multiple,
         "output_kind": output_kind,
@@ -126,9 +147,13 @@ def _parse(raw: Any, card_path: Path, shown: Path) -> ModelCard:
     if not isinstance(raw, dict):
         raise CardError(f"model card {shown} is not a JSON object: pass a card written by `sharpcam-kd export`")
     version = _need(raw, "card_version", int, shown)
-    if version != CARD_VERSION:
-        raise CardError(f"model card {shown} has card_version {version}, this sharpcam reads {CARD_VERSION}: "
-                        "upgrade sharpcam or re-export")
+    if version not in READABLE_VERSIONS:
+        raise CardError(f"model card {shown} has card_version {version}, this sharpcam reads "
+                        f"{' and '.join(map(str, READABLE_VERSIONS))}: upgrade sharpcam or re-export")
+    planes = raw.get("planes", "RGB") if version >= 2 else "RGB"
+    if planes not in PLANE_CHANNELS:
+        raise CardError(f"model card {shown}: planes {planes!r} must be RGB or Y: fix the card")
+    channels = PLANE_CHANNELS[planes]
     onnx_path = (card_path.parent / _need(raw, "file", str, shown)).resolve()
     if not onnx_path.is_file():
         raise CardError(f"model file {onnx_path} named by card {card_path.name} is missing: put it beside the card")
@@ -137,21 +162,26 @@ def _parse(raw: Any, card_path: Path, shown: Path) -> ModelCard:
     if actual != expected:
         raise CardError(f"model file {onnx_path.name} does not match its card (sha256 {actual[:12]}... != {expected[:12]}...): "
                         "the file was changed or truncated; re-export or re-install the model")
-    tensors = {}
+    tensors, dtypes = {}, set()
+    allowed = ("float32", "uint8") if planes == "Y" else ("float32",)
     for side in ("input", "output"):
         spec = _need(raw, side, dict, shown)
         name = spec.get("name")
-        if not isinstance(name, str) or spec.get("dtype") != "float32":
-            raise CardError(f"model card {shown}: {side} must name a float32 tensor: re-export the model")
+        if not isinstance(name, str) or spec.get("dtype") not in allowed:
+            raise CardError(f"model card {shown}: {side} must name a {' or '.join(allowed)} tensor: re-export the model")
+        dtypes.add(spec["dtype"])
         shape = spec.get("shape")
-        if not (isinstance(shape, list) and len(shape) == 4 and shape[0] in (1, "batch", "N") and shape[1] == 3):
-            raise CardError(f"model card {shown}: {side} shape {shape} is not [1, 3, height, width]: re-export the model")
+        if not (isinstance(shape, list) and len(shape) == 4 and shape[0] in (1, "batch", "N") and shape[1] == channels):
+            raise CardError(f"model card {shown}: {side} shape {shape} is not [1, {channels}, height, width]: re-export the model")
         tensors[side] = name
+    if len(dtypes) != 1:
+        raise CardError(f"model card {shown}: input and output dtypes differ ({', '.join(sorted(dtypes))}): re-export the model")
+    dtype = dtypes.pop()
     layout = raw.get("layout", "NCHW")
     if layout != "NCHW":
         raise CardError(f"model card {shown}: layout {layout!r} is not supported, only NCHW: re-export the model")
-    color_order = _need(raw, "color_order", str, shown).upper()
-    if color_order not in ("RGB", "BGR"):
+    color_order = "Y" if planes == "Y" else _need(raw, "color_order", str, shown).upper()
+    if color_order not in ("RGB", "BGR", "Y"):
         raise CardError(f"model card {shown}: color_order {color_order!r} must be RGB or BGR: fix the card")
     value_range = _need(raw, "value_range", list, shown)
     if value_range not in ([0, 1], [0, 255], [0.0, 1.0], [0.0, 255.0]):
@@ -162,6 +192,8 @@ def _parse(raw: Any, card_path: Path, shown: Path) -> ModelCard:
     output_kind = _need(raw, "output_kind", str, shown)
     if output_kind not in ("image", "residual"):
         raise CardError(f"model card {shown}: output_kind {output_kind!r} must be image or residual: fix the card")
+    if dtype == "uint8" and (output_kind != "image" or value_range[1] != 255):
+        raise CardError(f"model card {shown}: a uint8 model must return the image (output_kind image) in [0, 255]: fix the card")
     scale = raw.get("scale", 1)
     if scale != 1:
         raise CardError(f"model card {shown}: scale {scale} is not supported (only same-size models): use a scale-1 model")
@@ -169,5 +201,5 @@ def _parse(raw: Any, card_path: Path, shown: Path) -> ModelCard:
         name=str(raw.get("name", card_path.stem)), card_path=card_path, onnx_path=onnx_path, sha256=actual,
         input_name=tensors["input"], output_name=tensors["output"], color_order=color_order,
         value_max=float(value_range[1]), pad_multiple=pad_multiple, output_kind=output_kind,
-        precision=str(raw.get("precision", "fp32")), raw=raw,
+        precision=str(raw.get("precision", "fp32")), raw=raw, planes=planes, dtype=dtype,
     )

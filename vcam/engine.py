@@ -1,8 +1,8 @@
 """Model loading: resolve `--model`, read and verify the card (export/README.md), run onnxruntime (or OpenVINO).
 
 The card (vcam/card.py, the one parser kd/ shares) is the contract with `kd/`: tensor names, NCHW
-float32 with batch 1 and dynamic height/width (multiples of `pad_multiple`), colour order, value
-range, image or residual output. Anything that does not match is refused at load time, in one line.
+with batch 1 and dynamic height/width (multiples of `pad_multiple`), planes (RGB: 3 float32 channels;
+Y: the luma plane, float32 or uint8), colour order, value range, image or residual output. Anything that does not match is refused at load time, in one line.
 """
 
 from __future__ import annotations
@@ -176,7 +176,8 @@ class _OpenVinoSession:
         self._tensors: dict[tuple[int, int, tuple[int, ...]], tuple[Any, Any]] = {}
 
     def _arg(self, port: Any) -> _Arg:
-        kind = "tensor(float)" if port.get_element_type() == self._ov.Type.f32 else f"tensor({port.get_element_type()})"
+        kinds = {self._ov.Type.f32: "tensor(float)", self._ov.Type.u8: "tensor(uint8)"}
+        kind = kinds.get(port.get_element_type(), f"tensor({port.get_element_type()})")
         dims = [None if d.is_dynamic else d.get_length() for d in port.get_partial_shape()]
         return _Arg(port.get_any_name(), kind, dims)
 
@@ -226,15 +227,17 @@ def _load_error(card: ModelCard, exc: Exception) -> SharpCamError:
 class Engine:
     """An onnxruntime (or, for --provider openvino, OpenVINO) session bound to one card.
 
-    `run(input_nchw, output_nchw)` reads a float32 (1, 3, H, W) array (H, W multiples of
-    card.pad_multiple, values in [0, card.value_max], colour order card.color_order) and writes
-    the model's float32 (1, 3, H, W) output into the preallocated `output_nchw`.
+    `run(input_nchw, output_nchw)` reads a (1, card.channels, H, W) array of card.dtype (H, W
+    multiples of card.pad_multiple, values in [0, card.value_max], colour order card.color_order, or
+    the Y plane) and writes the model's output of the same shape and dtype into the preallocated
+    `output_nchw`.
     """
 
     def __init__(self, card: ModelCard, provider: str, threads: int) -> None:
         import onnxruntime as ort
 
         self.card = card
+        self.dtype = np.dtype(card.dtype)
         self.provider = provider.lower()
         self.threads = threads if threads > 0 else default_threads()
         self._bindings: dict[tuple[int, int, tuple[int, ...]], Any] = {}
@@ -270,12 +273,14 @@ class Engine:
         if len(outputs) < 1 or outputs[0].name != card.output_name:
             got = ", ".join(o.name for o in outputs)
             raise SharpCamError(f"model {where} has outputs [{got}] but its card says {card.output_name!r}: re-export the model")
+        onnx_type = {"float32": "tensor(float)", "uint8": "tensor(uint8)"}[card.dtype]
+        c = card.channels
         for side, arg in (("input", inputs[0]), ("output", outputs[0])):
-            if arg.type != "tensor(float)":
-                raise SharpCamError(f"model {where} {side} is {arg.type}, the card promises float32: re-export the model")
+            if arg.type != onnx_type:
+                raise SharpCamError(f"model {where} {side} is {arg.type}, the card promises {card.dtype}: re-export the model")
             shape = arg.shape
-            if len(shape) != 4 or shape[1] not in (3, None) and not isinstance(shape[1], str):
-                raise SharpCamError(f"model {where} {side} shape {shape} is not (1, 3, H, W): re-export the model")
+            if len(shape) != 4 or shape[1] not in (c, None) and not isinstance(shape[1], str):
+                raise SharpCamError(f"model {where} {side} shape {shape} is not (1, {c}, H, W): re-export the model")
             if isinstance(shape[2], int) or isinstance(shape[3], int):
                 raise SharpCamError(
                     f"model {where} {side} has a fixed size {shape[2]}x{shape[3]}, the runtime needs dynamic height/width: "
@@ -284,7 +289,7 @@ class Engine:
         # A tiny probe run catches graphs whose output shape differs from the input (wrong model).
         m = card.pad_multiple
         probe_h, probe_w = 2 * m if m > 1 else 8, 3 * m if m > 1 else 12
-        probe = np.full((1, 3, probe_h, probe_w), 0.5 * card.value_max, np.float32)
+        probe = np.full((1, c, probe_h, probe_w), 0.5 * card.value_max, self.dtype)
         try:
             result = self.session.run([card.output_name], {card.input_name: probe})[0]
         except Exception as exc:
@@ -292,11 +297,11 @@ class Engine:
             raise SharpCamError(f"model {where} fails on a {probe_w}x{probe_h} frame ({first}): check pad_multiple in the card") from None
         if result.shape != probe.shape:
             raise SharpCamError(
-                f"model {where} turns a {probe.shape} input into {result.shape}: the runtime needs a same-size (1, 3, H, W) output"
+                f"model {where} turns a {probe.shape} input into {result.shape}: the runtime needs a same-size (1, {c}, H, W) output"
             )
 
     def run(self, input_nchw: np.ndarray, output_nchw: np.ndarray) -> None:
-        """Runs the model on `input_nchw` into `output_nchw` (both float32 C-contiguous (1, 3, H, W))."""
+        """Runs the model on `input_nchw` into `output_nchw` (both C-contiguous (1, C, H, W) of card.dtype)."""
         if isinstance(self.session, _OpenVinoSession):
             self.session.run_into(input_nchw, output_nchw)
             return
@@ -308,8 +313,8 @@ class Engine:
             if len(self._bindings) > 64:
                 self._bindings.clear()  # buffers were reallocated (frame size changed)
             binding = self.session.io_binding()
-            binding.bind_input(self.card.input_name, "cpu", 0, np.float32, list(input_nchw.shape), input_nchw.ctypes.data)
-            binding.bind_output(self.card.output_name, "cpu", 0, np.float32, list(output_nchw.shape), output_nchw.ctypes.data)
+            binding.bind_input(self.card.input_name, "cpu", 0, self.dtype, list(input_nchw.shape), input_nchw.ctypes.data)
+            binding.bind_output(self.card.output_name, "cpu", 0, self.dtype, list(output_nchw.shape), output_nchw.ctypes.data)
             self._bindings[key] = binding
         self.session.run_with_iobinding(binding)
 

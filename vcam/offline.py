@@ -25,7 +25,7 @@ def _enhance_image(cfg: DaemonConfig, engine: Engine | None, input_path: Path, o
     h, w = image.shape[:2]
     bgr = to_bgr_u8(image, np.empty((h, w, 3), np.uint8))
     proc = FrameProcessor(cfg, engine, (w, h), offline=True)
-    result = proc.process(bgr, np.empty_like(bgr))
+    result = proc.to_bgr(proc.process(bgr, proc.new_output()), np.empty_like(bgr))
     if image.ndim == 3 and image.shape[2] == 4:  # keep the alpha channel of a BGRA image
         alpha = image[:, :, 3] if image.dtype == np.uint8 else (image[:, :, 3] // 257).astype(np.uint8)
         result = np.dstack([result, alpha])
@@ -76,7 +76,7 @@ def enhance_file(cfg: DaemonConfig, input_path: Path, output_path: Path, progres
         info = source.info
         proc = FrameProcessor(cfg, engine, (info.width, info.height), offline=True)
         frame_buf = np.empty((info.height, info.width, 3), np.uint8)
-        out_buf = np.empty_like(frame_buf)
+        out_buf = proc.new_output()
         bar: Any = (
             click.progressbar(length=source.frame_count or None, label=f"enhancing {input_path.name}", file=sys.stderr)
             if progress and source.frame_count > 0

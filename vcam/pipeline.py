@@ -28,7 +28,7 @@ from vcam.processor import CAPTURE_SLOTS, FrameProcessor, scaled_size
 from vcam.sinks import Sink
 from vcam.sources import Source, SourceLost
 from vcam.stats import Stats, format_stats
-from vcam.transforms import draw_placeholder, resize_into
+from vcam.transforms import draw_placeholder, i420_to_bgr_u8, resize_into
 
 log = logging.getLogger("sharpcam")
 
@@ -626,7 +626,7 @@ class Pipeline:
             proc = self._proc_of(pre)
             timer.start()
             slot = proc.post_pool.acquire()
-            proc.postprocess(pre.carried["bgr"], pre, inferred, slot["bgr"])
+            proc.postprocess(pre.carried["bgr"], pre, inferred, slot["frame"])
             slot.seq, slot.t_capture = inferred.seq, inferred.t_capture
             inferred.release()
             timer.stop()
@@ -641,12 +641,17 @@ class Pipeline:
         counters = self.stats.counters
         period = 1.0 / self.cfg.publish_fps
         sink_shape = (sink.height, sink.width, 3)
+        i420_shape = (sink.height * 3 // 2, sink.width)
         resized = np.empty(sink_shape, np.uint8)
         placeholder = np.empty(sink_shape, np.uint8)
+        other_bgr: dict[tuple[int, ...], np.ndarray] = {}
 
         def send_sized(frame: np.ndarray) -> None:
             # A frame of another size (the camera reopened at a new size) is scaled to the sink's.
-            if frame.shape != sink_shape:
+            if frame.shape != sink_shape and frame.shape != i420_shape:
+                if frame.ndim == 2:  # I420 of another size: to BGR first (rare; one buffer per size)
+                    shape = (frame.shape[0] * 2 // 3, frame.shape[1], 3)
+                    frame = i420_to_bgr_u8(frame, other_bgr.setdefault(shape, np.empty(shape, np.uint8)))
                 resize_into(frame, resized)
                 frame = resized
             sink.send(frame)
@@ -670,7 +675,7 @@ class Pipeline:
                     if current is not None:
                         current.release()
                     current = item
-                    send_sized(item["bgr"])
+                    send_sized(item["frame"])
                     counters.fresh += 1
                     self.stats.latency.add(time.monotonic() - item.t_capture)
                     self._last_sent_seq = item.seq
@@ -704,7 +709,7 @@ class Pipeline:
                             current.release()
                             current = None
                     else:
-                        send_sized(current["bgr"])
+                        send_sized(current["frame"])
                         counters.repeated += 1
                 counters.published += 1
                 timer.stop()

@@ -3,12 +3,15 @@ set of settings, with the slot pools whose buffers those fix (vcam.mailbox)."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from vcam.config import DaemonConfig
 from vcam.engine import Engine
 from vcam.mailbox import Slot, SlotPool
-from vcam.transforms import FrameGeometry, Postprocessor, Preprocessor, finish_u8
+from vcam.transforms import (FrameGeometry, LumaPostprocessor, LumaPreprocessor, Postprocessor, Preprocessor,
+                             finish_u8, i420_to_bgr_u8)
 
 # Slots per pool = the places one can be at once (vcam.mailbox). infer: the infer stage, its
 # mailbox, the post stage. pre: the pre stage, its mailbox, and one inside each infer slot.
@@ -22,10 +25,13 @@ POST_SLOTS = 3
 class FrameProcessor:
     """Preprocess / infer / postprocess for one frame size with one engine and one set of settings.
 
-    `engine` None means no inference (the identity). strength 0 is an exact passthrough: the
-    capture frame is copied (then mirrored if asked) and the model is not run.
-    Owns the slot pools whose buffer shapes depend on the geometry. Each method is called from
-    one thread only (the stage that owns it).
+    Three paths. Luma (`luma`: a "Y" model): the capture frame becomes I420 once, the model sees only
+    the Y plane (uint8 for the shipped models), chroma passes through, and the finished frame is I420,
+    the virtual camera's format (BGR only at an odd size). RGB (v1 cards: the seed, the teacher):
+    BGR -> float32 NCHW -> model -> BGR. Copy (`engine` None, or strength 0): the capture frame as it
+    is, BGR, bit-exact (then unsharp-masked with no model, and mirrored, if asked); the sink's one
+    conversion gives the device the same I420 the luma path would. Owns the slot pools whose buffer
+    shapes depend on the geometry. Each method is called from one thread only (the stage that owns it).
     """
 
     def __init__(
@@ -42,59 +48,81 @@ class FrameProcessor:
         self.auto_scale = 1.0  # set by the pipeline's frame-rate hold (work size / capture size)
         self.passthrough = cfg.strength == 0.0
         card = engine.card if engine is not None else None
-        color_order = card.color_order if card else "BGR"
-        value_max = card.value_max if card else 1.0
+        self.copy = card is None or self.passthrough
+        self.luma = not self.copy and card.planes == "Y"
         pad_multiple = card.pad_multiple if card else 1
-        work = None if self.passthrough else cfg.work_size
-        self.geometry = FrameGeometry.make(capture_size, work, pad_multiple)
-        self.pre = Preprocessor(self.geometry, color_order, value_max)
-        self.post = Postprocessor(
-            self.geometry,
-            color_order,
-            value_max,
-            card.output_kind if card else "image",
-            cfg.strength,
-            cfg.unsharp,
-            cfg.mirror,
-        )
+        self.geometry = FrameGeometry.make(capture_size, None if self.copy else cfg.work_size, pad_multiple)
         cw, ch = capture_size
-        tensor_shape = self.geometry.tensor_shape
-        needs_tensors = not self.passthrough
+        self.output_shape: tuple[int, ...] = (ch, cw, 3)
+        pre_buffers: Callable[[], dict[str, np.ndarray]] = dict
+        infer_buffers: Callable[[], dict[str, np.ndarray]] = dict
+        if self.copy:
+            unsharp = 0.0 if self.passthrough else cfg.unsharp
+            self._unsharp = unsharp
+            self._blur_u8 = np.empty((ch, cw, 3), np.uint8) if unsharp > 0 else None
+        elif self.luma:
+            dtype = np.dtype(card.dtype)
+            tensor_shape = self.geometry.tensor_shape_of(1)
+            self.luma_pre = LumaPreprocessor(self.geometry, dtype)
+            self.luma_post = LumaPostprocessor(self.geometry, dtype, cfg.strength, cfg.unsharp, cfg.mirror)
+            i420_shape = self.luma_pre.i420_shape
+            pre_buffers = lambda: {"i420": np.empty(i420_shape, np.uint8), "input": np.empty(tensor_shape, dtype)}
+            infer_buffers = lambda: {"output": np.empty(tensor_shape, dtype)}
+            self.output_shape = self.luma_post.output_shape()
+        else:
+            tensor_shape = self.geometry.tensor_shape
+            self.pre = Preprocessor(self.geometry, card.color_order, card.value_max)
+            self.post = Postprocessor(self.geometry, card.color_order, card.value_max, card.output_kind, cfg.strength,
+                                      cfg.unsharp, cfg.mirror)
+            pre_buffers = lambda: {"input": np.empty(tensor_shape, np.float32)}
+            infer_buffers = lambda: {"output": np.empty(tensor_shape, np.float32)}
         # `offline` (process() in one thread) needs one slot of each.
-        self.infer_pool = SlotPool(
-            1 if offline else INFER_SLOTS,
-            lambda: {"output": np.empty(tensor_shape, np.float32)} if needs_tensors and engine is not None else {},
-            "infer",
-        )
-        self.pre_pool = SlotPool(
-            1 if offline else PRE_SLOTS,
-            lambda: {"input": np.empty(tensor_shape, np.float32)} if needs_tensors else {},
-            "pre",
-        )
-        self.post_pool = SlotPool(1 if offline else POST_SLOTS, lambda: {"bgr": np.empty((ch, cw, 3), np.uint8)}, "post")
+        self.infer_pool = SlotPool(1 if offline else INFER_SLOTS, infer_buffers, "infer")
+        self.pre_pool = SlotPool(1 if offline else PRE_SLOTS, pre_buffers, "pre")
+        out_shape = self.output_shape
+        self.post_pool = SlotPool(1 if offline else POST_SLOTS, lambda: {"frame": np.empty(out_shape, np.uint8)}, "post")
+
+    @property
+    def output_format(self) -> str:
+        """"i420" (H * 3/2, W) or "bgr" (H, W, 3): what `postprocess` writes."""
+        return "bgr" if len(self.output_shape) == 3 else "i420"
 
     def preprocess(self, bgr_u8: np.ndarray, pre_slot: Slot) -> None:
-        """Capture BGR uint8 (H, W, 3) -> pre_slot["input"], float32 geometry.tensor_shape."""
-        if not self.passthrough:
+        """Capture BGR uint8 (H, W, 3) -> pre_slot: the model's "input" (and "i420" on the luma path)."""
+        if self.luma:
+            self.luma_pre.run(bgr_u8, pre_slot["i420"], pre_slot["input"])
+        elif not self.copy:
             self.pre.run(bgr_u8, pre_slot["input"])
 
     def infer(self, pre_slot: Slot, infer_slot: Slot) -> None:
         """pre_slot["input"] -> infer_slot["output"] (same shape), or nothing without a model."""
-        if not self.passthrough and self.engine is not None:
+        if not self.copy:
             self.engine.run(pre_slot["input"], infer_slot["output"])
 
     def postprocess(self, bgr_u8: np.ndarray, pre_slot: Slot, infer_slot: Slot, out_u8: np.ndarray) -> None:
-        """Model input/output (and, for strength 0, the capture frame `bgr_u8`) -> BGR uint8
-        `out_u8` (H, W, 3) at capture size."""
-        if self.passthrough:
+        """Model input/output (or, on the copy path, the capture frame `bgr_u8`) -> the finished frame
+        `out_u8` (output_shape: I420 or BGR uint8) at capture size."""
+        if self.luma:
+            self.luma_post.run(pre_slot["i420"], pre_slot["input"], infer_slot["output"], out_u8)
+        elif self.copy:
             np.copyto(out_u8, bgr_u8)
-            finish_u8(out_u8, 0.0, self.cfg.mirror, None)
-            return
-        output = infer_slot["output"] if self.engine is not None else None
-        self.post.run(pre_slot["input"], output, out_u8)
+            finish_u8(out_u8, self._unsharp, self.cfg.mirror, self._blur_u8)
+        else:
+            self.post.run(pre_slot["input"], infer_slot["output"], out_u8)
+
+    def new_output(self) -> np.ndarray:
+        """A buffer for `process`'s result (offline use)."""
+        return np.empty(self.output_shape, np.uint8)
+
+    def to_bgr(self, frame_u8: np.ndarray, bgr_u8: np.ndarray) -> np.ndarray:
+        """A finished frame (output_shape) as BGR uint8 (H, W, 3) in `bgr_u8` (offline use: images)."""
+        if self.output_format == "i420":
+            return i420_to_bgr_u8(frame_u8, bgr_u8)
+        np.copyto(bgr_u8, frame_u8)
+        return bgr_u8
 
     def process(self, bgr_u8: np.ndarray, out_u8: np.ndarray) -> np.ndarray:
-        """All three steps in the calling thread (offline use): BGR uint8 in -> BGR uint8 `out_u8`."""
+        """All three steps in the calling thread (offline use): BGR uint8 in -> `out_u8` (output_shape)."""
         pre_slot = self.pre_pool.acquire()
         infer_slot = self.infer_pool.acquire()
         try:

@@ -15,6 +15,7 @@ import numpy as np
 
 from vcam.config import OUTPUT_CAMERA, OUTPUT_NULL, SharpCamError
 from vcam.devices import MODPROBE_COMMAND, SHARPCAM_LABEL
+from vcam.transforms import i420_to_bgr_u8
 
 # Output container (by suffix) -> OpenCV codec. .mkv is lossless (FFV1) for exact offline results.
 # .mp4/.m4v/.mov are H.264 through PyAV when it is installed (`pip install 'sharpcam[video]'`): OpenCV's
@@ -63,8 +64,9 @@ def count_frames(path: Path, expected: int = 0) -> int:
 
 
 class _H264Writer:
-    """H.264 (libx264 through PyAV) from BGR frames. The BT.601 limited-range conversion is OpenCV's
-    (rounded), handed over as yuv420p so that FFmpeg's swscale, which truncates, never touches it."""
+    """H.264 (libx264 through PyAV) from I420 or BGR frames. The BT.601 limited-range conversion is
+    OpenCV's (rounded; done once upstream for I420 frames), handed over as yuv420p so that FFmpeg's
+    swscale, which truncates, never touches it."""
 
     def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
         from fractions import Fraction
@@ -81,8 +83,9 @@ class _H264Writer:
         self._stream = stream
         self._i420 = np.empty((height * 3 // 2, width), np.uint8)
 
-    def write(self, bgr_u8: np.ndarray) -> None:
-        frame = self._av.VideoFrame.from_ndarray(bgr_u8_to_i420_u8(bgr_u8, self._i420), format="yuv420p")
+    def write(self, frame_u8: np.ndarray) -> None:
+        i420 = frame_u8 if frame_u8.ndim == 2 else bgr_u8_to_i420_u8(frame_u8, self._i420)
+        frame = self._av.VideoFrame.from_ndarray(i420, format="yuv420p")
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
 
@@ -100,9 +103,10 @@ class _OpenCvWriter:
         if not self._writer.isOpened():
             self._writer.release()
             raise OSError(f"{fourcc} encoder did not open")
+        self._bgr = np.empty((height, width, 3), np.uint8)
 
-    def write(self, bgr_u8: np.ndarray) -> None:
-        self._writer.write(bgr_u8)
+    def write(self, frame_u8: np.ndarray) -> None:
+        self._writer.write(frame_u8 if frame_u8.ndim == 3 else i420_to_bgr_u8(frame_u8, self._bgr))
 
     def release(self) -> None:
         self._writer.release()
@@ -117,7 +121,8 @@ def bgr_u8_to_i420_u8(bgr_u8: np.ndarray, i420_u8: np.ndarray) -> np.ndarray:
 
 class NullSink:
     """Discards frames (benchmarks), after the same conversion to the device format that the virtual
-    camera sink does, so that `sharpcam bench` counts it; counts them."""
+    camera sink does (none for a frame that is I420 already), so that `sharpcam bench` counts it;
+    counts them."""
 
     def __init__(self, width: int, height: int, fps: float) -> None:
         self.width, self.height, self.fps = width, height, fps
@@ -126,9 +131,10 @@ class NullSink:
         # I420 needs even sides; an odd-sized source is published as BGR (the camera sink does the same)
         self.i420_u8 = np.empty((height * 3 // 2, width), np.uint8) if width % 2 == 0 and height % 2 == 0 else None
 
-    def send(self, bgr_u8: np.ndarray) -> None:
-        if self.i420_u8 is not None:
-            bgr_u8_to_i420_u8(bgr_u8, self.i420_u8)
+    def send(self, frame_u8: np.ndarray) -> None:
+        """Takes I420 (H * 3/2, W) or BGR (H, W, 3) uint8."""
+        if self.i420_u8 is not None and frame_u8.ndim == 3:
+            bgr_u8_to_i420_u8(frame_u8, self.i420_u8)
         self.frames += 1
 
     def close(self, complete: bool = True) -> None:
@@ -187,13 +193,14 @@ class FileSink:
             self._discard()
             raise SharpCamError(f"cannot open {path} for writing ({self.codec}: {_reason(exc)}): check the folder is writable") from None
 
-    def send(self, bgr_u8: np.ndarray) -> None:
+    def send(self, frame_u8: np.ndarray) -> None:
+        """Takes I420 (H * 3/2, W) or BGR (H, W, 3) uint8."""
         if self._writer is None:
             raise SharpCamError(f"{self.path} is already closed")
         if self.frames % FREE_CHECK_EVERY == 0 and free_bytes(self.partial.parent) < MIN_FREE_BYTES:
             self._fail(f"disk full ({free_bytes(self.partial.parent) >> 10} KiB free in {self.partial.parent})")
         try:
-            self._writer.write(bgr_u8)
+            self._writer.write(frame_u8)
         except Exception as exc:
             self._fail(_reason(exc))
         self.frames += 1
@@ -290,9 +297,10 @@ def set_loopback_frame_rate(device: str, fps: float) -> None:
 
 
 class VirtualCameraSink:
-    """A v4l2loopback device written through pyvirtualcam at a fixed size and rate. Frames come in as
-    BGR and go out as I420, converted here by OpenCV (SIMD, into one preallocated buffer): the format
-    browsers and call apps take, and a conversion `sharpcam bench` measures (NullSink does the same)."""
+    """A v4l2loopback device written through pyvirtualcam at a fixed size and rate, as I420 (the format
+    browsers and call apps take). Frames of the luma path come in as I420 and go straight out; BGR
+    frames (RGB models, placeholders) are converted here by OpenCV into one preallocated buffer, a
+    conversion `sharpcam bench` measures (NullSink does the same)."""
 
     def __init__(self, device: str, width: int, height: int, fps: float) -> None:
         import pyvirtualcam
@@ -322,8 +330,11 @@ class VirtualCameraSink:
             raise SharpCamError(f"cannot open virtual camera {device} ({text}): {fix}") from None
         set_loopback_frame_rate(device, fps)
 
-    def send(self, bgr_u8: np.ndarray) -> None:
-        self._cam.send(bgr_u8 if self._i420_u8 is None else bgr_u8_to_i420_u8(bgr_u8, self._i420_u8))
+    def send(self, frame_u8: np.ndarray) -> None:
+        """Takes I420 (H * 3/2, W) or BGR (H, W, 3) uint8."""
+        if self._i420_u8 is not None and frame_u8.ndim == 3:
+            frame_u8 = bgr_u8_to_i420_u8(frame_u8, self._i420_u8)
+        self._cam.send(frame_u8)
         self.frames += 1
 
     def close(self, complete: bool = True) -> None:

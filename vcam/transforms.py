@@ -1,4 +1,5 @@
-"""Frame conversions with preallocated buffers: camera BGR uint8 <-> model NCHW float32.
+"""Frame conversions with preallocated buffers: camera BGR uint8 <-> model NCHW float32 (RGB models),
+and camera BGR uint8 -> I420 -> the model's Y plane -> I420 out (luma models, and no model).
 
 Every `run`/`*_into` function writes into arrays allocated once per frame size; nothing here
 allocates per frame. OpenCV does the per-pixel work (SIMD, releases the GIL) so that the
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from vcam.card import Y_BLACK, Y_SPAN
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,11 @@ class FrameGeometry:
     @property
     def tensor_shape(self) -> tuple[int, int, int, int]:
         """(1, 3, padded height, padded width)."""
-        return (1, 3, self.padded[1], self.padded[0])
+        return self.tensor_shape_of(3)
+
+    def tensor_shape_of(self, channels: int) -> tuple[int, int, int, int]:
+        """(1, channels, padded height, padded width)."""
+        return (1, channels, self.padded[1], self.padded[0])
 
     @property
     def resizes(self) -> bool:
@@ -190,3 +197,147 @@ def draw_placeholder(out: np.ndarray, title: str, detail: str = "") -> np.ndarra
         cv2.putText(out, text, ((w - tw) // 2, y), font, s, colour, thickness, cv2.LINE_AA)
         y += int(th * 2.2)
     return out
+
+
+def i420_planes(i420_u8: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of the Y (H, W), U (H/2, W/2) and V (H/2, W/2) planes of an I420 (H * 3/2, W) uint8 frame."""
+    rows, w = i420_u8.shape
+    h = rows * 2 // 3
+    flat = i420_u8.reshape(-1)
+    q = (h // 2) * (w // 2)
+    return i420_u8[:h], flat[h * w : h * w + q].reshape(h // 2, w // 2), flat[h * w + q :].reshape(h // 2, w // 2)
+
+
+class LumaPreprocessor:
+    """BGR uint8 (H, W, 3) capture frame -> its I420 (the frame's one colour conversion) and the model
+    input: the Y plane (1, 1, Hp, Wp), uint8 as I420 holds it or float32 (Y - 16) / 219.
+
+    Only Y is resized (INTER_AREA) to the work size and edge-padded to the pad multiple; chroma is not
+    touched again until it goes out. An odd capture size is first edge-padded to even (I420 needs it).
+    Scratch buffers are owned here; call `run` from one thread only.
+    """
+
+    def __init__(self, geometry: FrameGeometry, dtype: np.dtype) -> None:
+        self.geometry = geometry
+        (cw, ch), (ww, wh), (pw, ph) = geometry.capture, geometry.work, geometry.padded
+        self.even = (cw + cw % 2, ch + ch % 2)
+        self._even_bgr_u8 = np.empty((self.even[1], self.even[0], 3), np.uint8) if self.even != (cw, ch) else None
+        self._work_y_u8 = np.empty((wh, ww), np.uint8) if geometry.resizes else None
+        self._pad = (ph - wh, pw - ww)
+        self._float = np.dtype(dtype) == np.float32
+        self._padded_y_u8 = np.empty((ph, pw), np.uint8) if self._float else None
+
+    @property
+    def i420_shape(self) -> tuple[int, int]:
+        return (self.even[1] * 3 // 2, self.even[0])
+
+    def run(self, bgr_u8: np.ndarray, i420_u8: np.ndarray, input_nchw: np.ndarray | None) -> None:
+        """Writes the I420 of `bgr_u8` into `i420_u8` (i420_shape) and, unless None, the model input
+        into `input_nchw` (geometry.tensor_shape with one channel)."""
+        src = bgr_u8
+        if self._even_bgr_u8 is not None:
+            cw, ch = self.geometry.capture
+            cv2.copyMakeBorder(src, 0, self.even[1] - ch, 0, self.even[0] - cw, cv2.BORDER_REPLICATE, dst=self._even_bgr_u8)
+            src = self._even_bgr_u8
+        cv2.cvtColor(src, cv2.COLOR_BGR2YUV_I420, dst=i420_u8)
+        if input_nchw is None:
+            return
+        cw, ch = self.geometry.capture
+        y = i420_u8[:ch, :cw]
+        if self._work_y_u8 is not None:
+            cv2.resize(y, self.geometry.work, dst=self._work_y_u8, interpolation=cv2.INTER_AREA)
+            y = self._work_y_u8
+        plane = self._padded_y_u8 if self._float else input_nchw[0, 0]
+        pad_h, pad_w = self._pad
+        if pad_h or pad_w:
+            cv2.copyMakeBorder(y, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE, dst=plane)
+        else:
+            np.copyto(plane, y)
+        if self._float:
+            cv2.addWeighted(plane, 1.0 / Y_SPAN, plane, 0.0, -Y_BLACK / Y_SPAN, dst=input_nchw[0, 0], dtype=cv2.CV_32F)
+
+
+class LumaPostprocessor:
+    """Model output Y (1, 1, Hp, Wp) + the input's I420 -> the finished frame: I420 (H * 3/2, W) at an
+    even capture size, BGR (H, W, 3) at an odd one.
+
+    Y, with x the input plane, y the model's, s the strength: out = (1 - s) x + s y at the work size
+    (rounded, saturated). With a work size below the capture size, the model's change (y - x) is
+    scaled back up (INTER_LINEAR) and added to the capture-size Y instead, so the frame keeps every
+    pixel of the camera's own detail. Then the optional unsharp mask (Y only) and mirror (every plane).
+    U and V pass through untouched. Scratch buffers are owned here; call `run` from one thread only.
+    """
+
+    def __init__(self, geometry: FrameGeometry, dtype: np.dtype, strength: float, unsharp: float, mirror: bool) -> None:
+        self.geometry = geometry
+        (cw, ch), (ww, wh) = geometry.capture, geometry.work
+        self.even = (cw + cw % 2, ch + ch % 2)
+        self.odd = self.even != (cw, ch)
+        self._float = np.dtype(dtype) == np.float32
+        self._model_y_u8 = np.empty((wh, ww), np.uint8) if self._float else None
+        if geometry.resizes:
+            self._delta_s16 = np.empty((wh, ww), np.int16)
+            self._delta_cap_s16 = np.empty((ch, cw), np.int16)
+        self._work_x_u8 = np.empty((wh, ww), np.uint8) if geometry.resizes and self._float else None
+        self._blur_u8 = np.empty((ch, cw), np.uint8) if unsharp > 0 else None
+        self._even_i420_u8 = np.empty((self.even[1] * 3 // 2, self.even[0]), np.uint8) if self.odd else None
+        self._even_bgr_u8 = np.empty((self.even[1], self.even[0], 3), np.uint8) if self.odd else None
+        self.strength, self.unsharp, self.mirror = strength, unsharp, mirror
+
+    def output_shape(self) -> tuple[int, ...]:
+        cw, ch = self.geometry.capture
+        return (ch, cw, 3) if self.odd else (ch * 3 // 2, cw)
+
+    def run(self, i420_in_u8: np.ndarray, input_nchw: np.ndarray, output_nchw: np.ndarray, out_u8: np.ndarray) -> None:
+        """Writes the finished frame (output_shape()) into `out_u8`."""
+        i420 = self._even_i420_u8 if self.odd else out_u8
+        cw, ch = self.geometry.capture
+        ww, wh = self.geometry.work
+        np.copyto(i420[ch:], i420_in_u8[ch:])  # chroma, and the padding row of an odd height
+        x_cap, y_out = i420_in_u8[:ch, :cw], i420[:ch, :cw]
+        model = output_nchw[0, 0, :wh, :ww]
+        if self._float:
+            cv2.addWeighted(model, Y_SPAN, model, 0.0, Y_BLACK, dst=self._model_y_u8, dtype=cv2.CV_8U)
+            model = self._model_y_u8
+        if self.geometry.resizes:
+            x_work = self._work_input(input_nchw)
+            cv2.subtract(model, x_work, dst=self._delta_s16, dtype=cv2.CV_16S)
+            cv2.resize(self._delta_s16, (cw, ch), dst=self._delta_cap_s16, interpolation=cv2.INTER_LINEAR)
+            cv2.addWeighted(x_cap, 1.0, self._delta_cap_s16, self.strength, 0.0, dst=y_out, dtype=cv2.CV_8U)
+        elif self.strength == 1.0:
+            np.copyto(y_out, model)
+        else:
+            cv2.addWeighted(x_cap, 1.0 - self.strength, model, self.strength, 0.0, dst=y_out, dtype=cv2.CV_8U)
+        if self.odd:
+            i420[:ch, cw:] = i420_in_u8[:ch, cw:]  # the padding column
+        if self._blur_u8 is not None:
+            cv2.GaussianBlur(y_out, (0, 0), 1.0, dst=self._blur_u8)
+            cv2.addWeighted(y_out, 1.0 + self.unsharp, self._blur_u8, -self.unsharp, 0.0, dst=y_out)
+        if self.odd:
+            cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420, dst=self._even_bgr_u8)
+            np.copyto(out_u8, self._even_bgr_u8[:ch, :cw])
+            if self.mirror:
+                cv2.flip(out_u8, 1, dst=out_u8)
+        elif self.mirror:
+            for plane in i420_planes(out_u8):
+                cv2.flip(plane, 1, dst=plane)
+
+    def _work_input(self, input_nchw: np.ndarray) -> np.ndarray:
+        """The model's input plane at the work size, uint8 (the float form is turned back into levels)."""
+        ww, wh = self.geometry.work
+        x = input_nchw[0, 0, :wh, :ww]
+        if self._work_x_u8 is None:
+            return x
+        cv2.addWeighted(x, Y_SPAN, x, 0.0, Y_BLACK, dst=self._work_x_u8, dtype=cv2.CV_8U)
+        return self._work_x_u8
+
+
+def i420_to_bgr_u8(i420_u8: np.ndarray, bgr_u8: np.ndarray) -> np.ndarray:
+    """I420 uint8 (H * 3/2, W) -> BGR uint8 (H, W, 3) in `bgr_u8` (OpenCV, BT.601 limited range)."""
+    cv2.cvtColor(i420_u8, cv2.COLOR_YUV2BGR_I420, dst=bgr_u8)
+    return bgr_u8
+
+
+def is_i420(frame: np.ndarray, width: int, height: int) -> bool:
+    """Whether `frame` is an I420 (H * 3/2, W) uint8 frame of that size (else BGR (H, W, 3))."""
+    return frame.ndim == 2 and frame.shape == (height * 3 // 2, width)

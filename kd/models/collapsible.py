@@ -58,6 +58,18 @@ class CollapsibleConv(nn.Module):
         return ConvPlusInput(conv) if self.residual else conv
 
 
+class LumaPlane(nn.Module):
+    """`model.forward_luma` as a module (what `kd export --planes Y` traces): N x 1 x H x W luma in [0, 1]
+    -> sharpened luma, same shape."""
+
+    def __init__(self, model: "CollapsibleStudent") -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return self.model.forward_luma(y)
+
+
 class CollapsibleStudent(nn.Module):
     """Sharpens the luma of an RGB frame on the x`scale` pixel-unshuffle grid.
 
@@ -66,24 +78,30 @@ class CollapsibleStudent(nn.Module):
     untouched).
     Path: Y (BT.601) -> unshuffle x s (s^2 channels at H/s x W/s) -> head conv (s^2 -> width) + ReLU ->
     `depth` x [conv (width -> width) + input, ReLU] -> + head features -> tail conv (width -> s^2) ->
-    pixel-shuffle x s -> + input. All convs `kernel` x `kernel`, trained as `CollapsibleConv`.
-    Cost: kernel^2 * (2 s^2 width + depth width^2) / s^2 MACs per output pixel (scale 2, kernel 3,
-    width 16, depth 5: 3,168, under SESR-M5's 3.4 K; scale 4 buys 4x the width^2 at the same cost,
-    which the CPU runs far more efficiently: wide convs on fewer pixels).
+    pixel-shuffle x s -> + input. Body convs `kernel` x `kernel`, head and tail `outer_kernel` x
+    `outer_kernel` (SESR's 5 x 5 widens the receptive field where the convs are cheap, having few
+    channels on one side); all trained as `CollapsibleConv`.
+    Cost: (2 s^2 width outer_kernel^2 + depth width^2 kernel^2) / s^2 MACs per output pixel (scale 2,
+    kernel 3, width 16: depth 5 and 3 x 3 outer 3,168, depth 4 and 5 x 5 outer 3,104, both under
+    SESR-M5's 3.4 K; scale 4 buys 4x the width^2 at the same cost, which the CPU runs far more
+    efficiently: wide convs on fewer pixels).
     """
 
-    def __init__(self, width: int = 16, depth: int = 5, kernel: int = 3, expand: int = 64, scale: int = 2) -> None:
+    def __init__(self, width: int = 16, depth: int = 5, kernel: int = 3, expand: int = 64, scale: int = 2,
+                 outer_kernel: int | None = None) -> None:
         super().__init__()
-        if width < 1 or depth < 0 or kernel % 2 != 1 or expand < 1 or scale not in (2, 4):
-            raise ValueError(f"bad CollapsibleStudent args: width={width} depth={depth} kernel={kernel} expand={expand} "
-                             f"scale={scale} (2 or 4)")
+        outer_kernel = kernel if outer_kernel is None else outer_kernel
+        if width < 1 or depth < 0 or kernel % 2 != 1 or outer_kernel % 2 != 1 or expand < 1 or scale not in (2, 4):
+            raise ValueError(f"bad CollapsibleStudent args: width={width} depth={depth} kernel={kernel} "
+                             f"outer_kernel={outer_kernel} (odd) expand={expand} scale={scale} (2 or 4)")
         self.width, self.depth, self.kernel, self.expand = width, depth, kernel, expand
+        self.outer_kernel = outer_kernel
         self.scale = scale  # the unshuffle factor: H and W must be multiples of it (the card's pad_multiple)
         s2 = scale * scale
         self.register_buffer("luma_unshuffle", luma_unshuffle_weight(scale))
-        self.head = CollapsibleConv(s2, width, kernel, expand)
+        self.head = CollapsibleConv(s2, width, outer_kernel, expand)
         self.body = nn.ModuleList([CollapsibleConv(width, width, kernel, expand, residual=True) for _ in range(depth)])
-        self.tail = CollapsibleConv(width, s2, kernel, expand)
+        self.tail = CollapsibleConv(width, s2, outer_kernel, expand)
         with torch.no_grad():  # start as the identity map: the residual begins at zero
             self.tail.reduce_weight.mul_(1e-3)
 
@@ -93,6 +111,17 @@ class CollapsibleStudent(nn.Module):
         for block in self.body:
             f = F.relu(block(f))
         return x + F.pixel_shuffle(self.tail(f + f0), self.scale)
+
+    def forward_luma(self, y: torch.Tensor) -> torch.Tensor:
+        """The same net on the luma plane alone: N x 1 x H x W BT.601 luma in [0, 1] (I420's Y as
+        (Y - 16) / 219) -> the sharpened luma, equal to the luma of `forward` on the RGB frame."""
+        s = self.scale
+        onehot = torch.eye(s * s, dtype=y.dtype, device=y.device).view(s * s, 1, s, s)  # unshuffle as one strided conv
+        f0 = F.relu(self.head(F.conv2d(y, onehot, stride=s)))
+        f = f0
+        for block in self.body:
+            f = F.relu(block(f))
+        return y + F.pixel_shuffle(self.tail(f + f0), s)
 
     def fuse_reparam(self) -> "CollapsibleStudent":
         """Replaces every `CollapsibleConv` by the plain conv it equals (in place): the export form."""

@@ -1,0 +1,116 @@
+"""vcam.processor on the luma path (card v2 "Y" models): the model sees the I420 Y plane, chroma passes
+through bit-exact, the frame goes out as I420, and no full-resolution float buffer exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from vcam_support import make_luma_onnx, panned_frames, write_luma_card
+from vcam.config import DaemonConfig
+from vcam.engine import load_engine
+from vcam.processor import FrameProcessor
+from vcam.transforms import i420_planes
+
+W, H = 200, 120  # not multiples of the model's pad multiple 4 on purpose: 200 is, 122 below is not
+
+
+@pytest.fixture(scope="module", params=["uint8", "float32"])
+def luma_card(request, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp(f"luma-{request.param}")
+    return write_luma_card(make_luma_onnx(folder / f"luma-{request.param}.onnx", dtype=request.param), request.param)
+
+
+def offline_y(card_path: Path, y_u8: np.ndarray) -> np.ndarray:
+    """The model run by onnxruntime on an edge-padded Y plane, cropped back: the reference."""
+    h, w = y_u8.shape
+    padded = cv2.copyMakeBorder(y_u8, 0, -h % 4, 0, -w % 4, cv2.BORDER_REPLICATE)[None, None]
+    sess = ort.InferenceSession(str(card_path.with_suffix(".onnx")), providers=["CPUExecutionProvider"])
+    if sess.get_inputs()[0].type == "tensor(uint8)":
+        return sess.run(None, {"input": padded})[0][0, 0, :h, :w]
+    out = sess.run(None, {"input": (padded.astype(np.float32) - 16) / 219})[0][0, 0, :h, :w]
+    return np.clip(np.rint(out * 219 + 16), 0, 255).astype(np.uint8)
+
+
+def run(card_path: Path, frame: np.ndarray, **settings) -> tuple[FrameProcessor, np.ndarray]:
+    cfg = DaemonConfig(model=str(card_path), **settings)
+    engine = load_engine(cfg.model, "cpu", 1)
+    proc = FrameProcessor(cfg, engine, (frame.shape[1], frame.shape[0]), offline=True)
+    return proc, proc.process(frame, proc.new_output())
+
+
+@pytest.mark.parametrize("height", [H, 122])
+def test_y_model_equals_its_onnx_on_the_i420_y_plane_chroma_bit_exact(luma_card: Path, height: int) -> None:
+    frame = panned_frames(W, height, 1, "astronaut")[0]
+    proc, out = run(luma_card, frame)
+    assert proc.luma and proc.output_format == "i420" and out.shape == (height * 3 // 2, W)
+    i420_in = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
+    y_in, u_in, v_in = i420_planes(i420_in)
+    y_out, u_out, v_out = i420_planes(out)
+    np.testing.assert_array_equal(y_out, offline_y(luma_card, y_in))
+    np.testing.assert_array_equal(u_out, u_in)
+    np.testing.assert_array_equal(v_out, v_in)
+    assert np.abs(y_out.astype(int) - y_in).mean() > 0.5  # it did sharpen
+
+
+def test_strength_blends_y_only(luma_card: Path) -> None:
+    frame = panned_frames(W, H, 1, "chelsea")[0]
+    _, out = run(luma_card, frame, strength=0.4)
+    i420_in = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
+    y_in = i420_in[:H]
+    want = np.clip(np.rint(0.6 * y_in + 0.4 * offline_y(luma_card, y_in).astype(np.float64)), 0, 255)
+    assert np.abs(out[:H].astype(np.float64) - want).max() <= 1  # OpenCV's fixed-point rounding
+    np.testing.assert_array_equal(out[H:], i420_in[H:])
+
+
+def test_work_size_adds_the_upscaled_change_to_the_full_size_y(luma_card: Path) -> None:
+    frame = panned_frames(W, H, 1, "astronaut")[0]
+    proc, out = run(luma_card, frame, work_size=(W // 2, H // 2))
+    assert proc.geometry.resizes
+    i420_in = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
+    y_in = i420_in[:H]
+    y_work = cv2.resize(y_in, (W // 2, H // 2), interpolation=cv2.INTER_AREA)
+    delta = offline_y(luma_card, y_work).astype(np.int16) - y_work.astype(np.int16)
+    want = np.clip(y_in + cv2.resize(delta, (W, H), interpolation=cv2.INTER_LINEAR).astype(np.float64), 0, 255)
+    assert np.abs(out[:H].astype(np.float64) - want).max() <= 1
+    np.testing.assert_array_equal(out[H:], i420_in[H:])
+    # the camera's own detail stays: where the model changes nothing, the output is the input pixel itself
+    flat = cv2.resize(delta, (W, H), interpolation=cv2.INTER_LINEAR) == 0
+    assert flat.mean() > 0.05 and np.array_equal(out[:H][flat], y_in[flat])
+
+
+def test_mirror_flips_every_plane(luma_card: Path) -> None:
+    frame = panned_frames(W, H, 1, "chelsea")[0]
+    _, plain = run(luma_card, frame)
+    _, mirrored = run(luma_card, frame, mirror=True)
+    for a, b in zip(i420_planes(plain), i420_planes(mirrored)):
+        np.testing.assert_array_equal(a[:, ::-1], b)
+
+
+def test_odd_size_goes_out_as_bgr(luma_card: Path) -> None:
+    frame = panned_frames(W + 1, H + 1, 1, "astronaut")[0]
+    proc, out = run(luma_card, frame)
+    assert proc.output_format == "bgr" and out.shape == frame.shape
+    even = cv2.copyMakeBorder(frame, 0, 1, 0, 1, cv2.BORDER_REPLICATE)
+    _, even_out = run(luma_card, even)
+    np.testing.assert_array_equal(out, cv2.cvtColor(even_out, cv2.COLOR_YUV2BGR_I420)[: H + 1, : W + 1])
+
+
+def test_strength_zero_is_the_camera_frame(luma_card: Path) -> None:
+    frame = panned_frames(W, H, 1, "chelsea")[0]
+    proc, out = run(luma_card, frame, strength=0.0)
+    assert proc.copy and not proc.luma
+    np.testing.assert_array_equal(out, frame)
+
+
+def test_no_full_resolution_float_buffer_on_the_uint8_y_path(tmp_path: Path) -> None:
+    card = write_luma_card(make_luma_onnx(tmp_path / "y8.onnx"))
+    for work in (None, (W // 2, H // 2)):
+        proc, _ = run(card, panned_frames(W, H, 1, "chelsea")[0], work_size=work)
+        arrays = [a for pool in (proc.pre_pool, proc.infer_pool, proc.post_pool) for slot in pool._free for a in slot.arrays.values()]
+        arrays += [v for obj in (proc.luma_pre, proc.luma_post) for v in vars(obj).values() if isinstance(v, np.ndarray)]
+        assert arrays and all(a.dtype in (np.uint8, np.int16) for a in arrays), {a.dtype for a in arrays}
