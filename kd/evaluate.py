@@ -178,8 +178,9 @@ class OnnxRestorer:
     """An exported model run by onnxruntime as its card says (pad multiple, colour order, range, kind).
 
     A "Y" card (the uint8 luma plane) is run the way the runtime runs it (vcam/transforms.py): RGB ->
-    I420 by OpenCV, the model on the edge-padded Y plane, chroma untouched, I420 -> RGB; so its scores
-    include the uint8 rounding the user's frames go through."""
+    I420 by OpenCV, the model on the edge-padded Y plane (`luma_plane`). Its change of Y is then added
+    to R, G and B alike, as the RGB students add their luma residual, so that every model is scored on
+    the luma it hands the device, and none on the 4:2:0 chroma that the device format gives them all."""
 
     runtime = "onnxruntime"
 
@@ -204,23 +205,25 @@ class OnnxRestorer:
         self.luma = self.card.get("planes", "RGB") == "Y"
         self.luma_u8 = self.card["input"].get("dtype") == "uint8"
 
-    def _restore_luma(self, rgb_u8: np.ndarray) -> np.ndarray:
+    def luma_plane(self, rgb_u8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the I420 Y plane of `rgb_u8`, the model's output plane), H x W uint8 each."""
         h, w = rgb_u8.shape[:2]
         even = cv2.copyMakeBorder(np.ascontiguousarray(rgb_u8[:, :, ::-1]), 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
-        i420 = cv2.cvtColor(even, cv2.COLOR_BGR2YUV_I420)
         eh, ew = even.shape[:2]
+        y_in = cv2.cvtColor(even, cv2.COLOR_BGR2YUV_I420)[:eh]
         m = self.mult
-        y = cv2.copyMakeBorder(i420[:eh], 0, -eh % m, 0, -ew % m, cv2.BORDER_REPLICATE)[None, None]
+        y = cv2.copyMakeBorder(y_in, 0, -eh % m, 0, -ew % m, cv2.BORDER_REPLICATE)[None, None]
         feed = y if self.luma_u8 else ((y.astype(np.float32) - Y_BLACK) / Y_SPAN)
-        out = self.session.run([self.out_name], {self.in_name: feed})[0][0, 0, :eh, :ew]
+        out = self.session.run([self.out_name], {self.in_name: feed})[0][0, 0, :h, :w]
         if not self.luma_u8:
             out = np.clip(np.rint(out * Y_SPAN + Y_BLACK), 0, 255).astype(np.uint8)
-        i420[:eh] = out
-        return np.ascontiguousarray(cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)[:h, :w, ::-1])
+        return y_in[:h, :w], out
 
     def restore(self, rgb_u8: np.ndarray) -> np.ndarray:
         if self.luma:
-            return self._restore_luma(rgb_u8)
+            y_in, y_out = self.luma_plane(rgb_u8)
+            delta = (y_out.astype(np.float32) - y_in) * np.float32(255.0 / Y_SPAN)
+            return np.clip(np.rint(rgb_u8 + delta[:, :, None]), 0, 255).astype(np.uint8)
         h, w = rgb_u8.shape[:2]
         x = _pad_edge(rgb_u8_to_nchw_f32(rgb_u8), self.mult)
         if self.bgr:

@@ -140,8 +140,6 @@ def test_y_plane_export_runs_in_the_runtime_as_kd_evaluate_runs_it(tmp_path):
     """`--planes Y`: the uint8 I420 luma plane in and out. Parity with torch's luma form at shapes other
     than the export one (within one level: uint8 rounding ties), the card-v2 contract, the runtime's
     engine accepts it, and kd evaluate's restorer gives exactly what the runtime publishes."""
-    import cv2
-
     from kd.evaluate import OnnxRestorer
     from kd.export import check_parity_luma
     from vcam.config import DaemonConfig
@@ -165,10 +163,16 @@ def test_y_plane_export_runs_in_the_runtime_as_kd_evaluate_runs_it(tmp_path):
     rgb = np.ascontiguousarray((photo_nchw("coffee", 62, 90)[0].transpose(1, 2, 0) * 255).round().astype(np.uint8))
     cfg = DaemonConfig(model=str(tmp_path / "m-y.json"))
     proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", 1), (90, 62), offline=True)
-    runtime_bgr = proc.to_bgr(proc.process(np.ascontiguousarray(rgb[:, :, ::-1]), proc.new_output()), np.empty((62, 90, 3), np.uint8))
-    restored = OnnxRestorer(tmp_path / "m-y.json", 1).restore(rgb)
-    np.testing.assert_array_equal(restored, runtime_bgr[:, :, ::-1])
-    assert np.abs(restored.astype(int) - rgb).mean() > 0.1  # the model changed the picture
+    runtime_i420 = proc.process(np.ascontiguousarray(rgb[:, :, ::-1]), proc.new_output())
+    restorer = OnnxRestorer(tmp_path / "m-y.json", 1)
+    y_in, y_out = restorer.luma_plane(rgb)
+    np.testing.assert_array_equal(y_out, runtime_i420[:62])
+    # scored as the RGB students are: the luma change added to R, G and B alike
+    restored = restorer.restore(rgb).astype(np.float64)
+    delta = restored - rgb
+    inside = ((restored > 0) & (restored < 255)).all(axis=2)  # no channel clipped
+    assert inside.mean() > 0.5 and np.abs(delta - delta.mean(axis=2, keepdims=True))[inside].max() <= 1  # rounding
+    assert np.abs(y_out.astype(int) - y_in).mean() > 0.1  # the model changed the picture
 
 
 def test_rgb_model_refuses_the_y_plane_export(tmp_path):
