@@ -1,0 +1,30 @@
+"""The README's whole-pipeline speed table from `sharpcam bench --json` files (runs/results_cs.sh writes
+them as <model>_<720p|1080p|720p30>_r<round>.json): the range over interleaved rounds.
+python runs/bench_table.py [runs/bench/cs]"""
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+folder = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/bench/cs")
+runs: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+for f in sorted(folder.glob("*_r*.json")):
+    model, kind, _ = f.stem.rsplit("_", 2)
+    runs[model][kind].append(json.loads(f.read_text()))
+
+
+def span(values, fmt="{:.1f}") -> str:
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}–{fmt.format(hi)}"
+
+
+print("| model | 720p fps | 1080p fps | 720p30: output fps, cores, model work size | pre + post + publish ms, 720p / 1080p |")
+print("|---|---|---|---|---|")
+for model, kinds in runs.items():
+    cells = [span([r["fps"] for r in kinds[k]]) if kinds.get(k) else "–" for k in ("720p", "1080p")]
+    paced = kinds.get("720p30")
+    cells.append(f"{span([r['fps'] for r in paced])}, {span([r['cpu_cores'] for r in paced], '{:.2f}')} cores, "
+                 f"{span([100 * r['model_scale'] for r in paced], '{:.0f}')} %" if paced else "–")
+    cells.append(" / ".join(span([r["overhead_ms"] for r in kinds[k]]) if kinds.get(k) else "–" for k in ("720p", "1080p")))
+    print(f"| {model} | " + " | ".join(cells) + " |")
+print(f"\nCPU: {next(iter(next(iter(runs.values())).values()))[0].get('cpu_count')} logical cores; files in {folder}")
