@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import harness
-from tiny_model import write_unsharp_model
+from tiny_model import write_luma_unsharp_model, write_unsharp_model
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -43,13 +43,16 @@ def e2e_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def camera_model(e2e_model: Path) -> Path:
-    """Card of the model boot 1's daemon and offline enhance run: $SHARPCAM_E2E_MODEL, else the model
-    export/ ships (sharpcam-rt), else the tiny one."""
+def camera_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Card of the model boot 1's daemon and offline enhance run: $SHARPCAM_E2E_MODEL, else the tiny
+    unsharp mask in the card-v2 Y-plane form, so the guest's daemon runs the luma path the default
+    model takes and hands I420 straight to v4l2loopback (boot 2 runs the RGB path with `e2e_model`; the
+    shipped default itself runs through `sharpcam enhance` in boot 1). A fixed, strong mask, because the
+    checks tell the model's output from its input through the device's YUV hops: the trained default
+    changes a clean frame by ~1 grey level, within those hops."""
     if os.environ.get("SHARPCAM_E2E_MODEL"):
         return Path(os.environ["SHARPCAM_E2E_MODEL"]).resolve()
-    shipped = harness.REPO / "export" / "sharpcam-rt.json"
-    return shipped if shipped.is_file() else e2e_model
+    return write_luma_unsharp_model(tmp_path_factory.mktemp("e2e_luma_model"))
 
 
 def _boot(model: Path, script: str, name: str) -> harness.GuestRun:

@@ -12,7 +12,7 @@ import onnxruntime as ort
 import pytest
 
 import harness
-from tiny_model import GUEST_IR_VERSION, gaussian_3x3_f32, write_unsharp_model
+from tiny_model import GUEST_IR_VERSION, gaussian_3x3_f32, write_luma_unsharp_model, write_unsharp_model
 
 
 def _unsharp_reference(rgb_f32: np.ndarray, amount: float) -> np.ndarray:
@@ -36,6 +36,27 @@ def test_tiny_model_is_the_unsharp_mask_and_guest_readable(tmp_path: Path, size:
     out = sess.run(None, {"input": rgb.transpose(2, 0, 1)[None]})[0][0].transpose(1, 2, 0)
     np.testing.assert_allclose(out, _unsharp_reference(rgb, 1.5), atol=1e-5)
     assert np.abs(out - rgb).mean() > 0.01  # it really sharpens a photo
+
+
+@pytest.mark.parametrize("size", [(90, 160), (59, 101)])
+def test_tiny_luma_model_is_the_unsharp_mask_on_the_y_plane(tmp_path: Path, size: tuple[int, int]) -> None:
+    from vcam.card import read_card
+
+    card = read_card(write_luma_unsharp_model(tmp_path, amount=1.5))
+    assert (card.planes, card.dtype) == ("Y", "uint8")
+    model = onnx.load(str(card.onnx_path))
+    assert model.ir_version == GUEST_IR_VERSION
+    h, w = size
+    y = harness.luma_f32(harness.clip_frames_rgb_u8(1))[0][:h, :w]
+    y_u8 = np.clip(np.rint(y), 0, 255).astype(np.uint8)
+    sess = ort.InferenceSession(str(card.onnx_path), providers=["CPUExecutionProvider"])
+    out = sess.run(None, {"input": y_u8[None, None]})[0][0, 0]
+    luma = (y_u8.astype(np.float32) - 16) / 219
+    want = np.clip(np.rint(_unsharp_reference(luma[:, :, None], 1.5)[:, :, 0] * 219 + 16), 0, 255)
+    # the reference clips to [0, 1] in luma units and rounds in float64; the model saturates at 0..255
+    inside = (want > 16) & (want < 235)
+    assert np.abs(out.astype(np.float64) - want)[inside].max() <= 1
+    assert np.abs(out.astype(int) - y_u8).mean() > 1  # it really sharpens
 
 
 def test_clip_frames_are_distinct_and_matchable() -> None:

@@ -73,3 +73,50 @@ def write_unsharp_model(folder: Path, name: str = "e2e-unsharp", amount: float =
         architecture={"class": "UnsharpMask3x3", "args": {"amount": amount}}, params=27, macs_per_pixel=30, metrics={},
         training={"note": "not trained: a fixed unsharp mask for the end-to-end tests"}))
     return card_path
+
+
+def build_luma_unsharp_onnx(amount: float = 1.5) -> bytes:
+    """The same unsharp mask in the card-v2 "Y" form `kd export --planes Y` writes: the I420 Y plane,
+    uint8 (1, 1, H, W), in and out, through DequantizeLinear ((Y - 16) / 219) and QuantizeLinear."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [
+        numpy_helper.from_array(gaussian_3x3_f32()[None, None], "blur_w"),
+        numpy_helper.from_array(np.array(amount, np.float32), "amount"),
+        numpy_helper.from_array(np.array(1.0 / 219, np.float32), "luma_scale"),
+        numpy_helper.from_array(np.array(16, np.uint8), "luma_black"),
+        numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"),
+    ]
+    nodes = [
+        helper.make_node("DequantizeLinear", ["input", "luma_scale", "luma_black"], ["luma"]),
+        helper.make_node("Pad", ["luma", "pads"], ["padded"], mode="edge"),
+        helper.make_node("Conv", ["padded", "blur_w"], ["blurred"], kernel_shape=[3, 3]),
+        helper.make_node("Sub", ["luma", "blurred"], ["detail"]),
+        helper.make_node("Mul", ["detail", "amount"], ["boost"]),
+        helper.make_node("Add", ["luma", "boost"], ["sharp"]),
+        helper.make_node("QuantizeLinear", ["sharp", "luma_scale", "luma_black"], ["output"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "e2e_luma_unsharp",
+        [helper.make_tensor_value_info("input", TensorProto.UINT8, [1, 1, "height", "width"])],
+        [helper.make_tensor_value_info("output", TensorProto.UINT8, [1, 1, "height", "width"])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="sharpcam-e2e")
+    model.ir_version = GUEST_IR_VERSION
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def write_luma_unsharp_model(folder: Path, name: str = "e2e-luma-unsharp", amount: float = 1.5) -> Path:
+    """Write `<name>.onnx` + `<name>.json` (card_version 2, planes Y, uint8) into folder; return the card path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.onnx").write_bytes(build_luma_unsharp_onnx(amount))
+    card_path = folder / f"{name}.json"
+    write_card(card_path, card_fields(
+        name, folder / f"{name}.onnx", pad_multiple=4, opset=OPSET, planes="Y", dtype="uint8",
+        value_range=(0.0, 255.0), output_kind="image",
+        architecture={"class": "LumaUnsharpMask3x3", "args": {"amount": amount}}, params=9, macs_per_pixel=10, metrics={},
+        training={"note": "not trained: a fixed unsharp mask on the luma plane for the end-to-end tests"}))
+    return card_path

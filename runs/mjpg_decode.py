@@ -1,0 +1,34 @@
+# Issue 11's question "decode MJPG straight to YUV if a well-kept library does it faster than OpenCV's
+# decode + cvtColor": one 720p frame of the shared clip as a 4:2:2 JPEG (what UVC webcams send), one
+# thread, median of 30. simplejpeg 1.9 (libjpeg-turbo) has no YUV-planes decoder (only an encoder);
+# PyTurboJPEG needs the system libturbojpeg, which this machine lacks. pip install simplejpeg; then
+# python runs/mjpg_decode.py > runs/mjpg_decode.txt
+import platform
+import time
+
+import cv2
+import numpy as np
+import simplejpeg
+
+cap = cv2.VideoCapture("../shared/video/talking_720p.mp4")
+ok, bgr = cap.read()
+ok, jpg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 85, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422])
+data = jpg.tobytes()
+i420 = np.empty((1080, 1280), np.uint8)
+cv2.setNumThreads(1)
+
+
+def ms(f, n=30):
+    f()
+    ts = []
+    for _ in range(n):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return 1000 * float(np.median(ts))
+
+
+print(f"# {platform.processor() or platform.machine()}, opencv {cv2.__version__}, simplejpeg {simplejpeg.__version__}, {len(data)} byte JPEG")
+print(f"OpenCV imdecode -> BGR          {ms(lambda: cv2.imdecode(jpg, cv2.IMREAD_COLOR)):6.2f} ms")
+print(f"simplejpeg decode_jpeg -> BGR    {ms(lambda: simplejpeg.decode_jpeg(data, colorspace='BGR')):6.2f} ms")
+print(f"cvtColor BGR -> I420             {ms(lambda: cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420, dst=i420)):6.2f} ms")
