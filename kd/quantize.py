@@ -160,6 +160,9 @@ def quantize(cfg: QuantizeConfig, log=click.echo) -> dict[str, Any]:
     card, fp32_path = load_card(cfg.model)
     if card.get("precision", "fp32") != "fp32":
         raise QuantizeError(f"{cfg.model} is already {card.get('precision')}: pass the fp32 card")
+    if card.get("planes", "RGB") != "RGB":
+        raise QuantizeError(f"{cfg.model} is a Y-plane model: quantize the RGB export of the same checkpoint "
+                            "(`sharpcam-kd export CKPT --planes RGB`)")
     name = cfg.name or f"{card['name']}-int8"
     out_dir = Path(cfg.out) if cfg.out else fp32_path.parent
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -550,3 +550,36 @@ def test_a_forced_work_size_is_never_changed(residual_card: Path, monkeypatch: p
         assert pipeline.auto_scale == 1.0
     finally:
         stop(pipeline, thread)
+
+
+def test_y_model_publishes_i420_resends_it_and_fits_another_sink_size(tmp_path: Path) -> None:
+    """The luma path through the threaded daemon: a card-v2 Y model's frames reach the sink as I420
+    equal to the offline processing of a camera frame; a stall re-sends the same I420 frame; when the
+    camera changes size, its I420 frames are converted and scaled to the open sink's size."""
+    from vcam_support import make_luma_onnx, write_luma_card
+
+    card = write_luma_card(make_luma_onnx(tmp_path / "y8.onnx"))
+    cfg = daemon_cfg().replace(model=str(card))
+    engine = load_engine(cfg.model, "cpu", 1)
+    camera = FakeCamera()
+    sink = RecordingSink()
+    pipeline = Pipeline(cfg, camera.open(), camera.open, sink, engine)
+    counters = pipeline.stats.counters
+    proc = FrameProcessor(cfg, engine, (W, H), offline=True)
+    expected = [proc.process(f, proc.new_output()).copy() for f in camera.frames]
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: counters.fresh >= 3, "first frames")
+        assert sink.sent[-1].shape == (H * 3 // 2, W)
+        assert any(np.array_equal(sink.sent[-1], e) for e in expected)
+        camera.stalled = True
+        wait_for(lambda: counters.repeated >= 3, "re-sent frames")
+        assert np.array_equal(sink.sent[-1], sink.sent[-2])
+        camera.stalled = False
+        big = panned_frames(2 * W, 2 * H, 2, "rocket")
+        camera.frames = big
+        wait_for(lambda: sink.sent[-1].shape == (H, W, 3) and min(
+            np.abs(sink.sent[-1].astype(int) - cv2.resize(b, (W, H)).astype(int)).mean() for b in big) < 6, "resized frames")
+    finally:
+        stop(pipeline, thread)
+    assert pipeline.error is None

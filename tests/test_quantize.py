@@ -104,3 +104,15 @@ def test_cli_refuses_bad_inputs(folders, tmp_path):
                                          "--float-nodes", "/nope", "--out", str(tmp_path)])
     assert r.exit_code == 1 and "/nope" in r.output and "/head/Conv" in r.output
     assert not list(tmp_path.glob("*.onnx*"))
+
+
+def test_a_y_plane_card_is_sent_to_its_rgb_export(tmp_path):
+    from vcam_support import make_luma_onnx, write_luma_card
+
+    from kd.config import QuantizeConfig
+    from kd.quantize import QuantizeError, quantize
+
+    card = write_luma_card(make_luma_onnx(tmp_path / "y8.onnx"))
+    with pytest.raises(QuantizeError, match="Y-plane model: quantize the RGB export"):
+        quantize(QuantizeConfig(model=str(card), out=str(tmp_path)), log=lambda _m: None)
+    assert not list(tmp_path.glob("*-int8.*"))

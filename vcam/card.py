@@ -151,7 +151,7 @@ def _parse(raw: Any, card_path: Path, shown: Path) -> ModelCard:
         raise CardError(f"model card {shown} has card_version {version}, this sharpcam reads "
                         f"{' and '.join(map(str, READABLE_VERSIONS))}: upgrade sharpcam or re-export")
     planes = raw.get("planes", "RGB") if version >= 2 else "RGB"
-    if planes not in PLANE_CHANNELS:
+    if not isinstance(planes, str) or planes not in PLANE_CHANNELS:
         raise CardError(f"model card {shown}: planes {planes!r} must be RGB or Y: fix the card")
     channels = PLANE_CHANNELS[planes]
     onnx_path = (card_path.parent / _need(raw, "file", str, shown)).resolve()
@@ -181,7 +181,7 @@ def _parse(raw: Any, card_path: Path, shown: Path) -> ModelCard:
     if layout != "NCHW":
         raise CardError(f"model card {shown}: layout {layout!r} is not supported, only NCHW: re-export the model")
     color_order = "Y" if planes == "Y" else _need(raw, "color_order", str, shown).upper()
-    if color_order not in ("RGB", "BGR", "Y"):
+    if color_order not in ("RGB", "BGR") and planes == "RGB":
         raise CardError(f"model card {shown}: color_order {color_order!r} must be RGB or BGR: fix the card")
     value_range = _need(raw, "value_range", list, shown)
     if value_range not in ([0, 1], [0, 255], [0.0, 1.0], [0.0, 255.0]):
@@ -192,8 +192,9 @@ def _parse(raw: Any, card_path: Path, shown: Path) -> ModelCard:
     output_kind = _need(raw, "output_kind", str, shown)
     if output_kind not in ("image", "residual"):
         raise CardError(f"model card {shown}: output_kind {output_kind!r} must be image or residual: fix the card")
-    if dtype == "uint8" and (output_kind != "image" or value_range[1] != 255):
-        raise CardError(f"model card {shown}: a uint8 model must return the image (output_kind image) in [0, 255]: fix the card")
+    if planes == "Y" and (output_kind != "image" or value_range[1] != (255 if dtype == "uint8" else 1)):
+        raise CardError(f"model card {shown}: a Y-plane model must return the image (output_kind image) in "
+                        f"{'[0, 255] (uint8)' if dtype == 'uint8' else '[0, 1] (float32)'}: fix the card or re-export")
     scale = raw.get("scale", 1)
     if scale != 1:
         raise CardError(f"model card {shown}: scale {scale} is not supported (only same-size models): use a scale-1 model")

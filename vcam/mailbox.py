@@ -45,10 +45,6 @@ class Slot:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
 
-    def get(self, name: str) -> np.ndarray | None:
-        """The named buffer, or None when this slot has none of that name."""
-        return self.arrays.get(name)
-
     def release(self) -> None:
         """Hands the slot (and whatever it carries) back to its pool."""
         self.pool._release(self)

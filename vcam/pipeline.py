@@ -651,7 +651,9 @@ class Pipeline:
             if frame.shape != sink_shape and frame.shape != i420_shape:
                 if frame.ndim == 2:  # I420 of another size: to BGR first (rare; one buffer per size)
                     shape = (frame.shape[0] * 2 // 3, frame.shape[1], 3)
-                    frame = i420_to_bgr_u8(frame, other_bgr.setdefault(shape, np.empty(shape, np.uint8)))
+                    if shape not in other_bgr:
+                        other_bgr[shape] = np.empty(shape, np.uint8)
+                    frame = i420_to_bgr_u8(frame, other_bgr[shape])
                 resize_into(frame, resized)
                 frame = resized
             sink.send(frame)

@@ -1,7 +1,8 @@
 """Where finished frames go: a v4l2loopback virtual camera, a video file, or nowhere.
 
-Each sink is a context manager opened at a fixed frame size and rate; `send(bgr_u8)` takes a
-BGR uint8 (H, W, 3) frame of exactly that size. The publish stage does the pacing (constant rate,
+Each sink is a context manager opened at a fixed frame size and rate; `send(frame_u8)` takes a
+uint8 frame of exactly that size, I420 (H * 3/2, W: the luma path's, passed on as it is) or BGR
+(H, W, 3: converted to I420 once, into a preallocated buffer, where the device wants I420). The publish stage does the pacing (constant rate,
 re-sends, placeholders); sinks only write.
 """
 

@@ -337,7 +337,3 @@ def i420_to_bgr_u8(i420_u8: np.ndarray, bgr_u8: np.ndarray) -> np.ndarray:
     cv2.cvtColor(i420_u8, cv2.COLOR_YUV2BGR_I420, dst=bgr_u8)
     return bgr_u8
 
-
-def is_i420(frame: np.ndarray, width: int, height: int) -> bool:
-    """Whether `frame` is an I420 (H * 3/2, W) uint8 frame of that size (else BGR (H, W, 3))."""
-    return frame.ndim == 2 and frame.shape == (height * 3 // 2, width)
