@@ -18,13 +18,14 @@ def span(values, fmt="{:.1f}") -> str:
     return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}–{fmt.format(hi)}"
 
 
-print("| model | 720p fps | 1080p fps | 720p30: output fps, cores, model work size | pre + post + publish ms, 720p / 1080p |")
-print("|---|---|---|---|---|")
+print("| model | 720p fps | 1080p fps | 720p30: output fps, cores, model work size | 1080p30: the same | pre + post + publish ms, 720p / 1080p |")
+print("|---|---|---|---|---|---|")
 for model, kinds in runs.items():
     cells = [span([r["fps"] for r in kinds[k]]) if kinds.get(k) else "–" for k in ("720p", "1080p")]
-    paced = kinds.get("720p30")
-    cells.append(f"{span([r['fps'] for r in paced])}, {span([r['cpu_cores'] for r in paced], '{:.2f}')} cores, "
-                 f"{span([100 * r['model_scale'] for r in paced], '{:.0f}')} %" if paced else "–")
+    for kind in ("720p30", "1080p30"):
+        paced = kinds.get(kind)
+        cells.append(f"{span([r['fps'] for r in paced])}, {span([r['cpu_cores'] for r in paced], '{:.2f}')} cores, "
+                     f"{span([100 * r['model_scale'] for r in paced], '{:.0f}')} %" if paced else "–")
     cells.append(" / ".join(span([r["overhead_ms"] for r in kinds[k]]) if kinds.get(k) else "–" for k in ("720p", "1080p")))
     print(f"| {model} | " + " | ".join(cells) + " |")
 print(f"\nCPU: {next(iter(next(iter(runs.values())).values()))[0].get('cpu_count')} logical cores; files in {folder}")

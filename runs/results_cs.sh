@@ -37,6 +37,8 @@ for r in 1 2; do
         sharpcam bench --model $m --size 1280x720 --duration 5 --warmup 1.5 --json > runs/bench/cs/${n}_720p_r$r.json
         sharpcam bench --model $m --size 1920x1080 --duration 5 --warmup 1.5 --json > runs/bench/cs/${n}_1080p_r$r.json
         sharpcam bench --model $m --clip ../shared/video/talking_720p.mp4 --fps 30 --duration 15 --json > runs/bench/cs/${n}_720p30_r$r.json
+        sharpcam bench --model $m --clip ../shared/video/talking_720p.mp4 --size 1920x1080 --fps 30 --duration 15 --json \
+            > runs/bench/cs/${n}_1080p30_r$r.json
     done
     sharpcam bench --model none --size 1280x720 --duration 5 --warmup 1 --json > runs/bench/cs/none_720p_r$r.json
     sharpcam bench --model none --size 1920x1080 --duration 5 --warmup 1 --json > runs/bench/cs/none_1080p_r$r.json
