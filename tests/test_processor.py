@@ -114,3 +114,17 @@ def test_no_full_resolution_float_buffer_on_the_uint8_y_path(tmp_path: Path) -> 
         arrays = [a for pool in (proc.pre_pool, proc.infer_pool, proc.post_pool) for slot in pool._free for a in slot.arrays.values()]
         arrays += [v for obj in (proc.luma_pre, proc.luma_post) for v in vars(obj).values() if isinstance(v, np.ndarray)]
         assert arrays and all(a.dtype in (np.uint8, np.int16) for a in arrays), {a.dtype for a in arrays}
+
+
+def test_an_enhanced_picture_keeps_full_resolution_colour(luma_card: Path) -> None:
+    """Offline, a picture gets the model's change of Y added to B, G and R (I420 would halve its
+    colour resolution); its luma is the luma path's."""
+    frame = panned_frames(W, H, 1, "astronaut")[0]
+    proc, out = run(luma_card, frame)
+    bgr = proc.to_bgr(out, np.empty_like(frame), frame)
+    delta = bgr.astype(np.float64) - frame
+    inside = ((bgr > 0) & (bgr < 255)).all(axis=2)
+    assert inside.mean() > 0.5 and np.abs(delta - delta.mean(axis=2, keepdims=True))[inside].max() <= 1
+    y_out = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)[:H].astype(int)
+    assert np.abs(y_out - out[:H])[inside].mean() < 1.0
+    assert np.abs(bgr.astype(int) - frame).mean() > 0.5  # it did sharpen

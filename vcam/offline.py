@@ -25,7 +25,7 @@ def _enhance_image(cfg: DaemonConfig, engine: Engine | None, input_path: Path, o
     h, w = image.shape[:2]
     bgr = to_bgr_u8(image, np.empty((h, w, 3), np.uint8))
     proc = FrameProcessor(cfg, engine, (w, h), offline=True)
-    result = proc.to_bgr(proc.process(bgr, proc.new_output()), np.empty_like(bgr))
+    result = proc.to_bgr(proc.process(bgr, proc.new_output()), np.empty_like(bgr), bgr)
     if image.ndim == 3 and image.shape[2] == 4:  # keep the alpha channel of a BGRA image
         alpha = image[:, :, 3] if image.dtype == np.uint8 else (image[:, :, 3] // 257).astype(np.uint8)
         result = np.dstack([result, alpha])

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+import cv2
 import numpy as np
 
+from vcam.card import Y_SPAN
 from vcam.config import DaemonConfig
 from vcam.engine import Engine
 from vcam.mailbox import Slot, SlotPool
@@ -114,8 +116,17 @@ class FrameProcessor:
         """A buffer for `process`'s result (offline use)."""
         return np.empty(self.output_shape, np.uint8)
 
-    def to_bgr(self, frame_u8: np.ndarray, bgr_u8: np.ndarray) -> np.ndarray:
-        """A finished frame (output_shape) as BGR uint8 (H, W, 3) in `bgr_u8` (offline use: images)."""
+    def to_bgr(self, frame_u8: np.ndarray, bgr_u8: np.ndarray, source_bgr_u8: np.ndarray | None = None) -> np.ndarray:
+        """A finished frame (output_shape) as BGR uint8 (H, W, 3) in `bgr_u8` (offline use: images).
+        With the luma path's `source_bgr_u8` (the frame it was made from), the change of Y is added
+        to B, G and R of the source instead, so a picture keeps its full-resolution colour (I420, the
+        device's format, halves it); the luma is the same."""
+        if self.output_format == "i420" and source_bgr_u8 is not None:
+            h = bgr_u8.shape[0]
+            y_in = cv2.cvtColor(source_bgr_u8, cv2.COLOR_BGR2YUV_I420)[:h]
+            delta = (frame_u8[:h].astype(np.float32) - y_in) * np.float32(255.0 / Y_SPAN)
+            np.copyto(bgr_u8, np.clip(np.rint(source_bgr_u8 + delta[:, :, None]), 0, 255).astype(np.uint8))
+            return bgr_u8
         if self.output_format == "i420":
             return i420_to_bgr_u8(frame_u8, bgr_u8)
         np.copyto(bgr_u8, frame_u8)
