@@ -74,6 +74,7 @@ def training_options(f):
         click.option("--webcam/--no-webcam", default=None, help="Train on the webcam degradation mix instead of bicubic."),
         click.option("--data", multiple=True, type=click.Path(file_okay=False), help="HR image folder (repeatable)."),
         click.option("--split", help="Folder of `prepare`'s split, used when it splits exactly --data. [default: runs/split]"),
+        click.option("--init", type=click.Path(dir_okay=False), help="A fresh run starts from this checkpoint's weights (same model)."),
         click.option("--scales", help="Degradation scales, e.g. 2 or 2,4."),
         click.option("--jpeg", help="JPEG quality range LOW,HIGH (off by default)."),
         click.option("--noise", help="Gaussian noise sigma range LOW,HIGH in 0..255 units (off by default)."),

@@ -85,6 +85,9 @@ class TrainConfig:
     checkpoint_minutes: float = 5.0
     max_minutes: float | None = None  # stop (resumably) after this long: one sitting
     resume: bool = True  # continue from out/last.pt when it exists
+    # a fresh run (no out/last.pt) starts from this checkpoint's weights (same architecture), e.g. the
+    # x2 teacher fine-tuned on the webcam mix; the optimiser, schedule and step count start anew
+    init: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("teacher", "distill", "gt"):

@@ -114,6 +114,13 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
              "history": [], "train_seconds": 0.0, "cpu_seconds": 0.0, "stopped": None}
     rng = np.random.default_rng([cfg.seed, dd.rank])
     last = out / "last.pt"
+    if cfg.init and not (cfg.resume and last.is_file()):
+        ck = read_checkpoint(Path(cfg.init))
+        if ck["arch"] != arch or ck["args"] != args:
+            raise TrainError(f"init {cfg.init} holds {ck['arch']}{ck['args']}, not {arch}{args}: pass a checkpoint of this model")
+        model.load_state_dict(ck["model"])
+        if dd.main:
+            print(f"starting {out} from the weights of {cfg.init}", file=sys.stderr)
     if cfg.resume and last.is_file():
         ck = read_checkpoint(last)
         if ck["arch"] != arch or ck["args"] != args:

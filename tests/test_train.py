@@ -81,6 +81,19 @@ def test_resume_refuses_another_architecture(folder, tmp_path):
         train(tiny(folder, tmp_path / "r", width=12), progress=False)
 
 
+def test_a_fresh_run_starts_from_the_init_weights(folder, tmp_path):
+    """`init`: e.g. the x2 teacher fine-tuned on the webcam mix. With lr 0 nothing moves, so the run's
+    weights are exactly the init checkpoint's; a resumed run ignores init; another model is refused."""
+    train(tiny(folder, tmp_path / "src", epochs=1), progress=False)
+    train(tiny(folder, tmp_path / "ft", epochs=1, lr=1e-12, init=str(tmp_path / "src" / "last.pt")), progress=False)
+    a, b = load_checkpoint(tmp_path / "src" / "last.pt"), load_checkpoint(tmp_path / "ft" / "last.pt")
+    for k in a["model"]:
+        assert torch.allclose(a["model"][k], b["model"][k], atol=1e-8), k
+    assert b["state"]["step"] == 6  # the optimiser, schedule and step count start anew
+    with pytest.raises(TrainError, match="pass a checkpoint of this model"):
+        train(tiny(folder, tmp_path / "other", width=12, init=str(tmp_path / "src" / "last.pt")), progress=False)
+
+
 def test_kd_loss_is_zero_when_student_is_teacher():
     torch.manual_seed(0)
     t = DnCNN(depth=4, width=8)
