@@ -40,6 +40,7 @@ from kd.export import ExportError, load_card, load_checkpoint, ort_session, pad_
 from kd.metrics import mse01, psnr, rgb_ssim, shave, ssim, y_channel_f64
 from kd.models import describe
 from vcam.card import Y_BLACK, Y_SPAN
+from vcam.transforms import add_luma_change_u8
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
@@ -222,8 +223,7 @@ class OnnxRestorer:
     def restore(self, rgb_u8: np.ndarray) -> np.ndarray:
         if self.luma:
             y_in, y_out = self.luma_plane(rgb_u8)
-            delta = (y_out.astype(np.float32) - y_in) * np.float32(255.0 / Y_SPAN)
-            return np.clip(np.rint(rgb_u8 + delta[:, :, None]), 0, 255).astype(np.uint8)
+            return add_luma_change_u8(rgb_u8, y_in, y_out)
         h, w = rgb_u8.shape[:2]
         x = _pad_edge(rgb_u8_to_nchw_f32(rgb_u8), self.mult)
         if self.bgr:

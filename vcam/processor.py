@@ -8,12 +8,11 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from vcam.card import Y_SPAN
 from vcam.config import DaemonConfig
 from vcam.engine import Engine
 from vcam.mailbox import Slot, SlotPool
 from vcam.transforms import (FrameGeometry, LumaPostprocessor, LumaPreprocessor, Postprocessor, Preprocessor,
-                             finish_u8, i420_to_bgr_u8)
+                             add_luma_change_u8, finish_u8, i420_to_bgr_u8)
 
 # Slots per pool = the places one can be at once (vcam.mailbox). infer: the infer stage, its
 # mailbox, the post stage. pre: the pre stage, its mailbox, and one inside each infer slot.
@@ -124,8 +123,7 @@ class FrameProcessor:
         if self.output_format == "i420" and source_bgr_u8 is not None:
             h = bgr_u8.shape[0]
             y_in = cv2.cvtColor(source_bgr_u8, cv2.COLOR_BGR2YUV_I420)[:h]
-            delta = (frame_u8[:h].astype(np.float32) - y_in) * np.float32(255.0 / Y_SPAN)
-            np.copyto(bgr_u8, np.clip(np.rint(source_bgr_u8 + delta[:, :, None]), 0, 255).astype(np.uint8))
+            np.copyto(bgr_u8, add_luma_change_u8(source_bgr_u8, y_in, frame_u8[:h]))
             return bgr_u8
         if self.output_format == "i420":
             return i420_to_bgr_u8(frame_u8, bgr_u8)

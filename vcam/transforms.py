@@ -332,6 +332,14 @@ class LumaPostprocessor:
         return self._work_x_u8
 
 
+def add_luma_change_u8(colour_u8: np.ndarray, y_in_u8: np.ndarray, y_out_u8: np.ndarray) -> np.ndarray:
+    """A colour picture (H, W, 3) uint8, any channel order, with a Y-plane model's change of limited-range
+    luma (y_out - y_in, (H, W) uint8 planes) added to all three channels alike (in 0..255 units, rounded,
+    saturated): the picture keeps its full-resolution colour and gets the model's luma. Offline use."""
+    delta = (y_out_u8.astype(np.float32) - y_in_u8) * np.float32(255.0 / Y_SPAN)
+    return np.clip(np.rint(colour_u8 + delta[:, :, None]), 0, 255).astype(np.uint8)
+
+
 def i420_to_bgr_u8(i420_u8: np.ndarray, bgr_u8: np.ndarray) -> np.ndarray:
     """I420 uint8 (H * 3/2, W) -> BGR uint8 (H, W, 3) in `bgr_u8` (OpenCV, BT.601 limited range)."""
     cv2.cvtColor(i420_u8, cv2.COLOR_YUV2BGR_I420, dst=bgr_u8)
