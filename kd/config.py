@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from kd.degrade import WebcamMix
+
 # ../shared beside the project checkout (CI clones the same way); commands run from the checkout.
 # Relative on purpose: recipes and cards then name the data the same way on every machine.
 SHARED_DATASETS = Path(os.environ.get("SHARPCAM_DATASETS", "../shared/datasets"))
@@ -56,7 +58,10 @@ class TrainConfig:
     loss_on_y: bool = False
     lr_schedule: str = "step"  # step (lr_milestones x lr_gamma) | cosine (to lr * lr_min_ratio at epochs x steps_per_epoch)
     lr_min_ratio: float = 0.01
-    webcam: bool = False  # train on the webcam degradation mix (kd/degrade.py WebcamDegradation), not bicubic
+    webcam: bool = False  # train on the webcam degradation mix (kd/degrade.py WebcamMix), not bicubic
+    # the mix's JPEG odds and quality range; None: WebcamMix's own (a codec-heavier mix for a trial)
+    webcam_p_jpeg: float | None = None
+    webcam_jpeg_quality: tuple[int, int] | None = None
     teacher: str | None = None  # checkpoint of the frozen teacher (distill)
     alpha: float = 0.0  # weight of the ground-truth loss in distillation (0 = the spec)
     teacher_cache: bool = True  # distill: teacher outputs on whole images once, not per step (fixed degradation only)
@@ -114,6 +119,13 @@ class TrainConfig:
         if not 0 < self.lr_gamma <= 1 or not milestones_ok:
             raise ConfigError(f"lr_gamma must be in (0, 1] and lr_milestones a list of positive steps (e.g. [8000]), "
                               f"got {self.lr_gamma}, {self.lr_milestones!r}")
+        if self.webcam_p_jpeg is not None and not 0.0 <= self.webcam_p_jpeg <= 1.0:
+            raise ConfigError(f"webcam_p_jpeg must be a probability in [0, 1], got {self.webcam_p_jpeg}")
+        q = self.webcam_jpeg_quality
+        if q is not None and not (len(q) == 2 and 1 <= q[0] <= q[1] <= 100):
+            raise ConfigError(f"webcam_jpeg_quality must be [low, high] with 1 <= low <= high <= 100, got {list(q)}")
+        if (self.webcam_p_jpeg is not None or q is not None) and not self.webcam:
+            raise ConfigError("webcam_p_jpeg / webcam_jpeg_quality change the webcam mix: set webcam = true too")
         if any(s not in (2, 3, 4) for s in self.degrade_scales):
             raise ConfigError(f"degrade_scales must be among 2, 3, 4, got {self.degrade_scales}")
 
@@ -124,6 +136,17 @@ class TrainConfig:
             t = min(step / (self.epochs * self.steps_per_epoch), 1.0)
             return self.lr * (self.lr_min_ratio + (1 - self.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
         return self.lr * self.lr_gamma ** sum(step >= m for m in self.lr_milestones)
+
+    def webcam_mix(self) -> WebcamMix | None:
+        """The webcam degradation this run trains on (None: bicubic, `degrade_scales`)."""
+        if not self.webcam:
+            return None
+        overrides: dict[str, Any] = {}
+        if self.webcam_p_jpeg is not None:
+            overrides["p_jpeg"] = float(self.webcam_p_jpeg)
+        if self.webcam_jpeg_quality is not None:
+            overrides["jpeg_quality"] = (int(self.webcam_jpeg_quality[0]), int(self.webcam_jpeg_quality[1]))
+        return WebcamMix(**overrides)
 
     def model_args(self) -> tuple[str, dict[str, Any]]:
         """The architecture's class name and constructor arguments for this config."""

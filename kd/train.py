@@ -94,7 +94,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if dd.main:
         split.write(out / "split", cfg.data_dirs)
     sampler = PatchSampler(split.train, cfg.patch_size, cfg.degrade_scales, cfg.jpeg_quality, cfg.noise_sigma,
-                           webcam=WebcamMix() if cfg.webcam else None)
+                           webcam=cfg.webcam_mix())
     val_scale = cfg.degrade_scales[0]
     val = val_pairs(split.val, cfg.val_crop, val_scale) if dd.main else []
 

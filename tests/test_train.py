@@ -196,6 +196,21 @@ def test_cosine_schedule_decays_to_the_floor():
         TrainConfig(loss="l2")
 
 
+def test_webcam_mix_overrides_reach_the_degradation():
+    from kd.degrade import WebcamMix
+
+    assert TrainConfig().webcam_mix() is None
+    assert TrainConfig(webcam=True).webcam_mix() == WebcamMix()
+    mix = TrainConfig(webcam=True, webcam_p_jpeg=0.9, webcam_jpeg_quality=(20, 80)).webcam_mix()
+    assert (mix.p_jpeg, mix.jpeg_quality) == (0.9, (20, 80)) and mix.p_noise == WebcamMix().p_noise
+    with pytest.raises(ConfigError, match="webcam = true"):
+        TrainConfig(webcam_p_jpeg=0.9)
+    with pytest.raises(ConfigError, match="webcam_jpeg_quality"):
+        TrainConfig(webcam=True, webcam_jpeg_quality=(80, 20))
+    with pytest.raises(ConfigError, match="probability"):
+        TrainConfig(webcam=True, webcam_p_jpeg=1.5)
+
+
 def test_training_reads_the_split_prepare_wrote(folder, tmp_path):
     from kd.data import Split
 
