@@ -166,6 +166,31 @@ def luma_u8_io(path: Path) -> None:
     onnx.checker.check_model(str(path), full_check=True)
 
 
+def strip_luma_u8_io(src: Path, dst: Path) -> None:
+    """The inverse of `luma_u8_io`: the float luma model (1 x 1 x H x W in [0, 1]) inside a Y-plane
+    export, written to `dst` (what int8 calibration and quantization work on)."""
+    from onnx import TensorProto
+
+    model = onnx.load(str(src))
+    g = model.graph
+    (inp,), (out,) = g.input, g.output
+    ends = {n.name: n for n in g.node if n.name in ("y_u8_to_f32", "y_f32_to_u8")}
+    if len(ends) != 2:
+        raise ExportError(f"{src} has no uint8 Y-plane ends (y_u8_to_f32, y_f32_to_u8): not a `kd export --planes Y` model; fix: re-export the checkpoint with `sharpcam-kd export CKPT --planes Y`")
+    for n in ends.values():
+        g.node.remove(n)
+    for node in g.node:
+        node.input[:] = [inp.name if n == "luma_f32" else n for n in node.input]
+        node.output[:] = [out.name if n == "sharp_f32" else n for n in node.output]
+    kept = [t for t in g.initializer if t.name not in ("luma_scale", "luma_black")]
+    del g.initializer[:]
+    g.initializer.extend(kept)
+    inp.type.tensor_type.elem_type = TensorProto.FLOAT
+    out.type.tensor_type.elem_type = TensorProto.FLOAT
+    onnx.save(model, str(dst))
+    onnx.checker.check_model(str(dst), full_check=True)
+
+
 def rgb_to_y_u8(rgb_nchw: np.ndarray) -> np.ndarray:
     """1 x 3 x H x W float RGB in [0, 1] -> 1 x 1 x H x W uint8 limited-range BT.601 luma (vcam/card.py)."""
     y = 0.299 * rgb_nchw[:, 0:1] + 0.587 * rgb_nchw[:, 1:2] + 0.114 * rgb_nchw[:, 2:3]

@@ -31,8 +31,8 @@ from kd.config import ConfigError, QuantizeConfig, merge
 from kd.checkpoint import CheckpointError
 from kd.degrade import WebcamMix, degrade, modcrop
 from kd.evaluate import EvalError, OnnxRestorer, as_rgb_u8, list_images, load_hr_u8, onnx_speeds, read_list_file, score_set
-from kd.export import ExportError, load_card
-from vcam.card import sha256_of, write_card
+from kd.export import ExportError, load_card, luma_u8_io, rgb_to_y_u8, strip_luma_u8_io
+from vcam.card import Y_BLACK, Y_SPAN, sha256_of, write_card
 
 
 class QuantizeError(ValueError):
@@ -103,11 +103,13 @@ def _reader(batches: list[np.ndarray], input_name: str):
 
 def quantize_onnx(fp32_path: Path, int8_path: Path, batches: list[np.ndarray], input_name: str,
                   method: str = "minmax", ops: tuple[str, ...] = ("Conv", "Relu"), float_input_ops: bool = True,
-                  float_nodes: tuple[str, ...] = (), reduce_range: bool = True) -> dict[str, list[str]]:
+                  float_nodes: tuple[str, ...] = (), reduce_range: bool = True, label: str | Path | None = None) -> dict[str, list[str]]:
     """Static int8 QDQ quantization of `fp32_path` into `int8_path` (only `ops` quantized; weights int8
     per output channel, activations uint8 per tensor). `float_input_ops`: the nodes reading the graph
     input stay float; `float_nodes`: these named nodes too; `reduce_range`: 7-bit weights (no int16
-    overflow on x86 CPUs without VNNI). Returns the op types and the named nodes left in float."""
+    overflow on x86 CPUs without VNNI). `label`: the model as errors name it (default `fp32_path`).
+    Returns the op types and the named nodes left in float."""
+    label = label or fp32_path
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -117,13 +119,13 @@ def quantize_onnx(fp32_path: Path, int8_path: Path, batches: list[np.ndarray], i
         try:
             quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
         except Exception as e:  # shape inference can refuse exotic graphs: say so, with the fix
-            raise QuantizeError(f"onnxruntime quantization pre-processing failed on {fp32_path} ({e}): re-export with `kd export`") from None
+            raise QuantizeError(f"onnxruntime quantization pre-processing failed on {label} ({e}): re-export with `kd export`") from None
         nodes = onnx.load(str(pre)).graph.node
         left_float = sorted({n.op_type for n in nodes} - set(ops))
         exclude = [n.name for n in nodes if input_name in n.input and n.op_type in ops] if float_input_ops else []
         unknown = sorted(set(float_nodes) - {n.name for n in nodes})
         if unknown:
-            raise QuantizeError(f"--float-nodes names {', '.join(unknown)}, not in {fp32_path}: pass node names "
+            raise QuantizeError(f"--float-nodes names {', '.join(unknown)}, not in {label}: pass node names "
                                 f"from the model ({', '.join(n.name for n in nodes if n.op_type in ops)})")
         exclude += [n for n in float_nodes if n not in exclude]
         try:
@@ -135,7 +137,7 @@ def quantize_onnx(fp32_path: Path, int8_path: Path, batches: list[np.ndarray], i
                 extra_options={"CalibTensorRangeSymmetric": False, "ActivationSymmetric": False},
             )
         except Exception as e:  # onnxruntime raises many kinds; one line with the model named is what helps
-            raise QuantizeError(f"onnxruntime quantization failed on {fp32_path} ({type(e).__name__}: {e}): "
+            raise QuantizeError(f"onnxruntime quantization failed on {label} ({type(e).__name__}: {e}): "
                                 "try --calib-method minmax or re-export with `kd export`") from None
     _drop_unused_opsets(int8_path)
     onnx.checker.check_model(str(int8_path))
@@ -160,9 +162,7 @@ def quantize(cfg: QuantizeConfig, log=click.echo) -> dict[str, Any]:
     card, fp32_path = load_card(cfg.model)
     if card.get("precision", "fp32") != "fp32":
         raise QuantizeError(f"{cfg.model} is already {card.get('precision')}: pass the fp32 card")
-    if card.get("planes", "RGB") != "RGB":
-        raise QuantizeError(f"{cfg.model} is a Y-plane model: quantize the RGB export of the same checkpoint "
-                            "(`sharpcam-kd export CKPT --planes RGB`)")
+    luma = card.get("planes", "RGB") == "Y"
     name = cfg.name or f"{card['name']}-int8"
     out_dir = Path(cfg.out) if cfg.out else fp32_path.parent
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -179,12 +179,24 @@ def quantize(cfg: QuantizeConfig, log=click.echo) -> dict[str, Any]:
     batches = calibration_batches(files, cfg.calib_images, cfg.calib_crop, cfg.calib_scale, mult, cfg.seed, cfg.calib_webcam)
     log(f"calibrating on {len(batches)} crops of {cfg.calib_crop} px from {len(files)} images ({cfg.calib_method})")
     tmp = out_dir / f"{name}.onnx.partial"
+    float_body = out_dir / f"{name}.float-luma.onnx.partial"
     try:
-        kept_float = quantize_onnx(fp32_path, tmp, batches, in_name, cfg.calib_method, cfg.quantize_ops, cfg.float_input_ops,
-                                   cfg.float_nodes, cfg.reduce_range)
+        if luma:
+            # The body is quantized as the float luma model it wraps, calibrated on the float Y the
+            # runtime's uint8 plane becomes; then the uint8 ends go back on, so the int8 model keeps
+            # the card's I420 Y contract (uint8 in, int8 body, uint8 out).
+            strip_luma_u8_io(fp32_path, float_body)
+            y_batches = [(rgb_to_y_u8(b).astype(np.float32) - Y_BLACK) / Y_SPAN for b in batches]
+            kept_float = quantize_onnx(float_body, tmp, y_batches, in_name, cfg.calib_method, cfg.quantize_ops,
+                                       cfg.float_input_ops, cfg.float_nodes, cfg.reduce_range, label=fp32_path)
+            luma_u8_io(tmp)
+        else:
+            kept_float = quantize_onnx(fp32_path, tmp, batches, in_name, cfg.calib_method, cfg.quantize_ops, cfg.float_input_ops,
+                                       cfg.float_nodes, cfg.reduce_range)
         os.replace(tmp, int8_path)
     finally:
         tmp.unlink(missing_ok=True)
+        float_body.unlink(missing_ok=True)
 
     int8_card = {k: v for k, v in card.items() if k not in ("metrics", "export")}
     int8_card.update({

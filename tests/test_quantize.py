@@ -106,13 +106,35 @@ def test_cli_refuses_bad_inputs(folders, tmp_path):
     assert not list(tmp_path.glob("*.onnx*"))
 
 
-def test_a_y_plane_card_is_sent_to_its_rgb_export(tmp_path):
+def test_a_y_plane_model_quantizes_to_an_int8_body_between_uint8_ends(folders, tmp_path):
+    """A `kd export --planes Y` card quantizes as its float luma body and keeps the I420 Y contract."""
+    ckpt = save_checkpoint(tmp_path / "cs.pt", "cs")
+    export(ExportConfig(checkpoint=str(ckpt), name="cs-y", out=str(tmp_path), planes="Y"), log=lambda _m: None)
+    cfg = QuantizeConfig(model=str(tmp_path / "cs-y.json"), calib=(str(folders["calib"]),), calib_images=4, calib_crop=64,
+                         check=(str(folders["check"]),), fps_size=(64, 48), fps_runs=2)
+    card = quantize(cfg, log=lambda _m: None)
+    fp32 = json.loads((tmp_path / "cs-y.json").read_text())
+    assert card["precision"] == "int8" and card["planes"] == "Y" and card["input"]["dtype"] == "uint8"
+    for key in ("input", "output", "value_range", "pad_multiple", "output_kind"):
+        assert card[key] == fp32[key], key
+    load_card(tmp_path / "cs-y-int8.json")
+    graph = onnx.load(str(tmp_path / "cs-y-int8.onnx")).graph
+    assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8 == graph.output[0].type.tensor_type.elem_type
+    assert graph.node[0].name == "y_u8_to_f32" and graph.node[-1].name == "y_f32_to_u8"
+    assert any(i.data_type == onnx.TensorProto.INT8 for i in graph.initializer)  # the body's weights
+    assert not list(tmp_path.glob("*.partial"))
+    files = list_images(folders["check"])
+    a = score_set(OnnxRestorer(tmp_path / "cs-y.json", 2), files, 2, "fp32")
+    b = score_set(OnnxRestorer(tmp_path / "cs-y-int8.json", 2), files, 2, "int8")
+    assert abs(a["psnr"] - b["psnr"]) < 0.5 and b["psnr"] > 20
+
+
+def test_a_y_plane_model_without_the_export_ends_is_refused(tmp_path):
     from vcam_support import make_luma_onnx, write_luma_card
 
-    from kd.config import QuantizeConfig
-    from kd.quantize import QuantizeError, quantize
+    from kd.export import ExportError
 
     card = write_luma_card(make_luma_onnx(tmp_path / "y8.onnx"))
-    with pytest.raises(QuantizeError, match="Y-plane model: quantize the RGB export"):
+    with pytest.raises(ExportError, match="not a `kd export --planes Y` model"):
         quantize(QuantizeConfig(model=str(card), out=str(tmp_path)), log=lambda _m: None)
-    assert not list(tmp_path.glob("*-int8.*"))
+    assert not list(tmp_path.glob("*-int8.*")) and not list(tmp_path.glob("*.partial"))
