@@ -93,6 +93,9 @@ class TrainConfig:
     # a fresh run (no out/last.pt) starts from this checkpoint's weights (same architecture), e.g. the
     # x2 teacher fine-tuned on the webcam mix; the optimiser, schedule and step count start anew
     init: str | None = None
+    # collapsible only: quantization-aware fine-tuning (int8 rounding of the body's weights and
+    # activations in the forward, as `kd quantize` will round them); start it from a trained run (init)
+    qat: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("teacher", "distill", "gt"):
@@ -119,6 +122,8 @@ class TrainConfig:
         if not 0 < self.lr_gamma <= 1 or not milestones_ok:
             raise ConfigError(f"lr_gamma must be in (0, 1] and lr_milestones a list of positive steps (e.g. [8000]), "
                               f"got {self.lr_gamma}, {self.lr_milestones!r}")
+        if self.qat and self.model != "collapsible":
+            raise ConfigError(f"qat is for the collapsible students, not {self.model!r}: set model = \"collapsible\" or drop qat")
         if self.webcam_p_jpeg is not None and not 0.0 <= self.webcam_p_jpeg <= 1.0:
             raise ConfigError(f"webcam_p_jpeg must be a probability in [0, 1], got {self.webcam_p_jpeg}")
         q = self.webcam_jpeg_quality

@@ -142,6 +142,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         if dd.main and old != new:
             print(f"learning-rate settings now {new} (the checkpoint ran with {old}): the config's apply from here",
                   file=sys.stderr)
+    if cfg.qat:  # after the weights are in: the activation ranges start from the trained net's own
+        model.set_fake_quant(True)
     if state["stopped"] == "early-stop":
         if dd.main:
             print(f"{out} already early-stopped; nothing to do (use another --out to train again)", file=sys.stderr)

@@ -161,3 +161,45 @@ def test_collapsible_conv_equals_its_two_factors():
     assert (c(x) - two_step).abs().max() < 1e-5
     with pytest.raises(ValueError):
         CollapsibleConv(4, 6, residual=True)
+
+
+def test_fake_quant_rounds_like_int8_and_passes_gradients():
+    from kd.models.collapsible import WEIGHT_LEVELS, FakeQuantActivation, fake_quant_weight
+
+    torch.manual_seed(2)
+    w = torch.randn(6, 4, 3, 3, requires_grad=True)
+    q = fake_quant_weight(w)
+    scale = w.detach().abs().amax(dim=(1, 2, 3), keepdim=True) / WEIGHT_LEVELS
+    steps = q.detach() / scale
+    assert torch.allclose(steps, steps.round(), atol=1e-4) and steps.abs().max() <= WEIGHT_LEVELS + 1e-4
+    assert 0 < (q - w).abs().max() <= scale.max() / 2 + 1e-6
+    q.sum().backward()
+    assert torch.equal(w.grad, torch.ones_like(w))  # straight through
+    act = FakeQuantActivation()
+    x = torch.linspace(-0.2, 3.0, 1000)
+    assert torch.equal(act(x), x)  # off until enabled
+    act.enabled = True
+    y = act(x)
+    step = (3.2 / 255)
+    assert float(act.low) == pytest.approx(-0.2) and float(act.high) == pytest.approx(3.0)
+    assert (y - x).abs().max() <= step / 2 + 1e-6 and len(torch.unique(y)) <= 256
+    assert act(torch.zeros(3)).abs().max() == 0  # zero is exact, as in QDQ
+
+
+def test_quantization_aware_forward_is_close_and_leaves_the_export_form_alone():
+    torch.manual_seed(3)
+    m = CollapsibleStudent(width=16, depth=3, expand=32, scale=4)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    x = torch.rand(2, 3, 48, 40)
+    plain = m(x).detach()
+    m.set_fake_quant(True)
+    rounded = m(x)
+    assert 0 < (rounded - plain).abs().max() < 0.05
+    rounded.mean().backward()  # trains through the rounding
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.body[0].parameters())
+    assert set(m.state_dict()) == set(CollapsibleStudent(width=16, depth=3, expand=32, scale=4).state_dict())
+    fused = copy.deepcopy(m).fuse_reparam()  # the export: plain convs, no rounding
+    m.set_fake_quant(False)
+    assert (fused(x) - m(x)).abs().max() < 1e-5

@@ -185,6 +185,19 @@ def test_collapsible_student_trains_on_the_webcam_mix_with_l1_and_cosine(folder,
     assert rows[-1]["val_psnr"] > rows[-1]["val_psnr_input"] - 0.5  # starts near the identity, stays sane
 
 
+def test_quantization_aware_fine_tuning_starts_from_a_trained_run(folder, tmp_path):
+    kw = dict(model="collapsible", width=8, depth=2, expand=16, scale=4, loss="l1", loss_on_y=True, steps_per_epoch=10, epochs=1)
+    train(tiny(folder, tmp_path / "fp", **kw), progress=False)
+    summary = train(tiny(folder, tmp_path / "qat", qat=True, init=str(tmp_path / "fp" / "last.pt"), lr=1e-4, **kw), progress=False)
+    assert summary["step"] == 10
+    ck = load_checkpoint(tmp_path / "qat" / "last.pt")
+    assert ck["config"]["qat"] is True and set(ck["model"]) == set(load_checkpoint(tmp_path / "fp" / "last.pt")["model"])
+    rows = [json.loads(l) for l in (tmp_path / "qat" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["val_psnr"] > rows[-1]["val_psnr_input"] - 0.5
+    with pytest.raises(ConfigError, match="qat is for the collapsible students"):
+        TrainConfig(qat=True)
+
+
 def test_cosine_schedule_decays_to_the_floor():
     cfg = TrainConfig(lr=1e-3, lr_schedule="cosine", lr_min_ratio=0.01, epochs=10, steps_per_epoch=100)
     assert cfg.lr_at(0) == pytest.approx(1e-3)

@@ -18,6 +18,47 @@ from torch.nn import functional as F
 from kd.models.realtime import ConvPlusInput, luma_unshuffle_weight
 
 
+# Quantization-aware fine-tuning (`kd train` with `qat = true`): the forward then rounds what
+# `kd quantize` will round, so the weights learn to sit where int8 can hold them. Straight-through
+# estimators: the rounding passes gradients as if it were the identity.
+WEIGHT_LEVELS = 64  # kd quantize's default 7-bit weights: int8 in [-64, 64], symmetric per output channel
+
+
+def fake_quant_weight(weight: torch.Tensor, levels: int = WEIGHT_LEVELS) -> torch.Tensor:
+    """`weight` (cout x cin x k x k) rounded as symmetric per-output-channel int8 in [-levels, levels]."""
+    scale = weight.detach().abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12) / levels
+    return weight + ((weight / scale).round().clamp(-levels, levels) * scale - weight).detach()
+
+
+class FakeQuantActivation(nn.Module):
+    """uint8 per-tensor asymmetric rounding of an activation (onnxruntime's QDQ activations), over a
+    [low, high] range tracked as a moving average of batch min / max while training (frozen in eval).
+    Off (the identity) until `enabled`."""
+
+    def __init__(self, momentum: float = 0.01) -> None:
+        super().__init__()
+        self.momentum, self.enabled = momentum, False
+        # not in the state dict: checkpoints stay loadable both ways, and `kd quantize` calibrates anew
+        self.register_buffer("low", torch.tensor(0.0), persistent=False)
+        self.register_buffer("high", torch.tensor(0.0), persistent=False)
+        self.register_buffer("seen", torch.tensor(False), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.enabled:
+            return x
+        if self.training:
+            with torch.no_grad():
+                lo, hi = x.min().clamp(max=0.0), x.max().clamp(min=0.0)  # the range always holds 0, as in QDQ
+                if not bool(self.seen):
+                    self.low.copy_(lo), self.high.copy_(hi), self.seen.fill_(True)
+                else:
+                    self.low.lerp_(lo, self.momentum), self.high.lerp_(hi, self.momentum)
+        scale = ((self.high - self.low) / 255.0).clamp_min(1e-12)
+        zero = (-self.low / scale).round()
+        q = ((x / scale).round() + zero).clamp(0, 255)
+        return x + ((q - zero) * scale - x).detach()
+
+
 class CollapsibleConv(nn.Module):
     """k x k conv (cin -> expand) then 1x1 (expand -> cout), linear, evaluated as one k x k conv
     (cin -> cout); with `residual` (cin == cout) the block adds its input.
@@ -30,6 +71,8 @@ class CollapsibleConv(nn.Module):
             raise ValueError(f"bad CollapsibleConv: kernel {kernel} must be odd, expand {expand} >= 1, "
                              f"residual needs cin == cout ({cin}, {cout})")
         self.cin, self.cout, self.kernel, self.residual = cin, cout, kernel, residual
+        self.fake_quant = False  # round the collapsed kernel as int8 (quantization-aware fine-tuning)
+        self.out_quant = FakeQuantActivation()  # the conv output, quantized apart from a residual add
         self.expand_weight = nn.Parameter(torch.empty(expand, cin, kernel, kernel))
         self.expand_bias = nn.Parameter(torch.zeros(expand))
         self.reduce_weight = nn.Parameter(torch.empty(cout, expand))
@@ -45,7 +88,9 @@ class CollapsibleConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight, bias = self.collapsed()
-        y = F.conv2d(x, weight, bias, padding=self.kernel // 2)
+        if self.fake_quant:
+            weight = fake_quant_weight(weight)
+        y = self.out_quant(F.conv2d(x, weight, bias, padding=self.kernel // 2))
         return y + x if self.residual else y
 
     @torch.no_grad()
@@ -102,26 +147,38 @@ class CollapsibleStudent(nn.Module):
         self.head = CollapsibleConv(s2, width, outer_kernel, expand)
         self.body = nn.ModuleList([CollapsibleConv(width, width, kernel, expand, residual=True) for _ in range(depth)])
         self.tail = CollapsibleConv(width, s2, outer_kernel, expand)
+        self.relu_quant = nn.ModuleList([FakeQuantActivation() for _ in range(depth + 1)])  # qat only
         with torch.no_grad():  # start as the identity map: the residual begins at zero
             self.tail.reduce_weight.mul_(1e-3)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f0 = F.relu(self.head(F.conv2d(x, self.luma_unshuffle, stride=self.scale)))
-        f = f0
+    def set_fake_quant(self, enabled: bool) -> "CollapsibleStudent":
+        """Quantization-aware fine-tuning on or off: the body convs' weights and outputs and every ReLU
+        output rounded as `kd quantize` rounds them (head and tail stay float there, and here)."""
+        if not isinstance(self.head, CollapsibleConv):
+            raise ValueError("set_fake_quant needs the training form (before fuse_reparam)")
         for block in self.body:
-            f = F.relu(block(f))
-        return x + F.pixel_shuffle(self.tail(f + f0), self.scale)
+            block.fake_quant = block.out_quant.enabled = enabled
+        for q in self.relu_quant:
+            q.enabled = enabled
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + F.pixel_shuffle(self._residual(F.conv2d(x, self.luma_unshuffle, stride=self.scale)), self.scale)
+
+    def _residual(self, unshuffled: torch.Tensor) -> torch.Tensor:
+        """Head, body and tail on the unshuffled luma: N x s^2 x H/s x W/s -> the residual, same shape."""
+        f0 = self.relu_quant[0](F.relu(self.head(unshuffled)))
+        f = f0
+        for block, quant in zip(self.body, self.relu_quant[1:]):
+            f = quant(F.relu(block(f)))
+        return self.tail(f + f0)
 
     def forward_luma(self, y: torch.Tensor) -> torch.Tensor:
         """The same net on the luma plane alone: N x 1 x H x W BT.601 luma in [0, 1] (I420's Y as
         (Y - 16) / 219) -> the sharpened luma, equal to the luma of `forward` on the RGB frame."""
         s = self.scale
         onehot = torch.eye(s * s, dtype=y.dtype, device=y.device).view(s * s, 1, s, s)  # unshuffle as one strided conv
-        f0 = F.relu(self.head(F.conv2d(y, onehot, stride=s)))
-        f = f0
-        for block in self.body:
-            f = F.relu(block(f))
-        return y + F.pixel_shuffle(self.tail(f + f0), s)
+        return y + F.pixel_shuffle(self._residual(F.conv2d(y, onehot, stride=s)), s)
 
     def fuse_reparam(self) -> "CollapsibleStudent":
         """Replaces every `CollapsibleConv` by the plain conv it equals (in place): the export form."""
@@ -129,4 +186,6 @@ class CollapsibleStudent(nn.Module):
             self.head = self.head.fused()
             self.body = nn.ModuleList([b.fused() for b in self.body])
             self.tail = self.tail.fused()
+        for q in self.relu_quant:  # the export form is the plain float net; kd quantize does the rounding
+            q.enabled = False
         return self
