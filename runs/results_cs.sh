@@ -30,19 +30,7 @@ sharpcam-kd grid export/sharpcam-rt-int8.json export/sharpcam-cs.json export/sha
     --degradation x2 --degradation blur1.2+noise4+jpeg60 --out runs/eval/faces-cs.png
 # Whole pipeline in interleaved rounds: the old default, the new one on its Y-plane path, the same
 # weights on the RGB path; throughput at 720p / 1080p, CPU at 720p30; the pipeline alone (no model)
-rm -rf runs/bench/cs && mkdir -p runs/bench/cs
-for r in 1 2; do
-    for m in sharpcam-rt-int8 sharpcam-cs runs/onnx/cs-webcam-rgb.json; do
-        n=$(basename "$m" .json)
-        sharpcam bench --model $m --size 1280x720 --duration 5 --warmup 1.5 --json > runs/bench/cs/${n}_720p_r$r.json
-        sharpcam bench --model $m --size 1920x1080 --duration 5 --warmup 1.5 --json > runs/bench/cs/${n}_1080p_r$r.json
-        sharpcam bench --model $m --clip ../shared/video/talking_720p.mp4 --fps 30 --duration 15 --json > runs/bench/cs/${n}_720p30_r$r.json
-        sharpcam bench --model $m --clip ../shared/video/talking_720p.mp4 --size 1920x1080 --fps 30 --duration 15 --json \
-            > runs/bench/cs/${n}_1080p30_r$r.json
-    done
-    sharpcam bench --model none --size 1280x720 --duration 5 --warmup 1 --json > runs/bench/cs/none_720p_r$r.json
-    sharpcam bench --model none --size 1920x1080 --duration 5 --warmup 1 --json > runs/bench/cs/none_1080p_r$r.json
-done
+bash runs/bench_models.sh runs/bench/cs sharpcam-rt-int8 sharpcam-cs runs/onnx/cs-webcam-rgb.json
 # Quality at the reduced work sizes the frame-rate hold uses
 python runs/worksize_quality.py sharpcam-rt-int8 export/sharpcam-cs.json runs/onnx/cs-webcam-rgb.json > runs/worksize_quality.md
 # Training curves of sitting 2's runs

@@ -35,18 +35,7 @@ sharpcam-kd evaluate --webcam export/sharpcam-rt-int8.json export/sharpcam-cs.js
 sharpcam-kd grid export/sharpcam-rt-int8.json export/sharpcam-cs.json export/sharpcam-cs4-int8.json export/sharpcam-teacher.json \
     --degradation x2 --degradation x2+jpeg40 --degradation blur1.2+noise4+jpeg60 --out runs/eval/faces-cs4.png
 # Whole pipeline in interleaved rounds: the default before the last, sitting 2's, the new one int8 and fp32
-rm -rf runs/bench/cs4 && mkdir -p runs/bench/cs4
-for r in 1 2; do
-    for m in sharpcam-rt-int8 sharpcam-cs sharpcam-cs4-int8 sharpcam-cs4; do
-        sharpcam bench --model $m --size 1280x720 --duration 5 --warmup 1.5 --json > runs/bench/cs4/${m}_720p_r$r.json
-        sharpcam bench --model $m --size 1920x1080 --duration 5 --warmup 1.5 --json > runs/bench/cs4/${m}_1080p_r$r.json
-        sharpcam bench --model $m --clip ../shared/video/talking_720p.mp4 --fps 30 --duration 15 --json > runs/bench/cs4/${m}_720p30_r$r.json
-        sharpcam bench --model $m --clip ../shared/video/talking_720p.mp4 --size 1920x1080 --fps 30 --duration 15 --json \
-            > runs/bench/cs4/${m}_1080p30_r$r.json
-    done
-    sharpcam bench --model none --size 1280x720 --duration 5 --warmup 1 --json > runs/bench/cs4/none_720p_r$r.json
-    sharpcam bench --model none --size 1920x1080 --duration 5 --warmup 1 --json > runs/bench/cs4/none_1080p_r$r.json
-done
+bash runs/bench_models.sh runs/bench/cs4 sharpcam-rt-int8 sharpcam-cs sharpcam-cs4-int8 sharpcam-cs4
 python runs/bench_table.py runs/bench/cs4 > runs/bench/cs4/table.md
 # Quality at the reduced work sizes the frame-rate hold uses
 python runs/worksize_quality.py sharpcam-rt-int8 export/sharpcam-cs.json export/sharpcam-cs4-int8.json > runs/worksize_quality_cs4.md
