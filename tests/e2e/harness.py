@@ -40,6 +40,14 @@ OUTPUT_DEV = "/dev/video10"
 CONTROL_DEV = "/dev/video11"
 MODPROBE_ARGS = "devices=3 video_nr=9,10,11 card_label=Camera,SharpCam,Control exclusive_caps=0,1,1"
 
+# The browser boot loads the one device exactly as the README tells users to: what a browser sees
+# before and after SharpCam writes (exclusive_caps=1) is what the tests are about.
+BROWSER_MODPROBE_ARGS = "devices=1 video_nr=10 card_label=SharpCam exclusive_caps=1"
+# Two browsers open at once (the order trap) plus the daemon at 720p; see the boot's
+# mem_available_min_mib for the headroom measured.
+BROWSER_GUEST_MEM_MIB = 3072
+BROWSER_BOOT_TIMEOUT_S = 1500
+
 # Frame size used everywhere in the guest: onnxruntime under TCG is ~100x slower than on the host.
 WIDTH, HEIGHT = 160, 90
 
@@ -54,17 +62,31 @@ def cache_dir() -> Path:
     return Path(os.environ.get("VCAM_CACHE", E2E / "cache"))
 
 
-def missing_prerequisites() -> list[str]:
-    """What stops the guest from booting here, each with its fix; empty when it can boot."""
+def browser_cache_dir() -> Path:
+    """Where the browser guest image lives: $SHARPCAM_E2E_BROWSER_CACHE, else tests/e2e/cache/browser."""
+    return Path(os.environ.get("SHARPCAM_E2E_BROWSER_CACHE", E2E / "cache" / "browser"))
+
+
+def browser_vm_script() -> Path:
+    """The browser guest's recipe: build_guest.sh writes it (the shared recipe, package list extended)."""
+    return browser_cache_dir() / "vcam_vm_browsers.sh"
+
+
+def missing_prerequisites(browsers: bool = False) -> list[str]:
+    """What stops the guest (the browser guest with `browsers`) from booting here, each with its fix;
+    empty when it can boot."""
     missing = []
+    fix = "bash tests/e2e/build_guest.sh" + (" browsers" if browsers else "")
     if shutil.which("qemu-system-x86_64") is None:
-        missing.append("qemu-system-x86_64 not found (fix: bash tests/e2e/build_guest.sh, which installs it)")
-    if not vm_script().is_file():
-        missing.append(f"{vm_script()} not found (fix: set SHARPCAM_E2E_VM to vcam_vm.sh)")
-    c = cache_dir()
+        missing.append(f"qemu-system-x86_64 not found (fix: {fix}, which installs it)")
+    vm = browser_vm_script() if browsers else vm_script()
+    if not vm.is_file():
+        missing.append(f"{vm} not found (fix: {fix})" if browsers else
+                       f"{vm} not found (fix: set SHARPCAM_E2E_VM to vcam_vm.sh)")
+    c = browser_cache_dir() if browsers else cache_dir()
     for name in ("stamp", "vmlinuz", "initrd.img", "rootfs.ext4"):
         if not (c / name).is_file():
-            missing.append(f"guest image not built: {c / name} missing (fix: bash tests/e2e/build_guest.sh)")
+            missing.append(f"guest image not built: {c / name} missing (fix: {fix})")
             break
     return missing
 
@@ -87,8 +109,12 @@ class GuestRun:
         return "\n".join(parts)
 
 
-def make_share(root: Path, model_card: Path) -> Path:
-    """Fill `root` with the runtime copy, guest scripts, model and clip frames; return root."""
+def make_share(root: Path, model_card: Path, clip: np.ndarray | None = None,
+               modprobe_args: str = MODPROBE_ARGS) -> Path:
+    """Fill `root` with the runtime copy, guest scripts, model and clip frames; return root.
+
+    clip: (N, H, W, 3) uint8 RGB input frames, their size the guest's frame size (default: the
+    160x90 pan of `clip_frames_rgb_u8`); modprobe_args: the v4l2loopback options the guest loads."""
     src = root / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(REPO / "vcam", src / "vcam", ignore=ignore)
@@ -100,11 +126,12 @@ def make_share(root: Path, model_card: Path) -> Path:
     card = json.loads(model_card.read_text())
     shutil.copy2(model_card, root / "model" / model_card.name)
     shutil.copy2(model_card.parent / card["file"], root / "model" / card["file"])
-    write_clip_frames(root / "clip")
+    clip = clip_frames_rgb_u8() if clip is None else clip
+    write_clip_frames(root / "clip", clip)
     (root / "out").mkdir()
     (root / "out" / "setup.json").write_text(json.dumps({
-        "input_dev": INPUT_DEV, "output_dev": OUTPUT_DEV, "control_dev": CONTROL_DEV, "modprobe_args": MODPROBE_ARGS,
-        "width": WIDTH, "height": HEIGHT, "model": f"model/{model_card.name}",
+        "input_dev": INPUT_DEV, "output_dev": OUTPUT_DEV, "control_dev": CONTROL_DEV, "modprobe_args": modprobe_args,
+        "width": int(clip.shape[2]), "height": int(clip.shape[1]), "model": f"model/{model_card.name}",
     }, indent=2))
     return root
 
@@ -122,27 +149,47 @@ def clip_frames_rgb_u8(n: int = 16) -> np.ndarray:
     return np.stack([photo[y0:y0 + HEIGHT, x0 + i * step:x0 + i * step + WIDTH] for i in range(n)])
 
 
-def write_clip_frames(folder: Path, n: int = 16) -> None:
-    """Write the clip as lossless PNGs folder/00.png .. (the guest's ffmpeg turns them into a video)."""
+def hd_clip_frames_rgb_u8(n: int = 6, width: int = 1280, height: int = 720) -> np.ndarray:
+    """(n, height, width, 3) uint8 RGB: a pan across a mosaic of scikit-image's astronaut photo,
+    24 px per frame, for the browser tests that ask the camera for 1280x720.
+
+    The photo is 512x512, so it is tiled rather than scaled up: every frame keeps the photo's real
+    edges (which the sharpener changes visibly) and neighbouring frames differ clearly."""
+    from skimage import data
+
+    photo = data.astronaut()
+    reps_y, reps_x = -(-height // 512) + 1, -(-(width + 24 * n) // 512) + 1
+    mosaic = np.tile(photo, (reps_y, reps_x, 1))
+    y0, x0, step = 100, 40, 24
+    return np.stack([mosaic[y0:y0 + height, x0 + i * step:x0 + i * step + width] for i in range(n)])
+
+
+def write_clip_frames(folder: Path, frames_rgb_u8: np.ndarray) -> None:
+    """Write (N, H, W, 3) uint8 RGB frames as lossless PNGs folder/00.png .. (the guest's ffmpeg turns
+    them into a video)."""
     import cv2
 
     folder.mkdir(parents=True)
-    for i, rgb in enumerate(clip_frames_rgb_u8(n)):
+    for i, rgb in enumerate(frames_rgb_u8):
         if not cv2.imwrite(str(folder / f"{i:02d}.png"), rgb[..., ::-1]):
             raise RuntimeError(f"cannot write {folder / f'{i:02d}.png'}")
 
 
-def run_guest(share: Path, command: str, timeout_s: int = 480) -> GuestRun:
-    """Boot the guest with `share` at /mnt/host (its cwd), load v4l2loopback with MODPROBE_ARGS, run
-    `sh -c command` there and return its exit code, results.json and logs."""
-    env = dict(os.environ, VCAM_CACHE=str(cache_dir()), VCAM_MODPROBE=MODPROBE_ARGS,
+def run_guest(share: Path, command: str, timeout_s: int = 480, modprobe_args: str = MODPROBE_ARGS,
+              vm: Path | None = None, cache: Path | None = None, mem_mib: int | None = None) -> GuestRun:
+    """Boot the guest with `share` at /mnt/host (its cwd), load v4l2loopback with `modprobe_args`, run
+    `sh -c command` there and return its exit code, results.json and logs. vm/cache: another recipe and
+    image (the browser guest); mem_mib: guest memory unless $VCAM_MEM says otherwise."""
+    env = dict(os.environ, VCAM_CACHE=str(cache or cache_dir()), VCAM_MODPROBE=modprobe_args,
                VCAM_TIMEOUT=str(timeout_s), TMPDIR=str(share.parent))
+    if mem_mib is not None:
+        env.setdefault("VCAM_MEM", str(mem_mib))
     # q35, not the recipe's default microvm: microvm has no HPET/PM timer, so on a loaded host the
     # guest kernel fails to calibrate the TSC against the PIT and hangs right after "Probing EDD"
     # (seen here with a training job and other VMs on the 2 cores); q35 boots under the same load.
     env.setdefault("VCAM_MACHINE", "q35")
     t0 = time.monotonic()
-    p = subprocess.run(["bash", str(vm_script()), "run", str(share), command], env=env,
+    p = subprocess.run(["bash", str(vm or vm_script()), "run", str(share), command], env=env,
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout_s + 60)
     seconds = time.monotonic() - t0
     results_path = share / "out" / "results.json"

@@ -73,3 +73,13 @@ def test_missing_image_is_reported_with_the_fix(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("VCAM_CACHE", str(tmp_path))
     missing = harness.missing_prerequisites()
     assert any("build_guest.sh" in m for m in missing), missing
+
+
+def test_hd_clip_frames_are_distinct_and_matchable() -> None:
+    """The browser tests' 1280x720 clip: real edges everywhere, neighbours far apart in luma."""
+    frames = harness.hd_clip_frames_rgb_u8(6)
+    assert frames.shape == (6, 720, 1280, 3) and frames.dtype == np.uint8
+    idx, err = harness.nearest_frames(frames[[1, 4]], frames)
+    assert idx.tolist() == [1, 4] and err.max() == 0
+    diffs = np.abs(np.diff(harness.luma_f32(frames), axis=0)).mean(axis=(1, 2))
+    assert diffs.min() > 10
