@@ -25,7 +25,6 @@ from torch import nn
 from kd.checkpoint import atomic_save, model_from_checkpoint, read_checkpoint
 from kd.config import TrainConfig, to_dict
 from kd.data import PatchSampler, Split, scan_images, split_files, val_pairs
-from kd.degrade import WebcamMix
 from kd.losses import reconstruction_loss, student_loss
 from kd.metrics import y_psnr_ssim
 from kd.models import build_model, describe

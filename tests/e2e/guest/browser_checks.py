@@ -36,7 +36,7 @@ import urllib.request
 
 import numpy as np
 
-from gutil import OUT, OUT_DEV, PY_ENV, SETUP, Daemon, H, Results, W, holders, log, sh, wait_capture_ready
+from gutil import OUT, OUT_DEV, PY_ENV, SETUP, Daemon, H, Results, W, holders, log, read_video_rgb, sh, wait_capture_ready
 
 R = Results()
 # Uncompressed: decoding the FFV1 clip took seconds a frame under TCG on a loaded host, on top of the model.
@@ -327,20 +327,6 @@ def daemon_args() -> list[str]:
             # Pinned: under emulation the model cannot keep up, and the frame-rate hold would shrink
             # the work size further; the check compares with the offline enhance at this size.
             "--work-size", WORK_SIZE]
-
-
-def read_video_rgb(path: str) -> np.ndarray | None:
-    import cv2
-
-    frames = []
-    cap = cv2.VideoCapture(path)
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(bgr[..., ::-1])
-    cap.release()
-    return np.stack(frames) if frames else None
 
 
 def clip_and_enhance() -> None:

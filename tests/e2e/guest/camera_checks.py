@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from gutil import (CONTROL_DEV, IN_DEV, OUT, OUT_DEV, PY_ENV, SETUP, Daemon, Feeder, H, Results, W, device_format, doctor,
-                   ffmpeg_read_rgb, holders, log, make_clip, open_close_cycles, opencv_read_rgb, raw_to_rgb, sh,
+                   ffmpeg_read_rgb, holders, log, make_clip, open_close_cycles, opencv_read_rgb, raw_to_rgb, read_video_rgb, sh,
                    try_new_writer, v4l2ctl_read, wait_capture_ready, wait_input_ready)
 
 FPS = 10
@@ -143,21 +143,6 @@ def doctor_loaded() -> None:
     pj = doctor([*args, "--json"])
     R.value("doctor_loaded", {"rc": p.returncode, "output": (p.stdout + p.stderr)[-3000:],
                               "json_rc": pj.returncode, "json": pj.stdout[-6000:]})
-
-
-def read_video_rgb(path: str) -> np.ndarray | None:
-    """Every frame of a video as (N, H, W, 3) uint8 RGB, None if it has none."""
-    import cv2
-
-    frames = []
-    cap = cv2.VideoCapture(path)
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(bgr[..., ::-1])
-    cap.release()
-    return np.stack(frames) if frames else None
 
 
 def shipped_model() -> None:

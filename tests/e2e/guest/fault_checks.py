@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from gutil import (IN_DEV, OUT, OUT_DEV, PY_ENV, SETUP, CaptureLog, Daemon, Feeder, H, Results, W, control_experiment,
-                   is_capture_ready, log, make_clip, reload_module, wait_capture_ready, wait_input_ready)
+                   is_capture_ready, log, make_clip, read_video_rgb, reload_module, wait_capture_ready, wait_input_ready)
 
 FPS = 10
 CLIP = "/tmp/clip.mkv"
@@ -38,22 +38,14 @@ def daemon_args() -> list[str]:
 def enhance_reference(clip: str) -> None:
     """`sharpcam enhance` of the clip with this boot's model: out/enhanced.npz, the frames a consumer
     must see when SharpCam processes the camera (anything far from them is a placeholder)."""
-    import cv2
-
     p = subprocess.run([sys.executable, "-m", "vcam", "enhance", "--model", SETUP["model"], "--threads", "1",
                         "--no-progress", clip, "/tmp/enhanced.mkv"], capture_output=True, text=True, timeout=300,
                        env=PY_ENV, cwd="/mnt/host")
-    frames = []
-    cap = cv2.VideoCapture("/tmp/enhanced.mkv")
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(bgr[..., ::-1])
-    cap.release()
-    R.check("enhance_offline_runs", p.returncode == 0 and len(frames) == 16, f"rc={p.returncode} {p.stderr[-500:]}")
-    if frames:
-        np.savez_compressed(OUT / "enhanced.npz", frames=np.stack(frames))
+    frames = read_video_rgb("/tmp/enhanced.mkv")
+    n = 0 if frames is None else len(frames)
+    R.check("enhance_offline_runs", p.returncode == 0 and n == 16, f"rc={p.returncode} {p.stderr[-500:]}")
+    if n:
+        np.savez_compressed(OUT / "enhanced.npz", frames=frames)
 
 
 def held_samples(d: Daemon, seconds: float) -> list[int]:

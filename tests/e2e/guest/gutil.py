@@ -204,6 +204,21 @@ class Daemon:
         return n
 
 
+def read_video_rgb(path: str) -> np.ndarray | None:
+    """Every frame of a video as (N, H, W, 3) uint8 RGB, None if it has none."""
+    import cv2
+
+    frames = []
+    cap = cv2.VideoCapture(path)
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append(bgr[..., ::-1])
+    cap.release()
+    return np.stack(frames) if frames else None
+
+
 def ffmpeg_read_rgb(dev: str, n: int, timeout: float = 120) -> tuple[np.ndarray | None, str]:
     """n frames from `dev` through ffmpeg -f v4l2, as (n, H, W, 3) uint8 RGB; (None, error) on failure.
 
