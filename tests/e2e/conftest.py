@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import harness
@@ -59,13 +60,16 @@ def camera_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_luma_unsharp_model(tmp_path_factory.mktemp("e2e_luma_model"))
 
 
-def _boot(model: Path, script: str, name: str, **guest: object) -> harness.GuestRun:
+def _boot(model: Path, script: str, name: str, clip: np.ndarray | None = None,
+          modprobe_args: str = harness.MODPROBE_ARGS, **guest: object) -> harness.GuestRun:
     # Kept after the session (replaced by the next run) so a failure can be looked into.
     root = harness.cache_dir() / "runs" / name
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    share = harness.make_share(root / "share", model, **{k: guest.pop(k) for k in ("clip", "modprobe_args") if k in guest})
-    run = harness.run_guest(share, harness.guest_python(script), **guest)
+    # The guest loads v4l2loopback with these options at boot and the checks read them from setup.json:
+    # both must get the same ones.
+    share = harness.make_share(root / "share", model, clip=clip, modprobe_args=modprobe_args)
+    run = harness.run_guest(share, harness.guest_python(script), modprobe_args=modprobe_args, **guest)
     print(f"\n[e2e] {name}: guest boot took {run.seconds:.0f} s, rc={run.rc}")
     if run.rc != 0 or not run.results:
         pytest.fail(f"guest run {name} gave no results (rc={run.rc})\n{run.log_tail()}", pytrace=False)
