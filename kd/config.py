@@ -62,6 +62,11 @@ class TrainConfig:
     # the mix's JPEG odds and quality range; None: WebcamMix's own (a codec-heavier mix for a trial)
     webcam_p_jpeg: float | None = None
     webcam_jpeg_quality: tuple[int, int] | None = None
+    # 0: a fresh draw of the mix for every patch. N > 0: every training image degraded N times by the
+    # mix, once (seeded), and patches cut from those fixed inputs: what cached teacher outputs need, so
+    # distillation on the mix costs no teacher forward per step (and a ground-truth run on the same
+    # pool is its same-data, same-budget baseline)
+    webcam_pool: int = 0
     teacher: str | None = None  # checkpoint of the frozen teacher (distill)
     alpha: float = 0.0  # weight of the ground-truth loss in distillation (0 = the spec)
     teacher_cache: bool = True  # distill: teacher outputs on whole images once, not per step (fixed degradation only)
@@ -131,6 +136,8 @@ class TrainConfig:
             raise ConfigError(f"webcam_jpeg_quality must be [low, high] with 1 <= low <= high <= 100, got {list(q)}")
         if (self.webcam_p_jpeg is not None or q is not None) and not self.webcam:
             raise ConfigError("webcam_p_jpeg / webcam_jpeg_quality change the webcam mix: set webcam = true too")
+        if self.webcam_pool < 0 or (self.webcam_pool and not self.webcam):
+            raise ConfigError(f"webcam_pool must be >= 0 and needs webcam = true, got {self.webcam_pool} with webcam = {str(self.webcam).lower()}")
         if any(s not in (2, 3, 4) for s in self.degrade_scales):
             raise ConfigError(f"degrade_scales must be among 2, 3, 4, got {self.degrade_scales}")
 

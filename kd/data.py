@@ -135,7 +135,9 @@ class PatchSampler:
     and matches the evaluation protocol exactly, with no patch-border artefacts); JPEG and noise, which
     are random, are applied per patch. With `webcam`, each patch is instead degraded by that mix on a
     crop `WEBCAM_MARGIN` px larger on every side (where the image allows), so blur and resampling see
-    real pixels at the patch border, not padding."""
+    real pixels at the patch border, not padding. With `webcam_pool` N > 0, each whole image is instead
+    degraded N times by the mix once, from `pool_rng`, and patches are cut from those fixed inputs (what
+    cached teacher targets need)."""
 
     WEBCAM_MARGIN = 16
 
@@ -147,6 +149,8 @@ class PatchSampler:
         jpeg_quality: tuple[int, int] | None = None,
         noise_sigma: tuple[float, float] | None = None,
         webcam: WebcamMix | None = None,
+        webcam_pool: int = 0,
+        pool_rng: np.random.Generator | None = None,
     ) -> None:
         self.patch_size, self.scales, self.webcam = patch_size, tuple(scales), webcam
         self.jpeg_quality, self.noise_sigma = jpeg_quality, noise_sigma
@@ -162,16 +166,29 @@ class PatchSampler:
         if not self.hr:
             raise DataError(f"no training image is at least {patch_size} px on each side: lower patch_size")
         self.lq = {} if webcam else {s: [bicubic_down_up(h, s) for h in self.hr] for s in self.scales}
+        self.pool = int(webcam_pool)
+        self.pool_lq: list[list[np.ndarray]] = []
+        if self.pool:
+            if webcam is None or pool_rng is None:
+                raise DataError("a webcam pool needs the webcam mix and a pool_rng")
+            self.pool_lq = [[webcam(h, pool_rng) for _ in range(self.pool)] for h in self.hr]
         areas = np.array([h.shape[0] * h.shape[1] for h in self.hr], dtype=np.float64)
         self.weights = areas / areas.sum()  # sample by area so every pixel is equally likely
         self.targets: list[np.ndarray] | None = None
 
+    def fixed_inputs(self) -> list[np.ndarray]:
+        """The whole degraded images (H x W x 3 uint8) that patches are cut from, in the order soft
+        targets follow: one per image (bicubic at one scale), or N per image, image-major (webcam pool)."""
+        if self.jpeg_quality is not None or self.noise_sigma is not None or (self.webcam is not None and not self.pool) \
+                or (not self.pool and len(self.scales) != 1):
+            raise DataError("cached teacher targets need a fixed input: one scale and no per-patch JPEG/noise, "
+                            "or the webcam mix with webcam_pool > 0")
+        return [lq for per in self.pool_lq for lq in per] if self.pool else self.lq[self.scales[0]]
+
     def set_targets(self, targets: list[np.ndarray]) -> None:
-        """Per-image soft targets aligned with `self.hr` (H x W x 3 float16 in [0, 1]: a frozen teacher's
-        output on the whole degraded image). `sample` then also returns the matching target patches."""
-        if len(self.scales) != 1 or self.jpeg_quality is not None or self.noise_sigma is not None or self.webcam:
-            raise DataError("cached teacher targets need one scale and no JPEG/noise (the input must be fixed)")
-        if [t.shape for t in targets] != [h.shape for h in self.hr]:
+        """Soft targets aligned with `fixed_inputs()` (H x W x 3 float16 in [0, 1]: a frozen teacher's
+        output on each whole degraded image). `sample` then also returns the matching target patches."""
+        if [t.shape for t in targets] != [lq.shape for lq in self.fixed_inputs()]:
             raise DataError("teacher targets do not match the training images: rebuild the cache")
         self.targets = targets
 
@@ -199,7 +216,10 @@ class PatchSampler:
             g = self.grid
             y, x = int(rng.integers((h - p) // g + 1)) * g, int(rng.integers((w - p) // g + 1)) * g
             hr = self.hr[j][y : y + p, x : x + p]
-            if self.webcam is not None:
+            v = int(rng.integers(self.pool)) if self.pool else 0  # drawn only with a pool: other runs' streams unchanged
+            if self.pool:
+                lq = self.pool_lq[j][v][y : y + p, x : x + p]
+            elif self.webcam is not None:
                 lq = self._webcam_patch(j, y, x, rng)
             else:
                 lq = self.lq[s][j][y : y + p, x : x + p]
@@ -211,7 +231,7 @@ class PatchSampler:
             if tg_b is None:
                 lq, hr = augment((lq, hr), rng)
             else:
-                lq, hr, tg_b[i] = augment((lq, hr, self.targets[j][y : y + p, x : x + p]), rng)
+                lq, hr, tg_b[i] = augment((lq, hr, self.targets[j * max(self.pool, 1) + v][y : y + p, x : x + p]), rng)
             lq_b[i], hr_b[i] = lq, hr
         to_f32 = lambda a: np.ascontiguousarray(a.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
         if tg_b is None:

@@ -24,6 +24,7 @@ from torch import nn
 
 from kd.checkpoint import atomic_save, model_from_checkpoint, read_checkpoint
 from kd.config import TrainConfig, to_dict
+from kd.degrade import WebcamMix
 from kd.data import PatchSampler, Split, scan_images, split_files, val_pairs
 from kd.losses import reconstruction_loss, student_loss
 from kd.metrics import y_psnr_ssim
@@ -31,6 +32,7 @@ from kd.models import build_model, describe
 from kd.plots import comparison_grid, plot_curves
 
 
+POOL_STREAM = 0x9001  # the webcam pool's own random stream (with the run's seed)
 DECIDE_EVERY = 10  # steps between two stop / checkpoint decisions under DDP (one broadcast each)
 
 
@@ -92,8 +94,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         split = split_files(scan_images(cfg.data_dirs), seed=cfg.split_seed)
     if dd.main:
         split.write(out / "split", cfg.data_dirs)
+    # the pool's draws depend on the seed alone (not the rank), so every rank and every arm of a
+    # comparison sees the same fixed inputs
     sampler = PatchSampler(split.train, cfg.patch_size, cfg.degrade_scales, cfg.jpeg_quality, cfg.noise_sigma,
-                           webcam=cfg.webcam_mix())
+                           webcam=cfg.webcam_mix(), webcam_pool=cfg.webcam_pool,
+                           pool_rng=np.random.default_rng([cfg.seed, POOL_STREAM]))
     val_scale = cfg.degrade_scales[0]
     val = val_pairs(split.val, cfg.val_crop, val_scale) if dd.main else []
 
@@ -104,9 +109,10 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if cfg.mode == "distill":
         teacher, _ = model_from_checkpoint(cfg.teacher)
         teacher = teacher.to(device).requires_grad_(False)
-    fixed_input = len(cfg.degrade_scales) == 1 and cfg.jpeg_quality is None and cfg.noise_sigma is None and not cfg.webcam
+    fixed_input = cfg.jpeg_quality is None and cfg.noise_sigma is None and (
+        cfg.webcam_pool > 0 if cfg.webcam else len(cfg.degrade_scales) == 1)
     if teacher is not None and cfg.teacher_cache and fixed_input:
-        sampler.set_targets(teacher_targets(teacher, sampler, cfg.teacher, device, dd))
+        sampler.set_targets(teacher_targets(teacher, sampler, cfg.teacher, device, dd, cfg.webcam_mix(), cfg.seed))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     state = {"step": 0, "epoch": 0, "step_in_epoch": 0, "best_val_psnr": -math.inf, "bad_epochs": 0,
@@ -299,23 +305,27 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
 
 
 @torch.no_grad()
-def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str, device, dd) -> list[np.ndarray]:
-    """The frozen teacher's output on every whole degraded training image, computed once and cached
-    beside the teacher (keyed by its sha256, the image list and the scale), so every student distilled
-    from it shares the cache: distillation then costs no teacher forward per step, and the soft
-    targets have no patch-border effects."""
+def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str, device, dd,
+                    webcam: WebcamMix | None = None, seed: int = 0) -> list[np.ndarray]:
+    """The frozen teacher's output on every fixed whole degraded training image (`sampler.fixed_inputs()`),
+    computed once and cached beside the teacher (keyed by its sha256, the image list, the scale or the
+    webcam pool's size, mix and seed), so every student distilled from it shares the cache: distillation
+    then costs no teacher forward per step, and the soft targets have no patch-border effects."""
     scale = sampler.scales[0]
+    inputs = sampler.fixed_inputs()
     h = hashlib.sha256(Path(teacher_path).read_bytes())
-    h.update(f"x{scale}:".encode() + "\n".join(map(str, sampler.files)).encode())
+    tag = f"pool{sampler.pool}" if sampler.pool else f"x{scale}"
+    h.update(f"{tag}:".encode() + (f"{webcam!r}:{seed}:".encode() if sampler.pool else b"")
+             + "\n".join(map(str, sampler.files)).encode())
     key = h.hexdigest()
-    cache = Path(teacher_path).parent / f"targets-x{scale}-{key[:12]}.npz"
+    cache = Path(teacher_path).parent / f"targets-{tag}-{key[:12]}.npz"
     if cache.is_file():
         # plain arrays (allow_pickle off): a cache found beside a teacher can never run code
         with np.load(cache, allow_pickle=False) as data:
-            if str(data["key"]) == key and len(data.files) - 1 == len(sampler.hr):
-                return [data[f"t{i}"] for i in range(len(sampler.hr))]
+            if str(data["key"]) == key and len(data.files) - 1 == len(inputs):
+                return [data[f"t{i}"] for i in range(len(inputs))]
     targets = []
-    items = sampler.lq[scale]
+    items = inputs
     if dd.main:
         from tqdm import tqdm
 

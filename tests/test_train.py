@@ -174,6 +174,33 @@ def test_torchrun_two_process_gloo_smoke(folder, tmp_path):
     assert ck["state"]["step"] == 25 and len(ck["rng_states"]) == 2
 
 
+def test_distillation_on_a_webcam_pool_caches_the_teacher_on_the_pool(folder, tmp_path):
+    train(tiny(folder, tmp_path / "t", mode="teacher", model="dncnn", width=8, depth=3, epochs=1), progress=False)
+    kw = dict(model="collapsible", width=8, depth=2, expand=16, loss="l1", loss_on_y=True, webcam=True,
+              webcam_pool=2, epochs=1)
+    res = train(tiny(folder, tmp_path / "s", mode="distill", teacher=str(tmp_path / "t" / "best.pt"), **kw), progress=False)
+    assert res["step"] == 6
+    (cache_file,) = (tmp_path / "t").glob("targets-pool2-*.npz")
+    cache = np.load(cache_file, allow_pickle=False)
+    # the pool is the seed's alone: rebuilt here, its first input gives the cached target through the teacher
+    files = split_files(scan_images([str(folder)])).train
+    from kd.degrade import WebcamMix
+    from kd.train import POOL_STREAM
+
+    sampler = PatchSampler(files, 32, webcam=WebcamMix(), webcam_pool=2, pool_rng=np.random.default_rng([0, POOL_STREAM]))
+    assert len(cache.files) - 1 == len(sampler.fixed_inputs()) == 2 * len(sampler.hr)
+    assert not np.array_equal(sampler.pool_lq[0][0], sampler.pool_lq[0][1])  # two draws of the mix
+    teacher = model_from_checkpoint(tmp_path / "t" / "best.pt")[0]
+    lq = torch.from_numpy(sampler.fixed_inputs()[1].transpose(2, 0, 1)[None].astype(np.float32) / 255)
+    with torch.no_grad():
+        direct = teacher(lq)[0].permute(1, 2, 0).numpy()
+    assert np.abs(direct - cache["t1"].astype(np.float32)).max() < 2e-3
+    # the ground-truth arm on the same pool: the same fixed inputs, no teacher
+    assert train(tiny(folder, tmp_path / "g", mode="gt", **kw), progress=False)["step"] == 6
+    with pytest.raises(ConfigError, match="webcam_pool must be >= 0 and needs webcam = true"):
+        TrainConfig(webcam_pool=4)
+
+
 def test_collapsible_student_trains_on_the_webcam_mix_with_l1_and_cosine(folder, tmp_path):
     cfg = tiny(folder, tmp_path / "cs", model="collapsible", width=8, depth=2, expand=16, loss="l1", loss_on_y=True,
                lr_schedule="cosine", webcam=True, steps_per_epoch=30, epochs=1, batch_size=8)
