@@ -101,6 +101,9 @@ class TrainConfig:
     # collapsible only: quantization-aware fine-tuning (int8 rounding of the body's weights and
     # activations in the forward, as `kd quantize` will round them); start it from a trained run (init)
     qat: bool = False
+    # with qat: also round what an all-integer export rounds (head and tail in int8, the input on the Y
+    # plane's grid, the tail's output and the head-to-tail sum), for `kd quantize` with integer ends
+    qat_integer_ends: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("teacher", "distill", "gt"):
@@ -129,6 +132,8 @@ class TrainConfig:
                               f"got {self.lr_gamma}, {self.lr_milestones!r}")
         if self.qat and self.model != "collapsible":
             raise ConfigError(f"qat is for the collapsible students, not {self.model!r}: set model = \"collapsible\" or drop qat")
+        if self.qat_integer_ends and not self.qat:
+            raise ConfigError("qat_integer_ends refines quantization-aware training: set qat = true too")
         if self.webcam_p_jpeg is not None and not 0.0 <= self.webcam_p_jpeg <= 1.0:
             raise ConfigError(f"webcam_p_jpeg must be a probability in [0, 1], got {self.webcam_p_jpeg}")
         q = self.webcam_jpeg_quality

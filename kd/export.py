@@ -162,8 +162,38 @@ def luma_u8_io(path: Path) -> None:
     g.node.append(helper.make_node("QuantizeLinear", ["sharp_f32", "luma_scale", "luma_black"], [out.name], name="y_f32_to_u8"))
     inp.type.tensor_type.elem_type = TensorProto.UINT8
     out.type.tensor_type.elem_type = TensorProto.UINT8
+    _cancel_luma_requantization(g, inp.name, out.name)
     onnx.save(model, str(path))
     onnx.checker.check_model(str(path), full_check=True)
+
+
+def _cancel_luma_requantization(g, in_name: str, out_name: str) -> None:
+    """An int8 body quantized on the Y plane's own grid (`kd quantize` with integer ends) starts with
+    QuantizeLinear(DequantizeLinear(Y)) and ends with QuantizeLinear(DequantizeLinear(x)) at the same
+    scale and zero point: both are the identity, so the uint8 plane goes straight into the integer graph
+    and its uint8 result straight out (two full-resolution passes fewer)."""
+    from onnx import numpy_helper
+
+    consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    on_grid = lambda n: (np.isclose(consts.get(n.input[1], np.nan), 1.0 / Y_SPAN, rtol=1e-6)
+                         and len(n.input) > 2 and consts.get(n.input[2]) is not None
+                         and consts[n.input[2]].dtype == np.uint8 and int(consts[n.input[2]]) == Y_BLACK)
+    users = lambda t: [n for n in g.node if t in n.input]
+    # input: Q nodes on the grid reading luma_f32 become the uint8 input itself
+    for q in [n for n in users("luma_f32") if n.op_type == "QuantizeLinear" and on_grid(n)]:
+        for n in g.node:
+            n.input[:] = [in_name if t == q.output[0] else t for t in n.input]
+        g.node.remove(q)
+    if not users("luma_f32"):
+        g.node.remove(next(n for n in g.node if n.name == "y_u8_to_f32"))
+    # output: a DQ on the grid producing sharp_f32, its input made by one node used nowhere else
+    dq = next((n for n in g.node if "sharp_f32" in n.output), None)
+    if dq is not None and dq.op_type == "DequantizeLinear" and on_grid(dq) and users(dq.input[0]) == [dq] \
+            and users("sharp_f32") == [next(n for n in g.node if n.name == "y_f32_to_u8")]:
+        producer = next(n for n in g.node if dq.input[0] in n.output)
+        producer.output[:] = [out_name if t == dq.input[0] else t for t in producer.output]
+        g.node.remove(dq)
+        g.node.remove(next(n for n in g.node if n.name == "y_f32_to_u8"))
 
 
 def strip_luma_u8_io(src: Path, dst: Path) -> None:

@@ -103,11 +103,15 @@ def _reader(batches: list[np.ndarray], input_name: str):
 
 def quantize_onnx(fp32_path: Path, int8_path: Path, batches: list[np.ndarray], input_name: str,
                   method: str = "minmax", ops: tuple[str, ...] = ("Conv", "Relu"), float_input_ops: bool = True,
-                  float_nodes: tuple[str, ...] = (), reduce_range: bool = True, label: str | Path | None = None) -> dict[str, list[str]]:
+                  float_nodes: tuple[str, ...] = (), reduce_range: bool = True, label: str | Path | None = None,
+                  luma_grid: bool = False) -> dict[str, list[str]]:
     """Static int8 QDQ quantization of `fp32_path` into `int8_path` (only `ops` quantized; weights int8
     per output channel, activations uint8 per tensor). `float_input_ops`: the nodes reading the graph
     input stay float; `float_nodes`: these named nodes too; `reduce_range`: 7-bit weights (no int16
     overflow on x86 CPUs without VNNI). `label`: the model as errors name it (default `fp32_path`).
+    `luma_grid` (a Y-plane body whose input ops are quantized): the input, the unshuffle's copy of it and
+    the output are quantized on the uint8 Y plane's own grid ((Y - 16) / 219) instead of a calibrated
+    range, so reading and writing the plane rounds nothing and its uint8 ends cancel out.
     Returns the op types and the named nodes left in float."""
     label = label or fp32_path
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
@@ -128,13 +132,20 @@ def quantize_onnx(fp32_path: Path, int8_path: Path, batches: list[np.ndarray], i
             raise QuantizeError(f"--float-nodes names {', '.join(unknown)}, not in {label}: pass node names "
                                 f"from the model ({', '.join(n.name for n in nodes if n.op_type in ops)})")
         exclude += [n for n in float_nodes if n not in exclude]
+        overrides = {}
+        if luma_grid and not float_input_ops:
+            grid = {"scale": np.array(1.0 / Y_SPAN, np.float32), "zero_point": np.array(Y_BLACK, np.uint8)}
+            model = onnx.load(str(pre))
+            copies = [n.output[0] for n in nodes if input_name in n.input and _is_unshuffle(n, model.graph)]
+            overrides = {t: [dict(grid)] for t in [input_name, *copies, model.graph.output[0].name]}
         try:
             quantize_static(
                 str(pre), str(int8_path), _reader(batches, input_name),
                 quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=reduce_range,
                 activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                 calibrate_method=methods[method], op_types_to_quantize=list(ops), nodes_to_exclude=exclude,
-                extra_options={"CalibTensorRangeSymmetric": False, "ActivationSymmetric": False},
+                extra_options={"CalibTensorRangeSymmetric": False, "ActivationSymmetric": False,
+                               "TensorQuantOverrides": overrides},
             )
         except Exception as e:  # onnxruntime raises many kinds; one line with the model named is what helps
             raise QuantizeError(f"onnxruntime quantization failed on {label} ({type(e).__name__}: {e}): "
@@ -142,6 +153,19 @@ def quantize_onnx(fp32_path: Path, int8_path: Path, batches: list[np.ndarray], i
     _drop_unused_opsets(int8_path)
     onnx.checker.check_model(str(int8_path))
     return {"op_types": left_float, "nodes": exclude}
+
+
+def _is_unshuffle(node, graph) -> bool:
+    """A bias-free Conv whose weight copies one input pixel to each output channel (pixel-unshuffle as
+    a strided conv): its output holds exactly the input's values, so it can share the input's grid."""
+    if node.op_type != "Conv" or len(node.input) > 2:
+        return False
+    consts = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
+    for n in graph.node:
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
+            consts[n.output[0]] = onnx.numpy_helper.to_array(n.attribute[0].t)
+    w = consts.get(node.input[1])
+    return w is not None and set(np.unique(w).tolist()) <= {0.0, 1.0} and (w.reshape(w.shape[0], -1).sum(1) == 1).all()
 
 
 def _drop_unused_opsets(path: Path) -> None:
@@ -188,7 +212,7 @@ def quantize(cfg: QuantizeConfig, log=click.echo) -> dict[str, Any]:
             strip_luma_u8_io(fp32_path, float_body)
             y_batches = [(rgb_to_y_u8(b).astype(np.float32) - Y_BLACK) / Y_SPAN for b in batches]
             kept_float = quantize_onnx(float_body, tmp, y_batches, in_name, cfg.calib_method, cfg.quantize_ops,
-                                       cfg.float_input_ops, cfg.float_nodes, cfg.reduce_range, label=fp32_path)
+                                       cfg.float_input_ops, cfg.float_nodes, cfg.reduce_range, label=fp32_path, luma_grid=True)
             luma_u8_io(tmp)
         else:
             kept_float = quantize_onnx(fp32_path, tmp, batches, in_name, cfg.calib_method, cfg.quantize_ops, cfg.float_input_ops,

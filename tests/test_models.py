@@ -203,3 +203,26 @@ def test_quantization_aware_forward_is_close_and_leaves_the_export_form_alone():
     fused = copy.deepcopy(m).fuse_reparam()  # the export: plain convs, no rounding
     m.set_fake_quant(False)
     assert (fused(x) - m(x)).abs().max() < 1e-5
+
+
+def test_quantization_aware_integer_ends_round_the_input_head_and_tail_too():
+    torch.manual_seed(4)
+    m = CollapsibleStudent(width=16, depth=2, expand=32, scale=4)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    y_u8 = torch.randint(16, 236, (1, 1, 32, 48)).float()
+    y = (y_u8 - 16) / 219  # on the Y plane's grid: rounding the input changes nothing
+    m.set_fake_quant(True, integer_ends=True)
+    on_grid = m.forward_luma(y)
+    m.train(False)
+    off = y + 0.3 / 219  # the residual of an off-grid input is that of the grid point it rounds to
+    assert ((m.forward_luma(off) - off) - (on_grid - y)).abs().max() < 1e-6
+    body_only = copy.deepcopy(m).set_fake_quant(True)
+    assert 0 < (body_only.forward_luma(y) - m.forward_luma(y)).abs().max() < 0.05  # head/tail/residual rounded
+    assert m.tail.out_quant.enabled and m.skip_quant.enabled and not m.head.out_quant.enabled
+    m.train(True)
+    m.forward_luma(y).mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.head.parameters())
+    fused = copy.deepcopy(m).fuse_reparam()
+    assert not fused.input_on_y_grid and not fused.skip_quant.enabled

@@ -129,6 +129,31 @@ def test_a_y_plane_model_quantizes_to_an_int8_body_between_uint8_ends(folders, t
     assert abs(a["psnr"] - b["psnr"]) < 0.5 and b["psnr"] > 20
 
 
+def test_integer_ends_make_the_whole_y_graph_integer(folders, tmp_path):
+    """Head and tail in int8 too, with the input ops and the adds (recipes/quantize_cs4_int.toml): the
+    uint8 plane feeds the integer graph directly and nothing full-resolution stays float."""
+    ckpt = save_checkpoint(tmp_path / "cs.pt", "cs")
+    export(ExportConfig(checkpoint=str(ckpt), name="cs-y", out=str(tmp_path), planes="Y"), log=lambda _m: None)
+    cfg = QuantizeConfig(model=str(tmp_path / "cs-y.json"), calib=(str(folders["calib"]),), calib_images=4, calib_crop=64,
+                         check=(str(folders["check"]),), fps_size=(64, 48), fps_runs=2, name="cs-y-int",
+                         quantize_ops=("Conv", "Relu", "Add", "DepthToSpace"), float_input_ops=False)
+    card = quantize(cfg, log=lambda _m: None)
+    graph = onnx.load(str(tmp_path / "cs-y-int.onnx")).graph
+    names = {n.name for n in graph.node}
+    assert "y_u8_to_f32" not in names and "y_f32_to_u8" not in names  # the uint8 ends cancelled out
+    (reader,) = [n for n in graph.node if graph.input[0].name in n.input]
+    (writer,) = [n for n in graph.node if graph.output[0].name in n.output]
+    assert reader.op_type == "DequantizeLinear" and writer.op_type == "QuantizeLinear"
+    consts = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
+    for n in (reader, writer):  # read and written on the plane's own grid
+        assert np.isclose(consts[n.input[1]], 1 / 219) and int(consts[n.input[2]]) == 16
+    assert card["quantization"]["float_ops"] == [] and card["quantization"]["float_nodes"] == []
+    files = list_images(folders["check"])
+    a = score_set(OnnxRestorer(tmp_path / "cs-y.json", 2), files, 2, "fp32")
+    b = score_set(OnnxRestorer(tmp_path / "cs-y-int.json", 2), files, 2, "int8")
+    assert abs(a["psnr"] - b["psnr"]) < 0.5 and b["psnr"] > 20
+
+
 def test_a_y_plane_model_without_the_export_ends_is_refused(tmp_path):
     from vcam_support import make_luma_onnx, write_luma_card
 

@@ -22,6 +22,7 @@ from kd.models.realtime import ConvPlusInput, luma_unshuffle_weight
 # `kd quantize` will round, so the weights learn to sit where int8 can hold them. Straight-through
 # estimators: the rounding passes gradients as if it were the identity.
 WEIGHT_LEVELS = 64  # kd quantize's default 7-bit weights: int8 in [-64, 64], symmetric per output channel
+Y_STEPS = 219  # the uint8 I420 Y plane holds luma in [0, 1] as 16 + 219 y (vcam/card.py Y_BLACK, Y_SPAN)
 
 
 def fake_quant_weight(weight: torch.Tensor, levels: int = WEIGHT_LEVELS) -> torch.Tensor:
@@ -148,18 +149,26 @@ class CollapsibleStudent(nn.Module):
         self.body = nn.ModuleList([CollapsibleConv(width, width, kernel, expand, residual=True) for _ in range(depth)])
         self.tail = CollapsibleConv(width, s2, outer_kernel, expand)
         self.relu_quant = nn.ModuleList([FakeQuantActivation() for _ in range(depth + 1)])  # qat only
+        self.skip_quant = FakeQuantActivation()  # qat of the integer ends only: the head-to-tail sum
+        self.input_on_y_grid = False  # qat of the integer ends only: luma rounded to I420's 219 steps
         with torch.no_grad():  # start as the identity map: the residual begins at zero
             self.tail.reduce_weight.mul_(1e-3)
 
-    def set_fake_quant(self, enabled: bool) -> "CollapsibleStudent":
+    def set_fake_quant(self, enabled: bool, integer_ends: bool = False) -> "CollapsibleStudent":
         """Quantization-aware fine-tuning on or off: the body convs' weights and outputs and every ReLU
-        output rounded as `kd quantize` rounds them (head and tail stay float there, and here)."""
+        output rounded as `kd quantize` rounds them. With `integer_ends`, also what an all-integer
+        export rounds (`kd quantize` with head and tail in int8, recipes/quantize_cs4_int.toml): the
+        input luma on the uint8 Y plane's grid, the head's and tail's weights, the head-to-tail sum and
+        the tail's output (the residual, uint8 per tensor)."""
         if not isinstance(self.head, CollapsibleConv):
             raise ValueError("set_fake_quant needs the training form (before fuse_reparam)")
         for block in self.body:
             block.fake_quant = block.out_quant.enabled = enabled
         for q in self.relu_quant:
             q.enabled = enabled
+        ends = enabled and integer_ends
+        self.head.fake_quant = self.tail.fake_quant = self.tail.out_quant.enabled = ends
+        self.skip_quant.enabled = self.input_on_y_grid = ends
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,11 +176,13 @@ class CollapsibleStudent(nn.Module):
 
     def _residual(self, unshuffled: torch.Tensor) -> torch.Tensor:
         """Head, body and tail on the unshuffled luma: N x s^2 x H/s x W/s -> the residual, same shape."""
+        if self.input_on_y_grid:  # what the uint8 Y plane can hold (straight-through)
+            unshuffled = unshuffled + ((unshuffled * Y_STEPS).round() / Y_STEPS - unshuffled).detach()
         f0 = self.relu_quant[0](F.relu(self.head(unshuffled)))
         f = f0
         for block, quant in zip(self.body, self.relu_quant[1:]):
             f = quant(F.relu(block(f)))
-        return self.tail(f + f0)
+        return self.tail(self.skip_quant(f + f0))
 
     def forward_luma(self, y: torch.Tensor) -> torch.Tensor:
         """The same net on the luma plane alone: N x 1 x H x W BT.601 luma in [0, 1] (I420's Y as
@@ -186,6 +197,7 @@ class CollapsibleStudent(nn.Module):
             self.head = self.head.fused()
             self.body = nn.ModuleList([b.fused() for b in self.body])
             self.tail = self.tail.fused()
-        for q in self.relu_quant:  # the export form is the plain float net; kd quantize does the rounding
+        for q in [*self.relu_quant, self.skip_quant]:  # the export form is the plain float net; kd quantize does the rounding
             q.enabled = False
+        self.input_on_y_grid = False
         return self
