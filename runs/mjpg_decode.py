@@ -48,3 +48,13 @@ def turbo_i420():
 print(f"PyTurboJPEG decode -> BGR        {ms(lambda: tj.decode(data)):6.2f} ms")
 print(f"PyTurboJPEG decode -> YUV planes {ms(lambda: tj.decode_to_yuv_planes(data)):6.2f} ms")
 print(f"  + 4:2:2 -> 4:2:0 chroma rows   {ms(turbo_i420):6.2f} ms (total)")
+
+# Sitting 4: what the daemon now does (vcam/jpeg.py, libturbojpeg through ctypes, no PyTurboJPEG):
+# planes straight into the I420 buffer, 4:2:2 chroma row pairs averaged, full -> limited range LUTs.
+from vcam.jpeg import TurboJpegI420  # noqa: E402
+
+own = TurboJpegI420.load()
+if own is not None:
+    own_i420 = np.empty(own.i420_shape(jpg), np.uint8)
+    print(f"vcam.jpeg -> I420 (limited range) {ms(lambda: own.decode_into(jpg, own_i420)):6.2f} ms (what `sharpcam` does)")
+    print(f"OpenCV imdecode + cvtColor I420  {ms(lambda: cv2.cvtColor(cv2.imdecode(jpg, cv2.IMREAD_COLOR), cv2.COLOR_BGR2YUV_I420, dst=i420)):6.2f} ms (before)")

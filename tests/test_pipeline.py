@@ -583,3 +583,35 @@ def test_y_model_publishes_i420_resends_it_and_fits_another_sink_size(tmp_path: 
     finally:
         stop(pipeline, thread)
     assert pipeline.error is None
+
+
+@pytest.mark.skipif(__import__("vcam.jpeg").jpeg.TurboJpegI420.load() is None, reason="needs libturbojpeg (.ci/run installs it)")
+def test_an_mjpg_camera_goes_to_the_device_as_i420_without_bgr(tmp_path: Path) -> None:
+    """The pipeline on an MJPG source decoded straight to YUV (capture slots hold I420): every published
+    frame is the decoded frame with its Y sharpened as the model does offline and its chroma untouched."""
+    from vcam_support import make_luma_onnx, write_luma_card
+
+    from vcam.sources import MjpegClipSource, MjpegDecoder
+
+    card = write_luma_card(make_luma_onnx(tmp_path / "y8.onnx"))
+    frames = panned_frames(W, H, 3)
+    source = MjpegClipSource(frames, 30.0, "mjpg")
+    decoder = MjpegDecoder(yuv=True)
+    decoded = [decoder.decode_into(j, np.empty((H * 3 // 2, W), np.uint8)) for j in source.jpegs]
+    cfg = daemon_cfg(model=str(card), threads=1)
+    engine = load_engine(cfg.model, "cpu", 1)
+    expected = []
+    for i420 in decoded:
+        proc = FrameProcessor(cfg, engine, (W, H), offline=True, capture_format="i420")
+        expected.append(proc.process(i420, proc.new_output()))
+    sink = RecordingSink()
+    pipeline = Pipeline(cfg, source, lambda _c: source, sink, engine, backpressure=True, stop_at_end=False)
+    thread, _ = start(pipeline)
+    try:
+        wait_for(lambda: len(sink.sent) >= 6, "six published frames")
+    finally:
+        stop(pipeline, thread)
+    assert pipeline.error is None
+    fresh = [f for f in sink.sent if f.shape == (H * 3 // 2, W)]
+    assert fresh and all(any(np.array_equal(f, e) for e in expected) for f in fresh)
+    assert pipeline._capture_shape == (H * 3 // 2, W)  # capture slots held I420, never BGR

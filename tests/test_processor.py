@@ -128,3 +128,26 @@ def test_an_enhanced_picture_keeps_full_resolution_colour(luma_card: Path) -> No
     y_out = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)[:H].astype(int)
     assert np.abs(y_out - out[:H])[inside].mean() < 1.0
     assert np.abs(bgr.astype(int) - frame).mean() > 0.5  # it did sharpen
+
+
+def test_an_i420_capture_frame_takes_the_luma_path_without_a_colour_conversion(luma_card: Path) -> None:
+    """An MJPG camera decoded straight to YUV (vcam/jpeg.py) hands over I420: the model sees its Y plane,
+    its chroma goes out untouched, and without a model the frame passes through bit-exact."""
+    i420 = cv2.cvtColor(panned_frames(W, H, 1, "astronaut")[0], cv2.COLOR_BGR2YUV_I420)
+    cfg = DaemonConfig(model=str(luma_card))
+    proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", 1), (W, H), offline=True, capture_format="i420")
+    out = proc.process(i420, proc.new_output())
+    y_in, u_in, v_in = i420_planes(i420)
+    y_out, u_out, v_out = i420_planes(out)
+    np.testing.assert_array_equal(y_out, offline_y(luma_card, y_in))
+    np.testing.assert_array_equal(u_out, u_in)
+    np.testing.assert_array_equal(v_out, v_in)
+    for settings in ({"model": "none"}, {"model": str(luma_card), "strength": 0.0}):
+        cfg = DaemonConfig(**settings)
+        engine = None if cfg.model == "none" else load_engine(cfg.model, "cpu", 1)
+        proc = FrameProcessor(cfg, engine, (W, H), offline=True, capture_format="i420")
+        assert proc.output_format == "i420"
+        np.testing.assert_array_equal(proc.process(i420, proc.new_output()), i420)
+    mirrored = FrameProcessor(DaemonConfig(model="none", mirror=True), None, (W, H), offline=True, capture_format="i420")
+    out = mirrored.process(i420, mirrored.new_output())  # mirror works in BGR: one conversion, then flipped
+    np.testing.assert_array_equal(out, cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)[:, ::-1])

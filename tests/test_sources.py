@@ -10,9 +10,12 @@ import pytest
 
 from vcam_support import panned_frames, read_all_frames, write_clip
 from vcam.config import SharpCamError
+from vcam.jpeg import TurboJpegI420
 from vcam.sources import (
     ImageSequenceSource,
     MemoryClipSource,
+    MjpegClipSource,
+    MjpegDecoder,
     SourceLost,
     VideoFileSource,
     is_camera_spec,
@@ -114,3 +117,21 @@ def test_a_percent_sign_in_a_path_is_a_plain_character(tmp_path: Path) -> None:
     source = open_source(str(clip), 1280, 720, 30, "", realtime=False, loop=False)
     assert len(_drain(source)) == 4
     assert sequence_paths(str(tmp_path / "100%_done_%03d.png")) == []  # a real %03d still counts
+
+
+@pytest.mark.skipif(TurboJpegI420.load() is None, reason="needs libturbojpeg (apt install libturbojpeg0; .ci/run installs it)")
+def test_an_mjpg_camera_decodes_straight_to_i420_or_through_opencv() -> None:
+    frames = panned_frames(160, 96, 3)
+    yuv = MjpegClipSource(frames, 30.0, "clip")
+    bgr = MjpegClipSource(frames, 30.0, "clip", yuv=False)
+    assert yuv.info.pixel == "i420" and yuv.info.frame_shape == (144, 160) and "libturbojpeg" in yuv.info.fourcc
+    assert bgr.info.pixel == "bgr" and bgr.info.frame_shape == (96, 160, 3)
+    out = np.empty(yuv.info.frame_shape, np.uint8)
+    assert yuv.read_into(out) is out
+    ref = cv2.cvtColor(bgr.read_into(np.empty(bgr.info.frame_shape, np.uint8)), cv2.COLOR_BGR2YUV_I420)
+    assert np.abs(out[:96].astype(int) - ref[:96]).mean() < 0.3  # the same picture, one colour conversion fewer
+    assert np.abs(out[:96].astype(int) - cv2.cvtColor(frames[0], cv2.COLOR_BGR2YUV_I420)[:96]).mean() < 3  # ~ the frame
+    grown = yuv.read_into(np.empty((48, 64), np.uint8))  # another size: a new buffer, as for BGR
+    assert grown.shape == (144, 160)
+    with pytest.raises(SourceLost, match="bad MJPG frame"):
+        MjpegDecoder(yuv=True).decode_into(np.frombuffer(b"no jpeg here", np.uint8), out)

@@ -134,7 +134,8 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
         output_device = default_output_device()
 
     def reopen(current: DaemonConfig) -> Any:
-        return open_source(current.device, current.width, current.height, current.fps, current.fourcc, realtime=True, loop=current.loop)
+        return open_source(current.device, current.width, current.height, current.fps, current.fourcc, realtime=True, loop=current.loop,
+                           mjpeg_yuv=current.mjpeg_yuv)
 
     asked = f"asked {cfg.width}x{cfg.height} @ {cfg.fps:g} fps {cfg.fourcc or 'default'}"
     try:
@@ -215,9 +216,11 @@ def enhance(ctx: click.Context, input_path: Path, output_path: Path, progress: b
 @click.option("--fps", "paced_fps", type=float, default=None,
               help="Deliver frames at this rate like a camera (soak test); default: as fast as the pipeline takes them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--mjpeg", is_flag=True, help="Deliver the frames as an MJPG webcam does (4:2:2 JPEG), decoded per frame as the daemon decodes a camera's MJPG (see --mjpeg-yuv).")
+@config_option("--mjpeg-yuv/--no-mjpeg-yuv", field="mjpeg_yuv", help="With --mjpeg: decode straight to YUV with libturbojpeg when installed (else OpenCV's BGR decode).")
 @model_options
 @click.pass_context
-def bench(ctx: click.Context, size: str | None, clip: Path | None, paced_fps: float | None, as_json: bool, **params: Any) -> None:
+def bench(ctx: click.Context, size: str | None, clip: Path | None, paced_fps: float | None, as_json: bool, mjpeg: bool, **params: Any) -> None:
     """Measure the whole pipeline to the null sink: per-stage ms, end-to-end fps, p50/p95 latency.
 
     `--model none` measures the overhead without inference.
@@ -232,7 +235,7 @@ def bench(ctx: click.Context, size: str | None, clip: Path | None, paced_fps: fl
     cfg, _ = _config(ctx, params, **fixed)
     if not as_json:
         _setup_logging(ctx.obj["verbose"])
-    report = run_bench(cfg, clip, cfg.bench_duration, cfg.bench_warmup, paced=paced_fps is not None)
+    report = run_bench(cfg, clip, cfg.bench_duration, cfg.bench_warmup, paced=paced_fps is not None, mjpeg=mjpeg)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

@@ -49,6 +49,7 @@ class DaemonConfig:
     height: int = 720
     fps: float = 30.0
     fourcc: str = "MJPG"  # asked of cameras; "" leaves the camera's default format
+    mjpeg_yuv: bool = True  # decode an MJPG camera straight to I420 (libturbojpeg, when installed), not via BGR
     loop: bool = False  # restart video files / image sequences at their end
     wait_for_camera: bool = False  # start even if the camera is not there yet (placeholder until it is)
 

@@ -17,7 +17,7 @@ from vcam.engine import Engine, load_engine
 from vcam.pipeline import Pipeline
 from vcam.processor import FrameProcessor
 from vcam.sinks import FILE_CODECS, FileSink, NullSink, partial_path
-from vcam.sources import MemoryClipSource, SourceLost, VideoFileSource, chart_frames, load_clip_frames, read_image
+from vcam.sources import MemoryClipSource, MjpegClipSource, SourceLost, VideoFileSource, chart_frames, load_clip_frames, read_image
 from vcam.transforms import to_bgr_u8
 
 def _enhance_image(cfg: DaemonConfig, engine: Engine | None, input_path: Path, output_path: Path) -> int:
@@ -97,7 +97,8 @@ def enhance_file(cfg: DaemonConfig, input_path: Path, output_path: Path, progres
     return written
 
 
-def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: float, paced: bool = False) -> dict[str, Any]:
+def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: float, paced: bool = False,
+              mjpeg: bool = False) -> dict[str, Any]:
     """Runs the real pipeline on in-memory frames (a clip or a test chart) to the null sink.
 
     Unpaced, the source waits for preprocess (no drops), so end-to-end fps is the pipeline's
@@ -114,7 +115,10 @@ def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: flo
     else:
         frames = chart_frames(cfg.width, cfg.height)
         label = "synthetic"
-    source = MemoryClipSource(frames, cfg.fps, label, realtime=paced)
+    if mjpeg:  # an MJPG webcam: every frame decoded when read, as the daemon decodes a camera (cfg.mjpeg_yuv)
+        source = MjpegClipSource(frames, cfg.fps, label, realtime=paced, yuv=cfg.mjpeg_yuv)
+    else:
+        source = MemoryClipSource(frames, cfg.fps, label, realtime=paced)
     sink = NullSink(cfg.width, cfg.height, cfg.publish_fps)
     pipeline = Pipeline(cfg, source, lambda _cfg: source, sink, engine, backpressure=not paced, stop_at_end=False)
     with pipeline:
@@ -125,7 +129,8 @@ def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: flo
         "model": cfg.model if engine is None else engine.card.name,
         "provider": cfg.provider,
         "threads": engine.threads if engine is not None else 0,
-        "source": label,
+        "source": source.info.label,
+        "source_format": source.info.fourcc,
         "seconds": snap["seconds"],
         "frames_out": snap["frames_out"],
         "fps": snap["fps_fresh"],

@@ -41,6 +41,8 @@ capture_options = _options(
     config_option("--height", field="height", type=int, help="Capture height asked of the camera."),
     config_option("--fps", field="fps", type=float, help="Capture rate asked of the camera; also the output rate."),
     config_option("--fourcc", field="fourcc", help="Pixel format asked of the camera ('' = camera default)."),
+    config_option("--mjpeg-yuv/--no-mjpeg-yuv", field="mjpeg_yuv",
+                  help="Decode an MJPG camera straight to YUV with libturbojpeg when installed (else OpenCV's BGR decode)."),
     config_option("--loop/--no-loop", field="loop", help="Restart a video file / image folder at its end."),
     config_option("--wait-for-camera/--no-wait-for-camera", field="wait_for_camera",
          help="Start even if the camera is missing (placeholder until it appears); for services."),

@@ -406,7 +406,7 @@ class Pipeline:
 
     def _capture_buffers(self, shape: tuple[int, ...]) -> SlotPool:
         if self._capture_pool is None or self._capture_shape != shape:
-            self._capture_pool = SlotPool(CAPTURE_SLOTS, lambda: {"bgr": np.empty(shape, np.uint8)}, "capture")
+            self._capture_pool = SlotPool(CAPTURE_SLOTS, lambda: {"frame": np.empty(shape, np.uint8)}, "capture")
             self._capture_shape = shape
         return self._capture_pool
 
@@ -415,7 +415,7 @@ class Pipeline:
         timer = self.stats.timers["capture"]
         counters = self.stats.counters
         next_attempt = 0.0
-        frame_shape = (self._source.info.height, self._source.info.width, 3) if self._source is not None else ()
+        frame_shape = self._source.info.frame_shape if self._source is not None else ()
         skip_period = self._skip_period(self._source.info.fps) if self._source is not None else 0.0
         next_due = 0.0
         while not self.stop_event.is_set():
@@ -443,7 +443,7 @@ class Pipeline:
                 self.connected = True
                 counters.reconnects += 1
                 info = self._source.info
-                frame_shape = (info.height, info.width, 3)
+                frame_shape = info.frame_shape
                 skip_period = self._skip_period(info.fps)
                 log.info("capture %s opened: %dx%d @ %g fps %s", info.label, info.width, info.height, info.fps, info.fourcc)
                 continue
@@ -453,7 +453,7 @@ class Pipeline:
             slot = pool.acquire()
             timer.start()
             try:
-                frame = self._source.read_into(slot["bgr"])
+                frame = self._source.read_into(slot["frame"])
             except SourceLost:
                 slot.release()
                 if live:
@@ -468,12 +468,12 @@ class Pipeline:
                     return
                 self.stop_event.wait(0.05)
                 continue
-            if frame is not slot["bgr"]:  # the source changed size: new buffers for the new size
+            if frame is not slot["frame"]:  # the source changed size: new buffers for the new size
                 slot.release()
                 frame_shape = frame.shape
                 pool = self._capture_buffers(frame_shape)
                 slot = pool.acquire()
-                np.copyto(slot["bgr"], frame)
+                np.copyto(slot["frame"], frame)
             timer.stop()
             counters.captured += 1
             now = time.monotonic()
@@ -501,13 +501,17 @@ class Pipeline:
         return 1.0 / out if out is not None and out < 0.95 * camera else 0.0
 
     def _processor_for(self, shape: tuple[int, ...]) -> FrameProcessor:
+        """The processor for capture frames of `shape`: BGR (H, W, 3) or I420 (H * 3/2, W)."""
         proc = self._proc
         cfg, engine, generation = self._settings
-        size = (shape[1], shape[0])
+        i420 = len(shape) == 2
+        size = (shape[1], shape[0] * 2 // 3) if i420 else (shape[1], shape[0])
+        fmt = "i420" if i420 else "bgr"
         scale = self.auto_scale
-        if proc is None or proc.geometry.capture != size or proc.generation != generation or proc.auto_scale != scale:
+        if (proc is None or proc.geometry.capture != size or proc.capture_format != fmt or proc.generation != generation
+                or proc.auto_scale != scale):
             run_cfg = cfg.replace(work_size=scaled_size(size, scale)) if scale < 1.0 and cfg.work_size is None else cfg
-            proc = FrameProcessor(run_cfg, engine, size, generation)
+            proc = FrameProcessor(run_cfg, engine, size, generation, capture_format=fmt)
             proc.auto_scale = scale
             self._proc = proc
         return proc
@@ -579,9 +583,9 @@ class Pipeline:
             if cap is None:
                 continue
             timer.start()
-            proc = self._processor_for(cap["bgr"].shape)
+            proc = self._processor_for(cap["frame"].shape)
             slot = proc.pre_pool.acquire()
-            proc.preprocess(cap["bgr"], slot)
+            proc.preprocess(cap["frame"], slot)
             slot.carried = cap
             slot.seq, slot.t_capture = cap.seq, cap.t_capture
             timer.stop()
@@ -626,7 +630,7 @@ class Pipeline:
             proc = self._proc_of(pre)
             timer.start()
             slot = proc.post_pool.acquire()
-            proc.postprocess(pre.carried["bgr"], pre, inferred, slot["frame"])
+            proc.postprocess(pre.carried["frame"], pre, inferred, slot["frame"])
             slot.seq, slot.t_capture = inferred.seq, inferred.t_capture
             inferred.release()
             timer.stop()

@@ -42,10 +42,14 @@ class FrameProcessor:
         capture_size: tuple[int, int],
         generation: int = 0,
         offline: bool = False,
+        capture_format: str = "bgr",
     ) -> None:
         self.cfg = cfg
         self.engine = engine
         self.generation = generation
+        # "bgr" (H, W, 3) or "i420" (H * 3/2, W, an MJPG camera decoded straight to YUV): the luma path
+        # takes I420 as it is; the others turn it into BGR once (the copy path passes it on untouched)
+        self.capture_format = capture_format
         self.auto_scale = 1.0  # set by the pipeline's frame-rate hold (work size / capture size)
         self.passthrough = cfg.strength == 0.0
         card = engine.card if engine is not None else None
@@ -57,10 +61,15 @@ class FrameProcessor:
         self.output_shape: tuple[int, ...] = (ch, cw, 3)
         pre_buffers: Callable[[], dict[str, np.ndarray]] = dict
         infer_buffers: Callable[[], dict[str, np.ndarray]] = dict
+        i420_in = capture_format == "i420"
+        # I420 capture on a path that works in BGR: one conversion, into this buffer
+        self._capture_bgr_u8: np.ndarray | None = None
         if self.copy:
             unsharp = 0.0 if self.passthrough else cfg.unsharp
             self._unsharp = unsharp
             self._blur_u8 = np.empty((ch, cw, 3), np.uint8) if unsharp > 0 else None
+            if i420_in and unsharp == 0 and not cfg.mirror:  # the camera's YUV passes through bit-exact
+                self.output_shape = (ch * 3 // 2, cw)
         elif self.luma:
             dtype = np.dtype(card.dtype)
             tensor_shape = self.geometry.tensor_shape_of(1)
@@ -77,6 +86,8 @@ class FrameProcessor:
                                       cfg.unsharp, cfg.mirror)
             pre_buffers = lambda: {"input": np.empty(tensor_shape, np.float32)}
             infer_buffers = lambda: {"output": np.empty(tensor_shape, np.float32)}
+            if i420_in:
+                self._capture_bgr_u8 = np.empty((ch, cw, 3), np.uint8)
         # `offline` (process() in one thread) needs one slot of each.
         self.infer_pool = SlotPool(1 if offline else INFER_SLOTS, infer_buffers, "infer")
         self.pre_pool = SlotPool(1 if offline else PRE_SLOTS, pre_buffers, "pre")
@@ -88,26 +99,40 @@ class FrameProcessor:
         """"i420" (H * 3/2, W) or "bgr" (H, W, 3): what `postprocess` writes."""
         return "bgr" if len(self.output_shape) == 3 else "i420"
 
-    def preprocess(self, bgr_u8: np.ndarray, pre_slot: Slot) -> None:
-        """Capture BGR uint8 (H, W, 3) -> pre_slot: the model's "input" (and "i420" on the luma path)."""
+    def preprocess(self, frame_u8: np.ndarray, pre_slot: Slot) -> None:
+        """Capture frame (capture_format: BGR (H, W, 3) or I420 (H * 3/2, W) uint8) -> pre_slot: the
+        model's "input" (and "i420" on the luma path)."""
         if self.luma:
-            self.luma_pre.run(bgr_u8, pre_slot["i420"], pre_slot["input"])
+            if self.capture_format == "i420":
+                self.luma_pre.run_i420(frame_u8, pre_slot["i420"], pre_slot["input"])
+            else:
+                self.luma_pre.run(frame_u8, pre_slot["i420"], pre_slot["input"])
         elif not self.copy:
-            self.pre.run(bgr_u8, pre_slot["input"])
+            self.pre.run(self._as_bgr(frame_u8), pre_slot["input"])
+
+    def _as_bgr(self, frame_u8: np.ndarray) -> np.ndarray:
+        if self.capture_format == "i420":
+            assert self._capture_bgr_u8 is not None
+            return i420_to_bgr_u8(frame_u8, self._capture_bgr_u8)
+        return frame_u8
 
     def infer(self, pre_slot: Slot, infer_slot: Slot) -> None:
         """pre_slot["input"] -> infer_slot["output"] (same shape), or nothing without a model."""
         if not self.copy:
             self.engine.run(pre_slot["input"], infer_slot["output"])
 
-    def postprocess(self, bgr_u8: np.ndarray, pre_slot: Slot, infer_slot: Slot, out_u8: np.ndarray) -> None:
-        """Model input/output (or, on the copy path, the capture frame `bgr_u8`) -> the finished frame
+    def postprocess(self, frame_u8: np.ndarray, pre_slot: Slot, infer_slot: Slot, out_u8: np.ndarray) -> None:
+        """Model input/output (or, on the copy path, the capture frame `frame_u8`) -> the finished frame
         `out_u8` (output_shape: I420 or BGR uint8) at capture size."""
         if self.luma:
             self.luma_post.run(pre_slot["i420"], pre_slot["input"], infer_slot["output"], out_u8)
         elif self.copy:
-            np.copyto(out_u8, bgr_u8)
-            finish_u8(out_u8, self._unsharp, self.cfg.mirror, self._blur_u8)
+            if out_u8.shape == frame_u8.shape:
+                np.copyto(out_u8, frame_u8)
+            else:  # I420 capture with unsharp or mirror: those work in BGR
+                i420_to_bgr_u8(frame_u8, out_u8)
+            if out_u8.ndim == 3:
+                finish_u8(out_u8, self._unsharp, self.cfg.mirror, self._blur_u8)
         else:
             self.post.run(pre_slot["input"], infer_slot["output"], out_u8)
 

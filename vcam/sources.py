@@ -19,10 +19,12 @@ import cv2
 import numpy as np
 
 from vcam.config import IMAGE_SUFFIXES, VIDEO_SUFFIXES, SharpCamError
+from vcam.jpeg import JpegError, TurboJpegI420, decode_bgr_into
 from vcam.transforms import to_bgr_u8
 
 
 READ_TIMEOUT_MS = 1000
+BAD_MJPG_FRAMES = 3  # undecodable MJPG frames in a row skipped before the camera counts as lost
 # OpenCV's V4L2 backend ignores CAP_PROP_READ_TIMEOUT_MSEC: it waits OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT
 # seconds (default 10) for each frame, reading the variable once at the first V4L2 read. Seen in the
 # e2e guest (OpenCV 4.10): a silent camera was only declared lost after ~10 s. (e2e helper's fix)
@@ -43,6 +45,13 @@ class SourceInfo:
     fourcc: str
     label: str
     live: bool  # a camera (frames arrive at their own pace) rather than a file
+    # what read_into fills: "bgr" (H, W, 3), or "i420" (H * 3/2, W) from an MJPG camera decoded
+    # straight to YUV (vcam/jpeg.py), which spares the luma path two colour conversions
+    pixel: str = "bgr"
+
+    @property
+    def frame_shape(self) -> tuple[int, ...]:
+        return (self.height * 3 // 2, self.width) if self.pixel == "i420" else (self.height, self.width, 3)
 
 
 class Source(Protocol):
@@ -55,7 +64,8 @@ class Source(Protocol):
         ...
 
     def read_into(self, out: np.ndarray) -> np.ndarray:
-        """Next frame as BGR uint8 (H, W, 3); written into `out` when shapes match, else a new array."""
+        """Next frame as BGR uint8 (H, W, 3), or I420 (H * 3/2, W) where info.pixel says so; written
+        into `out` when shapes match, else a new array."""
         ...
 
     def close(self) -> None: ...
@@ -105,10 +115,39 @@ def resolve_camera(spec: str) -> int | str:
     return real
 
 
-class CameraSource:
-    """A V4L2 camera through OpenCV, asking for size, rate and fourcc, with a one-frame buffer."""
+class MjpegDecoder:
+    """JPEG bytes (1-D or 1 x N uint8) -> the frame a source hands on: I420 through libturbojpeg where
+    `yuv` and the library is installed (vcam/jpeg.py), else BGR through OpenCV. One per thread."""
 
-    def __init__(self, spec: str, width: int, height: int, fps: float, fourcc: str) -> None:
+    def __init__(self, yuv: bool) -> None:
+        self.turbo = TurboJpegI420.load() if yuv else None
+
+    def pixel_of(self, jpeg_u8: np.ndarray) -> str:
+        """"i420" when this JPEG decodes straight to I420 here, else "bgr"."""
+        if self.turbo is None:
+            return "bgr"
+        try:
+            self.turbo.i420_shape(jpeg_u8)
+        except JpegError:
+            return "bgr"
+        return "i420"
+
+    def decode_into(self, jpeg_u8: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Into `out` (I420 or BGR, its layout decides) when the size matches, else into a new array."""
+        try:
+            if out.ndim == 2:
+                shape = self.turbo.i420_shape(jpeg_u8)  # type: ignore[union-attr]
+                return self.turbo.decode_into(jpeg_u8, out if out.shape == shape else np.empty(shape, np.uint8))  # type: ignore[union-attr]
+            return decode_bgr_into(jpeg_u8, out)
+        except JpegError as exc:
+            raise SourceLost(f"bad MJPG frame: {exc}") from None
+
+
+class CameraSource:
+    """A V4L2 camera through OpenCV, asking for size, rate and fourcc, with a one-frame buffer. An MJPG
+    stream is taken raw and decoded straight to I420 where libturbojpeg is installed (`mjpeg_yuv`)."""
+
+    def __init__(self, spec: str, width: int, height: int, fps: float, fourcc: str, mjpeg_yuv: bool = True) -> None:
         target = resolve_camera(spec)
         api = cv2.CAP_V4L2 if os.name == "posix" else cv2.CAP_ANY
         self._cap = cv2.VideoCapture(target, api)
@@ -128,7 +167,21 @@ class CameraSource:
         # A camera silent for a second is treated as lost (OpenCV's V4L2 default waits 10 s).
         if hasattr(cv2, "CAP_PROP_READ_TIMEOUT_MSEC"):
             self._cap.set(cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS)
+        negotiated = _fourcc_text(self._cap.get(cv2.CAP_PROP_FOURCC))
+        self._mjpeg: MjpegDecoder | None = None
+        if negotiated == "MJPG" and mjpeg_yuv:
+            decoder = MjpegDecoder(yuv=True)
+            # raw buffers: OpenCV then hands over the JPEG bytes instead of decoding them to BGR
+            if decoder.turbo is not None and self._cap.set(cv2.CAP_PROP_CONVERT_RGB, 0):
+                self._mjpeg = decoder
         ok, frame = self._cap.read()
+        if ok and frame is not None and self._mjpeg is not None:
+            if frame.ndim == 3 or self._mjpeg.pixel_of(frame) != "i420":  # not raw JPEG after all: OpenCV decodes
+                self._mjpeg = None
+                self._cap.set(cv2.CAP_PROP_CONVERT_RGB, 1)
+                ok, frame = self._cap.read()
+            else:
+                frame = self._mjpeg.decode_into(frame, np.empty(self._mjpeg.turbo.i420_shape(frame), np.uint8))  # type: ignore[union-attr]
         if not ok or frame is None:
             self._cap.release()
             raise SharpCamError(
@@ -136,14 +189,16 @@ class CameraSource:
                 "close the other app or pick another --device"
             )
         self._first: np.ndarray | None = frame
-        h, w = frame.shape[:2]
+        pixel = "i420" if self._mjpeg is not None else "bgr"
+        h, w = (frame.shape[0] * 2 // 3, frame.shape[1]) if pixel == "i420" else frame.shape[:2]
         self.info = SourceInfo(
             width=w,
             height=h,
             fps=float(self._cap.get(cv2.CAP_PROP_FPS) or fps),
-            fourcc=_fourcc_text(self._cap.get(cv2.CAP_PROP_FOURCC)),
+            fourcc=negotiated + (" -> I420 (libturbojpeg)" if pixel == "i420" else ""),
             label=f"camera {spec}",
             live=True,
+            pixel=pixel,
         )
 
     def wait_next(self) -> None:
@@ -152,7 +207,22 @@ class CameraSource:
     def read_into(self, out: np.ndarray) -> np.ndarray:
         if self._first is not None:
             frame, self._first = self._first, None
+            if self._mjpeg is not None:
+                if frame.shape == out.shape:
+                    np.copyto(out, frame)
+                    return out
+                return frame
             return _deliver(frame, out)
+        if self._mjpeg is not None:
+            for attempt in range(BAD_MJPG_FRAMES + 1):  # a frame garbled on the bus is skipped, not a lost camera
+                ok, raw = self._cap.read()
+                if not ok or raw is None:
+                    raise SourceLost("camera read failed")
+                try:
+                    return self._mjpeg.decode_into(raw, out)
+                except SourceLost:
+                    if attempt == BAD_MJPG_FRAMES:
+                        raise
         ok, frame = self._cap.read(out)
         if not ok or frame is None:
             raise SourceLost("camera read failed")
@@ -286,10 +356,11 @@ def is_camera_spec(spec: str) -> bool:
     return spec.isdigit() or spec.startswith("/dev/")
 
 
-def open_source(spec: str, width: int, height: int, fps: float, fourcc: str, realtime: bool, loop: bool) -> Source:
+def open_source(spec: str, width: int, height: int, fps: float, fourcc: str, realtime: bool, loop: bool,
+                mjpeg_yuv: bool = True) -> Source:
     """The source a `--device` string names. Files are paced to their rate when `realtime`."""
     if is_camera_spec(spec):
-        return CameraSource(spec, width, height, fps, fourcc)
+        return CameraSource(spec, width, height, fps, fourcc, mjpeg_yuv)
     paths = sequence_paths(spec)
     if paths is not None:
         return ImageSequenceSource(paths, fps, realtime=realtime, loop=loop, label=spec)
@@ -332,6 +403,39 @@ class MemoryClipSource:
         self._index += 1
         np.copyto(out, frame)
         return out
+
+    def close(self) -> None:
+        pass
+
+
+class MjpegClipSource:
+    """An MJPG webcam played from memory (benchmarks): frames held as 4:2:2 JPEGs (what UVC cameras
+    send), each decoded when read, exactly as `CameraSource` decodes a camera's MJPG (`yuv`: straight to
+    I420 where libturbojpeg is installed, else OpenCV's BGR decode), so `bench --mjpeg` times the
+    decode the daemon really does."""
+
+    QUALITY = 85
+
+    def __init__(self, frames: list[np.ndarray], fps: float, label: str, realtime: bool = False, yuv: bool = True) -> None:
+        if not frames:
+            raise SharpCamError(f"{label} has no frames: pass a playable video")
+        params = [cv2.IMWRITE_JPEG_QUALITY, self.QUALITY, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422]
+        self.jpegs = [cv2.imencode(".jpg", f, params)[1] for f in frames]
+        self._decoder = MjpegDecoder(yuv)
+        pixel = self._decoder.pixel_of(self.jpegs[0])
+        h, w = frames[0].shape[:2]
+        how = "I420 (libturbojpeg)" if pixel == "i420" else "BGR (OpenCV)"
+        self.info = SourceInfo(w, h, fps, f"MJPG -> {how}", f"{label} as MJPG", live=False, pixel=pixel)
+        self._index = 0
+        self._pacer = Pacer(fps, realtime)
+
+    def wait_next(self) -> None:
+        self._pacer.wait()
+
+    def read_into(self, out: np.ndarray) -> np.ndarray:
+        jpeg = self.jpegs[self._index % len(self.jpegs)]
+        self._index += 1
+        return self._decoder.decode_into(jpeg, out)
 
     def close(self) -> None:
         pass

@@ -240,8 +240,17 @@ class LumaPreprocessor:
             cv2.copyMakeBorder(src, 0, self.even[1] - ch, 0, self.even[0] - cw, cv2.BORDER_REPLICATE, dst=self._even_bgr_u8)
             src = self._even_bgr_u8
         cv2.cvtColor(src, cv2.COLOR_BGR2YUV_I420, dst=i420_u8)
-        if input_nchw is None:
-            return
+        if input_nchw is not None:
+            self._model_input(i420_u8, input_nchw)
+
+    def run_i420(self, capture_i420_u8: np.ndarray, i420_u8: np.ndarray, input_nchw: np.ndarray | None) -> None:
+        """The same from an I420 capture frame (an MJPG camera decoded straight to YUV, even size): a
+        copy into `i420_u8` instead of the colour conversion."""
+        np.copyto(i420_u8, capture_i420_u8)
+        if input_nchw is not None:
+            self._model_input(i420_u8, input_nchw)
+
+    def _model_input(self, i420_u8: np.ndarray, input_nchw: np.ndarray) -> None:
         cw, ch = self.geometry.capture
         y = i420_u8[:ch, :cw]
         if self._work_y_u8 is not None:
