@@ -346,7 +346,7 @@ def test_run_checks_on_a_healthy_machine(tmp_path: Path) -> None:
     checks = doctor.run_checks(
         paths, alice, model="none", provider="cpu", device="0", unit_path=tmp_path / "none.service",
         kernel_log=lambda: pytest.fail("the kernel log is only read when the module is missing"),
-        probe=fake_probe,
+        probe=fake_probe, turbojpeg=lambda: True,
     )
     assert [c.status for c in checks] == [OK] * len(checks), doctor.format_checks(checks)
     assert doctor.format_checks(checks).endswith("everything looks fine")
@@ -356,9 +356,10 @@ def test_run_checks_on_a_bare_machine(tmp_path: Path) -> None:
     paths = fake_paths(tmp_path)
     checks = doctor.run_checks(
         paths, user({1000}), model="none", provider="cpu", device="0", unit_path=tmp_path / "none.service",
-        kernel_log=lambda: "", probe=fake_probe,
+        kernel_log=lambda: "", probe=fake_probe, turbojpeg=lambda: False,
     )
     by_name = {c.name: c for c in checks}
+    assert by_name["MJPG decoding"].status == WARN and "apt install libturbojpeg0" in by_name["MJPG decoding"].fixes[0]
     assert by_name["v4l2loopback module"].status == FAIL
     assert by_name["virtual camera"].status == FAIL
     assert by_name["camera"].status == FAIL
