@@ -194,6 +194,10 @@ def _cancel_luma_requantization(g, in_name: str, out_name: str) -> None:
         producer.output[:] = [out_name if t == dq.input[0] else t for t in producer.output]
         g.node.remove(dq)
         g.node.remove(next(n for n in g.node if n.name == "y_f32_to_u8"))
+    used = {t for n in g.node for t in n.input}
+    kept = [t for t in g.initializer if t.name in used]  # the ends' scale and zero point, if both went
+    del g.initializer[:]
+    g.initializer.extend(kept)
 
 
 def strip_luma_u8_io(src: Path, dst: Path) -> None:
