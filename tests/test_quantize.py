@@ -149,6 +149,9 @@ def test_integer_ends_make_the_whole_y_graph_integer(folders, tmp_path):
     consts = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
     for n in (reader, writer):  # read and written on the plane's own grid
         assert np.isclose(consts[n.input[1]], 1 / 219) and int(consts[n.input[2]]) == 16
+    # the residual too, centred at 128: the last add is exact integer maths, no second rounding
+    (tail_q,) = [n for n in graph.node if n.op_type == "QuantizeLinear" and n.input[0].startswith("/tail/")]
+    assert np.isclose(consts[tail_q.input[1]], 1 / 219) and int(consts[tail_q.input[2]]) == 128
     assert card["quantization"]["float_ops"] == [] and card["quantization"]["float_nodes"] == []
     files = list_images(folders["check"])
     a = score_set(OnnxRestorer(tmp_path / "cs-y.json", 2), files, 2, "fp32")
