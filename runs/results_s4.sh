@@ -3,7 +3,7 @@
 # committed checkpoints (run from the checkout with ../shared beside it, nothing else running: ~30 min
 # on 2 cores). What sitting 4 added: the all-integer default (runs/student_x4grid_webcam_qat_int,
 # kd/recipes/quantize_cs4_int.toml), KD against ground truth at the same budget on one webcam pool
-# (runs/student_x4grid_pool_{kd,gt}, teacher runs/teacher_webcam_s4), and MJPG straight to YUV.
+# (runs/student_x4grid_pool_{kd,gt}_lr25, teacher runs/teacher_webcam_s4), and MJPG straight to YUV.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p runs/onnx runs/eval runs/bench
@@ -13,18 +13,21 @@ sharpcam-kd export runs/student_x4grid_webcam_qat_int/best.pt --name cs4-qat-int
 sharpcam-kd quantize --config kd/recipes/quantize_cs4_int.toml
 sharpcam-kd quantize --config kd/recipes/quantize_cs4.toml --name cs4-int8-s3 --out runs/onnx
 # KD vs GT (same pool, same steps, same start), and the teacher they were measured against
-sharpcam-kd export runs/student_x4grid_pool_kd/best.pt --name cs4-pool-kd --planes Y --out runs/onnx
-sharpcam-kd export runs/student_x4grid_pool_gt/best.pt --name cs4-pool-gt --planes Y --out runs/onnx
+# (lr 2.5e-4, 30,000 steps each; the first try's GT arm at 5e-4, 40,000 steps, beside them: its KD arm lost ReLUs)
+sharpcam-kd export runs/student_x4grid_pool_kd_lr25/best.pt --name cs4-pool-kd --planes Y --out runs/onnx
+sharpcam-kd export runs/student_x4grid_pool_gt_lr25/best.pt --name cs4-pool-gt --planes Y --out runs/onnx
+sharpcam-kd export runs/student_x4grid_pool_gt/best.pt --name cs4-pool-gt-5e4 --planes Y --out runs/onnx
 sharpcam-kd export runs/teacher_webcam_s4/best.pt --name teacher-webcam --out runs/onnx
 
 # Published protocol (Set5 / Set14 / B100, x2)
 sharpcam-kd evaluate export/sharpcam-cs4.json export/sharpcam-cs4-int8.json runs/onnx/cs4-int8-s3.json \
-    runs/onnx/cs4-pool-kd.json runs/onnx/cs4-pool-gt.json runs/onnx/teacher-webcam.json export/sharpcam-teacher.json \
-    export/sharpcam-rt-int8.json --no-fps --out runs/eval/x2-s4
+    runs/onnx/cs4-pool-kd.json runs/onnx/cs4-pool-gt.json runs/onnx/cs4-pool-gt-5e4.json runs/onnx/teacher-webcam.json \
+    export/sharpcam-teacher.json export/sharpcam-rt-int8.json --no-fps --out runs/eval/x2-s4
 sharpcam-kd card export/sharpcam-cs4-int8.json --metrics runs/eval/x2-s4.json
 # Webcam benchmark: the four degradations on the eval sets and the shared clips' frames, flicker, ringing
 sharpcam-kd evaluate --webcam export/sharpcam-rt-int8.json export/sharpcam-cs4.json export/sharpcam-cs4-int8.json \
-    runs/onnx/cs4-int8-s3.json runs/onnx/cs4-pool-kd.json runs/onnx/cs4-pool-gt.json --out runs/eval/webcam-s4
+    runs/onnx/cs4-int8-s3.json runs/onnx/cs4-pool-kd.json runs/onnx/cs4-pool-gt.json runs/onnx/cs4-pool-gt-5e4.json \
+    --out runs/eval/webcam-s4
 # The teachers beside the students where a 17 x 64 DnCNN takes minutes, not an hour: Set5 + Set14 only
 sharpcam-kd evaluate --webcam runs/onnx/teacher-webcam.json export/sharpcam-teacher.json export/sharpcam-cs4.json \
     runs/onnx/cs4-pool-kd.json runs/onnx/cs4-pool-gt.json --set ../shared/datasets/eval/Set5 \
@@ -33,8 +36,8 @@ sharpcam-kd evaluate --webcam runs/onnx/teacher-webcam.json export/sharpcam-teac
 sharpcam-kd grid export/sharpcam-rt-int8.json export/sharpcam-cs4-int8.json runs/onnx/cs4-pool-kd.json \
     runs/onnx/teacher-webcam.json --degradation x2 --degradation x2+jpeg40 --degradation blur1.2+noise4+jpeg60 \
     --out runs/eval/faces-s4.png
-sharpcam-kd curves runs/student_x4grid_pool_kd runs/student_x4grid_pool_gt runs/student_x4grid_webcam \
-    runs/student_x4grid_webcam_qat_int --out runs/eval/curves-s4.png
+sharpcam-kd curves runs/student_x4grid_pool_kd_lr25 runs/student_x4grid_pool_gt_lr25 runs/student_x4grid_pool_kd \
+    runs/student_x4grid_pool_gt --out runs/eval/curves-s4.png
 
 # Whole pipeline in interleaved rounds: the default before the last, sitting 3's int8, the new default
 bash runs/bench_models.sh runs/bench/s4 sharpcam-rt-int8 runs/onnx/cs4-int8-s3.json sharpcam-cs4-int8
@@ -51,3 +54,4 @@ for r in 1 2; do
 done
 python runs/bench_table.py runs/bench/s4 > runs/bench/s4/table.md
 python runs/mjpg_decode.py > runs/mjpg_decode.txt
+python runs/design_speed_int.py > runs/design_speed_int.txt
