@@ -317,6 +317,9 @@ def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str
     tag = f"pool{sampler.pool}" if sampler.pool else f"x{scale}"
     h.update(f"{tag}:".encode() + (f"{webcam!r}:{seed}:".encode() if sampler.pool else b"")
              + "\n".join(map(str, sampler.files)).encode())
+    if sampler.pool:  # the pool's pixels themselves: a change in the mix's code or in OpenCV's JPEG rebuilds it
+        for lq in inputs:
+            h.update(lq.data)
     key = h.hexdigest()
     cache = Path(teacher_path).parent / f"targets-{tag}-{key[:12]}.npz"
     if cache.is_file():

@@ -75,6 +75,8 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_main(["start", "--fps", "fast"], capsys)[0] == 2
     assert run_main(["no-such-command"], capsys)[0] == 2
     assert run_main(["enhance", "only-one-arg"], capsys)[0] == 2
+    code, _, err = run_main(["bench", "--no-mjpeg-yuv", "--model", "none"], capsys)
+    assert code == 2 and "add --mjpeg" in err
 
 
 def test_bad_model_files(tmp_path: Path, residual_card: Path, clip_mkv: Path, capsys: pytest.CaptureFixture[str]) -> None:

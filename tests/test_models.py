@@ -220,9 +220,11 @@ def test_quantization_aware_integer_ends_round_the_input_head_and_tail_too():
     assert ((m.forward_luma(off) - off) - (on_grid - y)).abs().max() < 1e-6
     body_only = copy.deepcopy(m).set_fake_quant(True)
     assert 0 < (body_only.forward_luma(y) - m.forward_luma(y)).abs().max() < 0.05  # head/tail/residual rounded
-    assert m.tail.out_quant.enabled and m.skip_quant.enabled and not m.head.out_quant.enabled
+    assert m.skip_quant.enabled and not m.head.out_quant.enabled and not m.tail.out_quant.enabled
+    residual = (m.forward_luma(y) - y) * 219  # the export's residual grid: whole grey levels
+    assert torch.allclose(residual, residual.round(), atol=1e-3)
     m.train(True)
     m.forward_luma(y).mean().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.head.parameters())
     fused = copy.deepcopy(m).fuse_reparam()
-    assert not fused.input_on_y_grid and not fused.skip_quant.enabled
+    assert not fused.y_grid_ends and not fused.skip_quant.enabled

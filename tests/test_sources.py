@@ -135,3 +135,62 @@ def test_an_mjpg_camera_decodes_straight_to_i420_or_through_opencv() -> None:
     assert grown.shape == (144, 160)
     with pytest.raises(SourceLost, match="bad MJPG frame"):
         MjpegDecoder(yuv=True).decode_into(np.frombuffer(b"no jpeg here", np.uint8), out)
+
+
+class FakeMjpgCapture:
+    """cv2.VideoCapture of an MJPG camera as OpenCV's V4L2 backend behaves: with CAP_PROP_CONVERT_RGB 0 it
+    hands over each JPEG as a 1 x N uint8 row, else the decoded BGR frame. `honours_raw` False: a backend
+    that ignores the property; `garbled`: that many bad JPEGs first."""
+
+    def __init__(self, frames: list[np.ndarray], honours_raw: bool = True, garbled: int = 0) -> None:
+        ok, self.jpegs = True, [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422])[1] for f in frames]
+        self.frames, self.honours_raw, self.garbled = frames, honours_raw, garbled
+        self.convert_rgb, self.i, self.released = 1.0, 0, False
+
+    def isOpened(self) -> bool:
+        return True
+
+    def set(self, prop: int, value: float) -> bool:
+        if prop == cv2.CAP_PROP_CONVERT_RGB:
+            self.convert_rgb = value if self.honours_raw else 1.0
+        return True
+
+    def get(self, prop: int) -> float:
+        return float(cv2.VideoWriter_fourcc(*"MJPG")) if prop == cv2.CAP_PROP_FOURCC else 30.0
+
+    def read(self, out=None):
+        k, self.i = self.i % len(self.frames), self.i + 1
+        if self.convert_rgb:
+            return True, self.frames[k].copy()
+        if self.garbled > 0:
+            self.garbled -= 1
+            return True, np.frombuffer(b"\xff\xd8garbled", np.uint8)[None]
+        return True, self.jpegs[k].reshape(1, -1).copy()
+
+    def release(self) -> None:
+        self.released = True
+
+
+@pytest.mark.skipif(TurboJpegI420.load() is None, reason="needs libturbojpeg (apt install libturbojpeg0; .ci/run installs it)")
+@pytest.mark.parametrize(("honours_raw", "garbled", "pixel"), [(True, 0, "i420"), (True, 2, "i420"), (False, 0, "bgr"), (True, 9, "bgr")])
+def test_a_camera_gives_raw_mjpg_or_falls_back_to_opencv(monkeypatch, honours_raw: bool, garbled: int, pixel: str) -> None:
+    from vcam import sources
+
+    frames = panned_frames(160, 96, 3)
+    fake = FakeMjpgCapture(frames, honours_raw, garbled)
+    monkeypatch.setattr(sources.cv2, "VideoCapture", lambda *_a: fake)
+    with sources.CameraSource("0", 160, 96, 30.0, "MJPG") as cam:
+        assert cam.info.pixel == pixel and cam.info.frame_shape == ((144, 160) if pixel == "i420" else (96, 160, 3))
+        out = np.empty(cam.info.frame_shape, np.uint8)
+        seen = [cam.read_into(out).copy() for _ in range(3)]
+    assert fake.released
+    y_of = [cv2.cvtColor(f, cv2.COLOR_BGR2YUV_I420)[:96].astype(int) for f in frames]
+    if pixel == "i420":  # the camera's frames, through one colour conversion fewer
+        assert all(min(np.abs(s[:96] - y).mean() for y in y_of) < 3 for s in seen)
+        with sources.CameraSource("0", 160, 96, 30.0, "MJPG") as cam:
+            cam.read_into(out)  # the first frame, read at open
+            fake.garbled = 99  # only garbage from now on: lost after a few skipped frames, not at the first
+            with pytest.raises(sources.SourceLost, match="bad MJPG frame"):
+                cam.read_into(out)
+    else:
+        assert fake.convert_rgb == 1.0 and all(s.shape == (96, 160, 3) for s in seen)

@@ -227,6 +227,8 @@ def bench(ctx: click.Context, size: str | None, clip: Path | None, paced_fps: fl
     """
     from vcam.offline import run_bench
 
+    if ctx.get_parameter_source("mjpeg_yuv") == click.core.ParameterSource.COMMANDLINE and not mjpeg:
+        raise click.UsageError("--mjpeg-yuv / --no-mjpeg-yuv choose how --mjpeg frames are decoded: add --mjpeg")
     fixed: dict[str, Any] = {"output": "null", "stats_interval": 0.0}
     if size is not None:
         fixed["width"], fixed["height"] = parse_size(size)

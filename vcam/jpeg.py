@@ -44,6 +44,8 @@ class JpegError(ValueError):
 class TurboJpegI420:
     """Decodes JPEG bytes into an I420 (H * 3/2, W) uint8 buffer. One instance per thread."""
 
+    _handle = None  # set once tjInitDecompress succeeds (close / __del__ may run before that)
+
     def __init__(self, lib: ctypes.CDLL) -> None:
         self._lib = lib
         lib.tjInitDecompress.restype = ctypes.c_void_p
@@ -54,9 +56,7 @@ class TurboJpegI420:
         lib.tjGetErrorStr2.restype = ctypes.c_char_p
         lib.tjGetErrorStr2.argtypes = [ctypes.c_void_p]
         lib.tjDestroy.argtypes = [ctypes.c_void_p]
-        self._error_code = getattr(lib, "tjGetErrorCode", None)  # libjpeg-turbo >= 2.0
-        if self._error_code is not None:
-            self._error_code.argtypes = [ctypes.c_void_p]
+        lib.tjGetErrorCode.argtypes = [ctypes.c_void_p]
         self._handle = lib.tjInitDecompress()
         if not self._handle:
             raise OSError("libturbojpeg: tjInitDecompress failed")
@@ -72,7 +72,7 @@ class TurboJpegI420:
         name = ctypes.util.find_library("turbojpeg") or "libturbojpeg.so.0"
         try:
             lib = ctypes.CDLL(name)
-            lib.tjDecompressToYUVPlanes  # libjpeg-turbo >= 1.4
+            lib.tjDecompressToYUVPlanes, lib.tjGetErrorStr2, lib.tjGetErrorCode  # libjpeg-turbo >= 2.0
             return cls(lib)
         except (OSError, AttributeError):
             return None
@@ -148,7 +148,7 @@ class TurboJpegI420:
                                                self._strides, h, 0)
         # a warning (TJERR_WARNING = 0: corrupt data, e.g. a USB transfer that lost bytes) still
         # decoded the frame, as OpenCV shows one; only an error has nothing to show
-        if rc != 0 and (self._error_code is None or self._error_code(self._handle) != 0):
+        if rc != 0 and self._lib.tjGetErrorCode(self._handle) != 0:
             raise JpegError(f"JPEG decode failed: {self._error()}")
 
     def _error(self) -> str:

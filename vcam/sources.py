@@ -1,6 +1,7 @@
 """Frame sources: cameras (index, /dev/videoN, /dev/v4l/by-id/...), video files, image sequences.
 
-Every source yields BGR uint8 (H, W, 3) frames through `read_into(out)` and raises SourceLost when
+Every source yields BGR uint8 (H, W, 3) frames through `read_into(out)`, or I420 (H * 3/2, W) where its
+`info.pixel` says so (an MJPG camera decoded straight to YUV, vcam/jpeg.py), and raises SourceLost when
 the device goes away or the file ends (the capture stage then reopens it). `open_source` turns a
 `--device` string into the right source; opening failures are SharpCamError with the fix.
 """
@@ -122,6 +123,10 @@ class MjpegDecoder:
     def __init__(self, yuv: bool) -> None:
         self.turbo = TurboJpegI420.load() if yuv else None
 
+    def close(self) -> None:
+        if self.turbo is not None:
+            self.turbo.close()
+
     def pixel_of(self, jpeg_u8: np.ndarray) -> str:
         """"i420" when this JPEG decodes straight to I420 here, else "bgr"."""
         if self.turbo is None:
@@ -175,13 +180,15 @@ class CameraSource:
             if decoder.turbo is not None and self._cap.set(cv2.CAP_PROP_CONVERT_RGB, 0):
                 self._mjpeg = decoder
         ok, frame = self._cap.read()
-        if ok and frame is not None and self._mjpeg is not None:
-            if frame.ndim == 3 or self._mjpeg.pixel_of(frame) != "i420":  # not raw JPEG after all: OpenCV decodes
+        if self._mjpeg is not None:
+            frame = self._first_i420(ok, frame)
+            if frame is None:  # no raw JPEG this path can use (backend, odd size, garbled frames): OpenCV decodes
+                self._mjpeg.close()
                 self._mjpeg = None
-                self._cap.set(cv2.CAP_PROP_CONVERT_RGB, 1)
+                if not self._cap.set(cv2.CAP_PROP_CONVERT_RGB, 1):
+                    self._cap.release()
+                    raise SharpCamError(f"camera {spec} gives MJPG that OpenCV will not decode back to BGR: pass --no-mjpeg-yuv")
                 ok, frame = self._cap.read()
-            else:
-                frame = self._mjpeg.decode_into(frame, np.empty(self._mjpeg.turbo.i420_shape(frame), np.uint8))  # type: ignore[union-attr]
         if not ok or frame is None:
             self._cap.release()
             raise SharpCamError(
@@ -201,6 +208,22 @@ class CameraSource:
             pixel=pixel,
         )
 
+    def _first_i420(self, ok: bool, raw: np.ndarray | None) -> np.ndarray | None:
+        """The first frame as I420 from the raw MJPG stream, trying a few frames (UVC cameras often send
+        a garbled first one); None when the backend hands over no JPEG this decoder can use."""
+        assert self._mjpeg is not None and self._mjpeg.turbo is not None
+        for attempt in range(BAD_MJPG_FRAMES + 1):
+            if ok and raw is not None and raw.ndim == 2 and self._mjpeg.pixel_of(raw) == "i420":
+                try:
+                    return self._mjpeg.decode_into(raw, np.empty(self._mjpeg.turbo.i420_shape(raw), np.uint8))
+                except SourceLost:
+                    pass
+            elif ok and raw is not None and raw.ndim == 3:  # decoded to BGR anyway: the property had no effect
+                return None
+            if attempt < BAD_MJPG_FRAMES:
+                ok, raw = self._cap.read()
+        return None
+
     def wait_next(self) -> None:
         pass  # the driver paces a camera: read_into blocks until the next frame
 
@@ -215,6 +238,8 @@ class CameraSource:
             return _deliver(frame, out)
         if self._mjpeg is not None:
             for attempt in range(BAD_MJPG_FRAMES + 1):  # a frame garbled on the bus is skipped, not a lost camera
+                # OpenCV copies each raw buffer into a new array (its size varies with the JPEG): the one
+                # allocation per frame on this path, and far smaller than the BGR frame it replaces
                 ok, raw = self._cap.read()
                 if not ok or raw is None:
                     raise SourceLost("camera read failed")
@@ -230,6 +255,8 @@ class CameraSource:
 
     def close(self) -> None:
         self._cap.release()
+        if self._mjpeg is not None:
+            self._mjpeg.close()
 
     def __enter__(self) -> "CameraSource":
         return self

@@ -150,7 +150,7 @@ class CollapsibleStudent(nn.Module):
         self.tail = CollapsibleConv(width, s2, outer_kernel, expand)
         self.relu_quant = nn.ModuleList([FakeQuantActivation() for _ in range(depth + 1)])  # qat only
         self.skip_quant = FakeQuantActivation()  # qat of the integer ends only: the head-to-tail sum
-        self.input_on_y_grid = False  # qat of the integer ends only: luma rounded to I420's 219 steps
+        self.y_grid_ends = False  # qat of the integer ends only: input and residual on I420's 219 steps
         with torch.no_grad():  # start as the identity map: the residual begins at zero
             self.tail.reduce_weight.mul_(1e-3)
 
@@ -159,7 +159,7 @@ class CollapsibleStudent(nn.Module):
         output rounded as `kd quantize` rounds them. With `integer_ends`, also what an all-integer
         export rounds (`kd quantize` with head and tail in int8, recipes/quantize_cs4_int.toml): the
         input luma on the uint8 Y plane's grid, the head's and tail's weights, the head-to-tail sum and
-        the tail's output (the residual, uint8 per tensor)."""
+        the residual on whole grey levels around 128 (the export's fixed grid, not a calibrated range)."""
         if not isinstance(self.head, CollapsibleConv):
             raise ValueError("set_fake_quant needs the training form (before fuse_reparam)")
         for block in self.body:
@@ -167,8 +167,8 @@ class CollapsibleStudent(nn.Module):
         for q in self.relu_quant:
             q.enabled = enabled
         ends = enabled and integer_ends
-        self.head.fake_quant = self.tail.fake_quant = self.tail.out_quant.enabled = ends
-        self.skip_quant.enabled = self.input_on_y_grid = ends
+        self.head.fake_quant = self.tail.fake_quant = ends
+        self.skip_quant.enabled = self.y_grid_ends = ends
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -176,13 +176,16 @@ class CollapsibleStudent(nn.Module):
 
     def _residual(self, unshuffled: torch.Tensor) -> torch.Tensor:
         """Head, body and tail on the unshuffled luma: N x s^2 x H/s x W/s -> the residual, same shape."""
-        if self.input_on_y_grid:  # what the uint8 Y plane can hold (straight-through)
+        if self.y_grid_ends:  # what the uint8 Y plane can hold (straight-through)
             unshuffled = unshuffled + ((unshuffled * Y_STEPS).round() / Y_STEPS - unshuffled).detach()
         f0 = self.relu_quant[0](F.relu(self.head(unshuffled)))
         f = f0
         for block, quant in zip(self.body, self.relu_quant[1:]):
             f = quant(F.relu(block(f)))
-        return self.tail(self.skip_quant(f + f0))
+        residual = self.tail(self.skip_quant(f + f0))
+        if self.y_grid_ends:  # as the export rounds it: whole grey levels, uint8 around 128 (straight-through)
+            residual = residual + ((residual * Y_STEPS).round().clamp(-128, 127) / Y_STEPS - residual).detach()
+        return residual
 
     def forward_luma(self, y: torch.Tensor) -> torch.Tensor:
         """The same net on the luma plane alone: N x 1 x H x W BT.601 luma in [0, 1] (I420's Y as
@@ -199,5 +202,5 @@ class CollapsibleStudent(nn.Module):
             self.tail = self.tail.fused()
         for q in [*self.relu_quant, self.skip_quant]:  # the export form is the plain float net; kd quantize does the rounding
             q.enabled = False
-        self.input_on_y_grid = False
+        self.y_grid_ends = False
         return self
