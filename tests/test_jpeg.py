@@ -67,3 +67,7 @@ def test_what_cannot_become_i420_is_refused_in_one_line() -> None:
     jpeg = jpeg_of(np.zeros((16, 32, 3), np.uint8))
     with pytest.raises(JpegError, match="the buffer is for"):
         DECODER.decode_into(jpeg, np.empty((48, 64), np.uint8))
+    closed = TurboJpegI420.load()
+    closed.close()
+    with pytest.raises(JpegError, match="closed"):
+        closed.decode_into(jpeg, np.empty((24, 32), np.uint8))

@@ -87,6 +87,8 @@ class TurboJpegI420:
 
     def header(self, jpeg_u8: np.ndarray) -> tuple[int, int, int]:
         """(width, height, subsampling) of the JPEG in `jpeg_u8` (1-D or 1 x N uint8)."""
+        if not self._handle:  # closed (its camera released): never hand libturbojpeg a null handle
+            raise JpegError("the MJPG decoder is closed")
         self._w.value = self._h.value = 0  # a truncated header can "succeed" without writing them
         rc = self._lib.tjDecompressHeader3(self._handle, jpeg_u8.ctypes.data, jpeg_u8.size, *self._header_args)
         if rc != 0 or self._w.value <= 0 or self._h.value <= 0:
