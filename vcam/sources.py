@@ -213,7 +213,7 @@ class CameraSource:
         a garbled first one); None when the backend hands over no JPEG this decoder can use."""
         assert self._mjpeg is not None and self._mjpeg.turbo is not None
         for attempt in range(BAD_MJPG_FRAMES + 1):
-            if ok and raw is not None and raw.ndim == 2 and self._mjpeg.pixel_of(raw) == "i420":
+            if ok and raw is not None and raw.ndim in (1, 2) and self._mjpeg.pixel_of(raw) == "i420":  # 1 x N bytes
                 try:
                     return self._mjpeg.decode_into(raw, np.empty(self._mjpeg.turbo.i420_shape(raw), np.uint8))
                 except SourceLost:
