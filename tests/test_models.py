@@ -186,12 +186,18 @@ def test_fake_quant_rounds_like_int8_and_passes_gradients():
     assert act(torch.zeros(3)).abs().max() == 0  # zero is exact, as in QDQ
 
 
-def test_quantization_aware_forward_is_close_and_leaves_the_export_form_alone():
-    torch.manual_seed(3)
-    m = CollapsibleStudent(width=16, depth=3, expand=32, scale=4)
+def jittered(build, seed: int) -> CollapsibleStudent:
+    """`build()` under `seed`, every weight then moved off its initialisation, so rounding shows."""
+    torch.manual_seed(seed)
+    m = build()
     with torch.no_grad():
         for p in m.parameters():
             p.add_(0.05 * torch.randn_like(p))
+    return m
+
+
+def test_quantization_aware_forward_is_close_and_leaves_the_export_form_alone():
+    m = jittered(lambda: CollapsibleStudent(width=16, depth=3, expand=32, scale=4), seed=3)
     x = torch.rand(2, 3, 48, 40)
     plain = m(x).detach()
     m.set_fake_quant(True)
@@ -206,11 +212,7 @@ def test_quantization_aware_forward_is_close_and_leaves_the_export_form_alone():
 
 
 def test_quantization_aware_integer_ends_round_the_input_head_and_tail_too():
-    torch.manual_seed(4)
-    m = CollapsibleStudent(width=16, depth=2, expand=32, scale=4)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.add_(0.05 * torch.randn_like(p))
+    m = jittered(lambda: CollapsibleStudent(width=16, depth=2, expand=32, scale=4), seed=4)
     y_u8 = torch.randint(16, 236, (1, 1, 32, 48)).float()
     y = (y_u8 - 16) / 219  # on the Y plane's grid: rounding the input changes nothing
     m.set_fake_quant(True, integer_ends=True)

@@ -12,7 +12,7 @@ import glob
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -435,7 +435,7 @@ class MemoryClipSource:
         pass
 
 
-class MjpegClipSource:
+class MjpegClipSource(MemoryClipSource):
     """An MJPG webcam played from memory (benchmarks): frames held as 4:2:2 JPEGs (what UVC cameras
     send), each decoded when read, exactly as `CameraSource` decodes a camera's MJPG (`yuv`: straight to
     I420 where libturbojpeg is installed, else OpenCV's BGR decode), so `bench --mjpeg` times the
@@ -444,20 +444,13 @@ class MjpegClipSource:
     QUALITY = 85
 
     def __init__(self, frames: list[np.ndarray], fps: float, label: str, realtime: bool = False, yuv: bool = True) -> None:
-        if not frames:
-            raise SharpCamError(f"{label} has no frames: pass a playable video")
+        super().__init__(frames, fps, label, realtime)
         params = [cv2.IMWRITE_JPEG_QUALITY, self.QUALITY, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422]
         self.jpegs = [cv2.imencode(".jpg", f, params)[1] for f in frames]
         self._decoder = MjpegDecoder(yuv)
         pixel = self._decoder.pixel_of(self.jpegs[0])
-        h, w = frames[0].shape[:2]
         how = "I420 (libturbojpeg)" if pixel == "i420" else "BGR (OpenCV)"
-        self.info = SourceInfo(w, h, fps, f"MJPG -> {how}", f"{label} as MJPG", live=False, pixel=pixel)
-        self._index = 0
-        self._pacer = Pacer(fps, realtime)
-
-    def wait_next(self) -> None:
-        self._pacer.wait()
+        self.info = replace(self.info, fourcc=f"MJPG -> {how}", label=f"{label} as MJPG", pixel=pixel)
 
     def read_into(self, out: np.ndarray) -> np.ndarray:
         jpeg = self.jpegs[self._index % len(self.jpegs)]
@@ -465,7 +458,7 @@ class MjpegClipSource:
         return self._decoder.decode_into(jpeg, out)
 
     def close(self) -> None:
-        pass
+        self._decoder.close()
 
 
 def chart_frames(width: int, height: int, count: int = 30) -> list[np.ndarray]:
