@@ -86,6 +86,10 @@ def training_options(f):
         click.option("--patience", type=int), click.option("--seed", type=int), click.option("--threads", type=int),
         click.option("--max-minutes", type=float, help="Stop resumably after this many minutes (one sitting)."),
         click.option("--checkpoint-minutes", type=float, help="Minutes between two checkpoints within an epoch."),
+        click.option("--cosine-minutes", type=float,
+                     help="Cosine schedule: fit its length to this many minutes of training at the speed measured."),
+        click.option("--device-patches/--cpu-patches", default=None,
+                     help="Cut patches on the GPU from fixed inputs uploaded once (x2, or a webcam pool)."),
         click.option("--resume/--no-resume", default=None, help="Continue from OUT/last.pt (default: yes)."),
     ]
     for o in reversed(opts):

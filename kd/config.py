@@ -67,6 +67,19 @@ class TrainConfig:
     # distillation on the mix costs no teacher forward per step (and a ground-truth run on the same
     # pool is its same-data, same-budget baseline)
     webcam_pool: int = 0
+    # with webcam_pool: 0 draws the pool from one sequential stream (sitting 4's pools); N > 0 draws
+    # each (image, copy) from its own stream and degrades the images over N processes: the same pool
+    # for any N > 0, in seconds instead of minutes for a large pool
+    pool_workers: int = 0
+    # cut the patches on the training device (a GPU) from the fixed inputs uploaded there once (x2 at
+    # one scale, or a webcam pool): the CPU sampler feeds only ~35 batches of 64 x 128 px a second,
+    # far below what a GPU trains a student at
+    device_patches: bool = False
+    # with the cosine schedule: after the first FIT_PROBE_STEPS steps, shorten `epochs` so that the
+    # cosine ends within this many minutes of training at the measured speed (one sitting on a lent
+    # GPU); the fitted length is logged and kept in the checkpoint and config.json, so the run can be
+    # repeated step for step with `epochs` set to it
+    cosine_minutes: float | None = None
     teacher: str | None = None  # checkpoint of the frozen teacher (distill)
     alpha: float = 0.0  # weight of the ground-truth loss in distillation (0 = the spec)
     teacher_cache: bool = True  # distill: teacher outputs on whole images once, not per step (fixed degradation only)
@@ -143,6 +156,13 @@ class TrainConfig:
             raise ConfigError("webcam_p_jpeg / webcam_jpeg_quality change the webcam mix: set webcam = true too")
         if self.webcam_pool < 0 or (self.webcam_pool and not self.webcam):
             raise ConfigError(f"webcam_pool must be >= 0 and needs webcam = true, got {self.webcam_pool} with webcam = {str(self.webcam).lower()}")
+        if self.pool_workers < 0 or (self.pool_workers and not self.webcam_pool):
+            raise ConfigError(f"pool_workers must be >= 0 and needs webcam_pool > 0, got {self.pool_workers}")
+        if self.device_patches and not self.fixed_input():
+            raise ConfigError("device_patches needs fixed inputs: one degrade scale and no jpeg_quality / noise_sigma, "
+                              "or webcam = true with webcam_pool > 0")
+        if self.cosine_minutes is not None and (self.cosine_minutes <= 0 or self.lr_schedule != "cosine"):
+            raise ConfigError(f"cosine_minutes must be > 0 and needs lr_schedule = \"cosine\", got {self.cosine_minutes}")
         if any(s not in (2, 3, 4) for s in self.degrade_scales):
             raise ConfigError(f"degrade_scales must be among 2, 3, 4, got {self.degrade_scales}")
 
@@ -153,6 +173,12 @@ class TrainConfig:
             t = min(step / (self.epochs * self.steps_per_epoch), 1.0)
             return self.lr * (self.lr_min_ratio + (1 - self.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
         return self.lr * self.lr_gamma ** sum(step >= m for m in self.lr_milestones)
+
+    def fixed_input(self) -> bool:
+        """Whether every training image has one fixed degraded version (or a fixed pool of them), so
+        patches can be cut from whole degraded images (cached teacher targets, device patches)."""
+        return self.jpeg_quality is None and self.noise_sigma is None and (
+            self.webcam_pool > 0 if self.webcam else len(self.degrade_scales) == 1)
 
     def webcam_mix(self) -> WebcamMix | None:
         """The webcam degradation this run trains on (None: bicubic, `degrade_scales`)."""

@@ -151,6 +151,7 @@ class PatchSampler:
         webcam: WebcamMix | None = None,
         webcam_pool: int = 0,
         pool_rng: np.random.Generator | None = None,
+        pool_workers: int = 0,
     ) -> None:
         self.patch_size, self.scales, self.webcam = patch_size, tuple(scales), webcam
         self.jpeg_quality, self.noise_sigma = jpeg_quality, noise_sigma
@@ -171,7 +172,10 @@ class PatchSampler:
         if self.pool:
             if webcam is None or pool_rng is None:
                 raise DataError("a webcam pool needs the webcam mix and a pool_rng")
-            self.pool_lq = [[webcam(h, pool_rng) for _ in range(self.pool)] for h in self.hr]
+            if pool_workers:
+                self.pool_lq = _parallel_pool(self.hr, webcam, self.pool, pool_rng, pool_workers)
+            else:
+                self.pool_lq = [[webcam(h, pool_rng) for _ in range(self.pool)] for h in self.hr]
         areas = np.array([h.shape[0] * h.shape[1] for h in self.hr], dtype=np.float64)
         self.weights = areas / areas.sum()  # sample by area so every pixel is equally likely
         self.targets: list[np.ndarray] | None = None
@@ -239,6 +243,76 @@ class PatchSampler:
         return to_f32(lq_b), to_f32(hr_b), np.ascontiguousarray(tg_b.transpose(0, 3, 1, 2), dtype=np.float32)
 
 
+def _degrade_copies(hr: np.ndarray, webcam: WebcamMix, seeds: np.ndarray) -> list[np.ndarray]:
+    return [webcam(hr, np.random.default_rng(int(s))) for s in seeds]
+
+
+def _parallel_pool(hr: list[np.ndarray], webcam: WebcamMix, copies: int, rng: np.random.Generator,
+                   workers: int) -> list[list[np.ndarray]]:
+    """Each image degraded `copies` times, each copy from its own stream seeded by one vectorised draw
+    of `rng`, over `workers` processes: the result does not depend on the number of workers."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    seeds = rng.integers(2**63, size=(len(hr), copies), dtype=np.int64)
+    if workers == 1:
+        return [_degrade_copies(h, webcam, s) for h, s in zip(hr, seeds)]
+    # spawned, not forked: the parent holds torch's thread pools, which a fork can deadlock
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as ex:
+        return list(ex.map(_degrade_copies, hr, [webcam] * len(hr), seeds, chunksize=4))
+
+
+class DevicePatchSampler:
+    """A fixed-input PatchSampler's patch pairs, cut on the training device (a GPU) from the whole
+    images uploaded there once, so the CPU only draws the positions.
+
+    The draws come from the caller's np.random.Generator as in PatchSampler (image by area, position on
+    the degradation grid, pool copy, one of the 8 flips/rotations), vectorised per batch; the patches
+    of one rotation are rotated together. `sample` returns (lq, hr) or, with targets set,
+    (lq, hr, target): N x 3 x P x P float32 in [0, 1] tensors on `device`."""
+
+    def __init__(self, sampler: PatchSampler, device) -> None:
+        import torch
+
+        self.torch, self.device = torch, device
+        self.patch_size, self.grid, self.pool = sampler.patch_size, sampler.grid, max(sampler.pool, 1)
+        self.weights = sampler.weights
+        self.files = sampler.files
+        self.sizes = np.array([h.shape[:2] for h in sampler.hr])
+        self.hr = [torch.tensor(h, device=device) for h in sampler.hr]  # a copy: PIL's arrays are read-only
+        self.lq = [torch.tensor(a, device=device) for a in sampler.fixed_inputs()]
+        self.targets = None
+
+    def set_targets(self, targets: list[np.ndarray]) -> None:
+        """As PatchSampler.set_targets (H x W x 3 float16, aligned with the fixed inputs)."""
+        if [tuple(t.shape) for t in targets] != [tuple(a.shape) for a in self.lq]:
+            raise DataError("teacher targets do not match the training images: rebuild the cache")
+        self.targets = [self.torch.from_numpy(t).to(self.device) for t in targets]
+
+    def sample(self, batch_size: int, rng: np.random.Generator):
+        torch, p, g = self.torch, self.patch_size, self.grid
+        j = rng.choice(len(self.hr), size=batch_size, p=self.weights)
+        h, w = self.sizes[j, 0], self.sizes[j, 1]
+        y = rng.integers((h - p) // g + 1) * g
+        x = rng.integers((w - p) // g + 1) * g
+        v = rng.integers(self.pool, size=batch_size)
+        t = rng.integers(8, size=batch_size)  # rotation t % 4, then a left-right flip when t >= 4
+        sources = [self.lq, self.hr] + ([self.targets] if self.targets is not None else [])
+        parts: list[list] = [[] for _ in sources]
+        for k in np.unique(t):
+            idx = np.flatnonzero(t == k)
+            for part, src in zip(parts, sources):
+                crops = torch.stack([src[j[i] * self.pool + v[i] if src is not self.hr else j[i]]
+                                     [y[i] : y[i] + p, x[i] : x[i] + p] for i in idx])
+                crops = torch.rot90(crops, int(k) % 4, dims=(1, 2))
+                part.append(crops.flip(2) if k >= 4 else crops)
+        out = []
+        for part, src in zip(parts, sources):
+            a = torch.cat(part).permute(0, 3, 1, 2)
+            out.append(a.float().div_(255.0) if src is not self.targets else a.float())
+        return tuple(t.contiguous() for t in out)
+
+
 def _even_window(lo: int, hi: int, size: int) -> tuple[int, int]:
     """[lo, hi) clipped to [0, size) and widened outwards to even ends (size is even)."""
     return max(0, lo) // 2 * 2, min(size, -(-hi // 2) * 2)
@@ -262,4 +336,4 @@ def val_pairs(files: tuple[Path, ...] | list[Path], crop: int, scale: int) -> li
     return out
 
 
-__all__ = ["DataError", "Split", "PatchSampler", "scan_images", "split_files", "load_rgb_u8", "augment", "val_pairs", "degrade"]
+__all__ = ["DataError", "Split", "PatchSampler", "DevicePatchSampler", "scan_images", "split_files", "load_rgb_u8", "augment", "val_pairs", "degrade"]

@@ -7,6 +7,7 @@ rank 0 validates, writes checkpoints, logs and plots.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import math
@@ -25,7 +26,7 @@ from torch import nn
 from kd.checkpoint import atomic_save, model_from_checkpoint, read_checkpoint
 from kd.config import TrainConfig, to_dict
 from kd.degrade import WebcamMix
-from kd.data import PatchSampler, Split, scan_images, split_files, val_pairs
+from kd.data import DevicePatchSampler, PatchSampler, Split, scan_images, split_files, val_pairs
 from kd.losses import reconstruction_loss, student_loss
 from kd.metrics import y_psnr_ssim
 from kd.models import build_model, describe
@@ -34,6 +35,7 @@ from kd.plots import comparison_grid, plot_curves
 
 POOL_STREAM = 0x9001  # the webcam pool's own random stream (with the run's seed)
 DECIDE_EVERY = 10  # steps between two stop / checkpoint decisions under DDP (one broadcast each)
+FIT_PROBE_STEPS = (50, 300)  # cosine_minutes: the speed is measured between these steps of a sitting
 
 
 class TrainError(RuntimeError):
@@ -98,7 +100,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     # comparison sees the same fixed inputs
     sampler = PatchSampler(split.train, cfg.patch_size, cfg.degrade_scales, cfg.jpeg_quality, cfg.noise_sigma,
                            webcam=cfg.webcam_mix(), webcam_pool=cfg.webcam_pool,
-                           pool_rng=np.random.default_rng([cfg.seed, POOL_STREAM]))
+                           pool_rng=np.random.default_rng([cfg.seed, POOL_STREAM]), pool_workers=cfg.pool_workers)
     val_scale = cfg.degrade_scales[0]
     val = val_pairs(split.val, cfg.val_crop, val_scale) if dd.main else []
 
@@ -109,10 +111,13 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if cfg.mode == "distill":
         teacher, _ = model_from_checkpoint(cfg.teacher)
         teacher = teacher.to(device).requires_grad_(False)
-    fixed_input = cfg.jpeg_quality is None and cfg.noise_sigma is None and (
-        cfg.webcam_pool > 0 if cfg.webcam else len(cfg.degrade_scales) == 1)
-    if teacher is not None and cfg.teacher_cache and fixed_input:
+    if teacher is not None and cfg.teacher_cache and cfg.fixed_input():
         sampler.set_targets(teacher_targets(teacher, sampler, cfg.teacher, device, dd, cfg.webcam_mix(), cfg.seed))
+    if cfg.device_patches:
+        targets = sampler.targets
+        sampler = DevicePatchSampler(sampler, device)
+        if targets is not None:
+            sampler.set_targets(targets)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     state = {"step": 0, "epoch": 0, "step_in_epoch": 0, "best_val_psnr": -math.inf, "bad_epochs": 0,
@@ -133,6 +138,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         state.update(ck["state"])
+        if state.get("fitted_epochs"):  # a cosine fitted to a sitting keeps its length when resumed
+            cfg = dataclasses.replace(cfg, epochs=state["fitted_epochs"], cosine_minutes=None)
         states = ck.get("rng_states") or []
         if len(states) == dd.world:
             rng.bit_generator.state = states[dd.rank]
@@ -186,6 +193,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                    unit="step", mininterval=5, dynamic_ncols=True, file=sys.stderr)
     stop = None
     loss_sum, loss_n = 0.0, 0
+    sitting_steps, t_sitting, t_probe = 0, time.time(), 0.0
     # SIGTERM/SIGINT (and SIGINT ignored by nohup'ed background jobs, hence both) only raise a flag:
     # the loop checkpoints at the next step and returns.
     stop_flag = threading.Event()
@@ -197,7 +205,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         while state["epoch"] < cfg.epochs and stop is None:
             net.train()
             while state["step_in_epoch"] < cfg.steps_per_epoch:
-                batch = [torch.from_numpy(a).to(device) for a in sampler.sample(cfg.batch_size, rng)]
+                batch = [torch.as_tensor(a, device=device) for a in sampler.sample(cfg.batch_size, rng)]
                 lq, hr = batch[0], batch[1]
                 out_t = net(lq)
                 if cfg.mode == "distill":
@@ -218,6 +226,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                 loss_n += 1
                 state["step"] += 1
                 state["step_in_epoch"] += 1
+                sitting_steps += 1
+                if cfg.cosine_minutes is not None and sitting_steps == FIT_PROBE_STEPS[0]:
+                    t_probe = time.time()
+                elif cfg.cosine_minutes is not None and sitting_steps == FIT_PROBE_STEPS[1]:
+                    cfg = _fit_cosine(cfg, state, t_sitting, t_probe, dd, out)
                 if bar is not None:
                     bar.update(1)
                     if state["step"] % 20 == 0:
@@ -355,6 +368,25 @@ def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str
             np.savez(f, key=np.array(key), **{f"t{i}": t for i, t in enumerate(targets)})
         os.replace(tmp, cache)
     return targets
+
+
+def _fit_cosine(cfg: TrainConfig, state: dict, t_sitting: float, t_probe: float, dd, out: Path) -> TrainConfig:
+    """cosine_minutes: the config with `epochs` shortened so that the cosine ends within the minutes
+    given, at the speed of the probe steps (8 % kept for validation epochs and checkpoints)."""
+    now = time.time()
+    rate = (FIT_PROBE_STEPS[1] - FIT_PROBE_STEPS[0]) / max(now - t_probe, 1e-9)
+    left = cfg.cosine_minutes * 60 - (now - t_sitting)
+    epochs = int((state["step"] + 0.92 * rate * max(left, 0.0)) // cfg.steps_per_epoch)
+    epochs = dd.bcast(min(cfg.epochs, max(epochs, state["epoch"] + 1)))
+    state["fitted_epochs"] = epochs
+    cfg = dataclasses.replace(cfg, epochs=epochs, cosine_minutes=None)
+    if dd.main:
+        print(f"\n{rate:.1f} steps/s: the cosine now ends at step {epochs * cfg.steps_per_epoch:,} "
+              f"(epochs = {epochs}), within the {left / 60:.1f} minutes left", file=sys.stderr)
+        cfg_json = out / "config.json"
+        info = json.loads(cfg_json.read_text())
+        cfg_json.write_text(json.dumps({**info, **to_dict(cfg)}, indent=1))
+    return cfg
 
 
 def _account(state: dict, t_start: float, cpu_start: float) -> None:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from photos import write_photo_folder
 
-from kd.data import DataError, PatchSampler, augment, scan_images, split_files, val_pairs
+from kd.data import DataError, DevicePatchSampler, PatchSampler, augment, scan_images, split_files, val_pairs
 from kd.degrade import bicubic_down_up
 
 
@@ -73,6 +73,69 @@ def test_patches_keep_the_protocol_pixel_phase(folder):
             if hits:
                 break
         assert hits and all(y % 2 == 0 and x % 2 == 0 for y, x in hits[:1]), hits
+
+
+def _find_pose(hr_img, lq_img, hr_p, lq_p, p):
+    """Where (y, x) and in which of the 8 symmetries the pair was cut from the two images, or None."""
+    for k in range(4):
+        for flip in (False, True):
+            h = np.rot90(hr_p[:, ::-1] if flip else hr_p, -k, axes=(0, 1))
+            l = np.rot90(lq_p[:, ::-1] if flip else lq_p, -k, axes=(0, 1))
+            for y in range(hr_img.shape[0] - p + 1):
+                for x in range(hr_img.shape[1] - p + 1):
+                    if np.array_equal(hr_img[y:y + p, x:x + p], h) and np.array_equal(lq_img[y:y + p, x:x + p], l):
+                        return y, x, k, flip
+    return None
+
+
+def test_device_patches_are_pairs_cut_from_the_fixed_inputs_in_all_poses(folder):
+    """The GPU sampler's patches (run here on the CPU device): each lq/hr pair is one crop of one fixed
+    input and its HR image, on the degradation grid, in one of the 8 symmetries; seeded."""
+    import torch
+
+    files = scan_images([str(folder)])[:2]
+    s = DevicePatchSampler(PatchSampler(files, patch_size=16), torch.device("cpu"))
+    lq, hr = s.sample(48, np.random.default_rng(7))
+    lq2, _ = s.sample(48, np.random.default_rng(7))
+    assert lq.shape == hr.shape == (48, 3, 16, 16) and lq.dtype == torch.float32 and torch.equal(lq, lq2)
+    base = PatchSampler(files, patch_size=16)
+    to_u8 = lambda a: np.rint(a.numpy().transpose(1, 2, 0) * 255).astype(np.uint8)
+    poses = set()
+    for lq_p, hr_p in zip(lq, hr):
+        hits = [(j, hit) for j in range(len(files))
+                if (hit := _find_pose(base.hr[j], base.lq[2][j], to_u8(hr_p), to_u8(lq_p), 16))]
+        assert hits, "a patch pair that is no crop of a training pair"
+        j, (y, x, k, flip) = hits[0]
+        assert y % 2 == 0 and x % 2 == 0
+        poses.add((k, flip))
+    assert len(poses) >= 6  # all 8 drawn; a flat crop can match an earlier pose too
+
+
+def test_device_patches_of_a_pool_come_with_their_soft_targets(folder):
+    import torch
+
+    from kd.degrade import WebcamMix
+
+    files = scan_images([str(folder)])[:2]
+    base = PatchSampler(files, 16, webcam=WebcamMix(), webcam_pool=2, pool_rng=np.random.default_rng(3))
+    s = DevicePatchSampler(base, torch.device("cpu"))
+    # soft targets = the fixed inputs themselves (as float16 in [0, 1]): each target patch must equal its lq patch
+    s.set_targets([(a / 255.0).astype(np.float16) for a in base.fixed_inputs()])
+    lq, hr, tg = s.sample(32, np.random.default_rng(0))
+    assert tg.shape == lq.shape and (tg - lq).abs().max() < 2e-3
+    assert not torch.equal(lq, hr)
+    with pytest.raises(DataError, match="rebuild the cache"):
+        s.set_targets([np.zeros((8, 8, 3), np.float16)])
+
+
+def test_a_parallel_pool_is_the_same_for_any_number_of_workers(folder):
+    from kd.degrade import WebcamMix
+
+    files = scan_images([str(folder)])[:3]
+    pools = [PatchSampler(files, 16, webcam=WebcamMix(), webcam_pool=3, pool_rng=np.random.default_rng(9),
+                          pool_workers=w).pool_lq for w in (1, 2)]
+    assert all(np.array_equal(a, b) for pa, pb in zip(*pools) for a, b in zip(pa, pb))
+    assert not np.array_equal(pools[0][0][0], pools[0][0][1])  # each copy its own draw
 
 
 def test_augment_applies_the_same_transform_to_both():

@@ -225,6 +225,29 @@ def test_quantization_aware_fine_tuning_starts_from_a_trained_run(folder, tmp_pa
         TrainConfig(qat=True)
 
 
+def test_a_cosine_fitted_to_minutes_on_device_patches(folder, tmp_path):
+    """cosine_minutes: the run measures its speed, shortens `epochs` so the cosine ends in time, ends
+    at that epoch's last step (max-epochs, not the time limit) and keeps the fitted length when resumed."""
+    from kd.train import FIT_PROBE_STEPS
+
+    cfg = tiny(folder, tmp_path / "fit", steps_per_epoch=FIT_PROBE_STEPS[1] + 100, epochs=1000, lr_schedule="cosine",
+               device_patches=True, cosine_minutes=0.15)
+    summary = train(cfg, progress=False)
+    ck = load_checkpoint(tmp_path / "fit" / "last.pt")
+    fitted = ck["state"]["fitted_epochs"]
+    assert 1 <= fitted < 1000 and summary["stopped"] == "max-epochs"
+    assert summary["step"] == fitted * cfg.steps_per_epoch
+    saved = json.loads((tmp_path / "fit" / "config.json").read_text())
+    assert saved["epochs"] == ck["config"]["epochs"] == fitted and saved["cosine_minutes"] is None
+    assert train(cfg, progress=False)["step"] == summary["step"]  # resumed: the fitted cosine is already over
+    with pytest.raises(ConfigError, match="device_patches needs fixed inputs"):
+        tiny(folder, tmp_path, device_patches=True, jpeg_quality=(30, 90))
+    with pytest.raises(ConfigError, match="cosine_minutes must be > 0"):
+        tiny(folder, tmp_path, cosine_minutes=1.0)
+    with pytest.raises(ConfigError, match="pool_workers"):
+        tiny(folder, tmp_path, pool_workers=2)
+
+
 def test_cosine_schedule_decays_to_the_floor():
     cfg = TrainConfig(lr=1e-3, lr_schedule="cosine", lr_min_ratio=0.01, epochs=10, steps_per_epoch=100)
     assert cfg.lr_at(0) == pytest.approx(1e-3)

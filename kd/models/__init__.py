@@ -44,7 +44,7 @@ def macs_per_pixel(model: nn.Module, height: int = 64, width: int = 64) -> float
     was_training = model.training
     model.eval()
     try:
-        model(torch.zeros(1, 3, height, width))
+        model(torch.zeros(1, 3, height, width, device=next(model.parameters()).device))
     finally:
         model.train(was_training)
         for h in handles:
@@ -54,6 +54,7 @@ def macs_per_pixel(model: nn.Module, height: int = 64, width: int = 64) -> float
 
 def describe(model: nn.Module) -> dict:
     """Parameters and MACs per output pixel of the form that ships (re-param blocks collapsed)."""
+    model = copy.deepcopy(model).cpu()  # fuse_reparam builds its convs on the CPU
     if hasattr(model, "fuse_reparam"):
-        model = copy.deepcopy(model).fuse_reparam()
+        model = model.fuse_reparam()
     return {"params": count_params(model), "macs_per_pixel": round(macs_per_pixel(model))}
