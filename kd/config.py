@@ -75,10 +75,11 @@ class TrainConfig:
     # one scale, or a webcam pool): the CPU sampler feeds only ~35 batches of 64 x 128 px a second,
     # far below what a GPU trains a student at
     device_patches: bool = False
-    # with the cosine schedule: after the first FIT_PROBE_STEPS steps, shorten `epochs` so that the
+    # with the cosine schedule: after the first 300 steps of a sitting, shorten `epochs` so that the
     # cosine ends within this many minutes of training at the measured speed (one sitting on a lent
-    # GPU); the fitted length is logged and kept in the checkpoint and config.json, so the run can be
-    # repeated step for step with `epochs` set to it
+    # GPU); the fitted length is logged, kept in the checkpoint (a resumed run keeps it; a run cut off
+    # before step 300 fits anew) and written to config.json (a rerun with `epochs` set to it follows
+    # the same cosine except over its first 300 steps)
     cosine_minutes: float | None = None
     teacher: str | None = None  # checkpoint of the frozen teacher (distill)
     alpha: float = 0.0  # weight of the ground-truth loss in distillation (0 = the spec)

@@ -118,6 +118,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         sampler = DevicePatchSampler(sampler, device)
         if targets is not None:
             sampler.set_targets(targets)
+        del targets  # the device holds them now
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     state = {"step": 0, "epoch": 0, "step_in_epoch": 0, "best_val_psnr": -math.inf, "bad_epochs": 0,
@@ -139,6 +140,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         opt.load_state_dict(ck["optimizer"])
         state.update(ck["state"])
         if state.get("fitted_epochs"):  # a cosine fitted to a sitting keeps its length when resumed
+            if dd.main and cfg.epochs != state["fitted_epochs"]:
+                print(f"the cosine keeps the length fitted to its first sitting: epochs = {state['fitted_epochs']} "
+                      f"(not {cfg.epochs})", file=sys.stderr)
             cfg = dataclasses.replace(cfg, epochs=state["fitted_epochs"], cosine_minutes=None)
         states = ck.get("rng_states") or []
         if len(states) == dd.world:
@@ -381,11 +385,14 @@ def _fit_cosine(cfg: TrainConfig, state: dict, t_sitting: float, t_probe: float,
     state["fitted_epochs"] = epochs
     cfg = dataclasses.replace(cfg, epochs=epochs, cosine_minutes=None)
     if dd.main:
-        print(f"\n{rate:.1f} steps/s: the cosine now ends at step {epochs * cfg.steps_per_epoch:,} "
-              f"(epochs = {epochs}), within the {left / 60:.1f} minutes left", file=sys.stderr)
+        from tqdm import tqdm
+
+        tqdm.write(f"{rate:.1f} steps/s: the cosine now ends at step {epochs * cfg.steps_per_epoch:,} "
+                   f"(epochs = {epochs}), within the {left / 60:.1f} minutes left", file=sys.stderr)
         cfg_json = out / "config.json"
-        info = json.loads(cfg_json.read_text())
-        cfg_json.write_text(json.dumps({**info, **to_dict(cfg)}, indent=1))
+        tmp = cfg_json.with_name(cfg_json.name + ".partial")
+        tmp.write_text(json.dumps({**json.loads(cfg_json.read_text()), **to_dict(cfg)}, indent=1))
+        os.replace(tmp, cfg_json)
     return cfg
 
 

@@ -123,7 +123,11 @@ def test_device_patches_of_a_pool_come_with_their_soft_targets(folder):
     s.set_targets([(a / 255.0).astype(np.float16) for a in base.fixed_inputs()])
     lq, hr, tg = s.sample(32, np.random.default_rng(0))
     assert tg.shape == lq.shape and (tg - lq).abs().max() < 2e-3
-    assert not torch.equal(lq, hr)
+    # and each lq patch is cut from one pool copy of the very image its hr patch comes from
+    to_u8 = lambda a: np.rint(a.numpy().transpose(1, 2, 0) * 255).astype(np.uint8)
+    for lq_p, hr_p in zip(lq[:8], hr[:8]):
+        assert any(_find_pose(base.hr[j], base.pool_lq[j][v], to_u8(hr_p), to_u8(lq_p), 16)
+                   for j in range(len(files)) for v in range(2))
     with pytest.raises(DataError, match="rebuild the cache"):
         s.set_targets([np.zeros((8, 8, 3), np.float16)])
 

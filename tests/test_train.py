@@ -237,6 +237,8 @@ def test_a_cosine_fitted_to_minutes_on_device_patches(folder, tmp_path):
     fitted = ck["state"]["fitted_epochs"]
     assert 1 <= fitted < 1000 and summary["stopped"] == "max-epochs"
     assert summary["step"] == fitted * cfg.steps_per_epoch
+    rows = [json.loads(l) for l in (tmp_path / "fit" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["lr"] < 0.05 * cfg.lr  # the cosine ran its whole (fitted) course
     saved = json.loads((tmp_path / "fit" / "config.json").read_text())
     assert saved["epochs"] == ck["config"]["epochs"] == fitted and saved["cosine_minutes"] is None
     assert train(cfg, progress=False)["step"] == summary["step"]  # resumed: the fitted cosine is already over
@@ -246,6 +248,21 @@ def test_a_cosine_fitted_to_minutes_on_device_patches(folder, tmp_path):
         tiny(folder, tmp_path, cosine_minutes=1.0)
     with pytest.raises(ConfigError, match="pool_workers"):
         tiny(folder, tmp_path, pool_workers=2)
+
+
+def test_the_fitted_cosine_length_follows_the_probe_speed(monkeypatch, tmp_path):
+    from kd import train as train_module
+
+    (tmp_path / "config.json").write_text("{}")
+    cfg = TrainConfig(lr_schedule="cosine", epochs=1000, steps_per_epoch=100, cosine_minutes=1.0)
+    monkeypatch.setattr(train_module.time, "time", lambda: 1000.0)
+    state = {"step": 300, "epoch": 3}
+    # 250 probe steps in 5 s = 50 steps/s; 50 s of the minute left: 300 + 0.92 * 50 * 50 = 2,600 steps
+    fitted = train_module._fit_cosine(cfg, state, 990.0, 995.0, train_module._Dist(), tmp_path)
+    assert fitted.epochs == state["fitted_epochs"] == 26 and fitted.cosine_minutes is None
+    assert json.loads((tmp_path / "config.json").read_text())["epochs"] == 26
+    late = train_module._fit_cosine(cfg, {"step": 300, "epoch": 3}, 900.0, 995.0, train_module._Dist(), tmp_path)
+    assert late.epochs == 4  # no time left: the epoch under way is the last
 
 
 def test_cosine_schedule_decays_to_the_floor():
