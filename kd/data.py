@@ -277,7 +277,6 @@ class DevicePatchSampler:
         self.torch, self.device = torch, device
         self.patch_size, self.grid, self.pool = sampler.patch_size, sampler.grid, max(sampler.pool, 1)
         self.weights = sampler.weights
-        self.files = sampler.files
         self.sizes = np.array([h.shape[:2] for h in sampler.hr])
         self.hr = [torch.tensor(h, device=device) for h in sampler.hr]  # a copy: PIL's arrays are read-only
         self.lq = [torch.tensor(a, device=device) for a in sampler.fixed_inputs()]
@@ -297,20 +296,20 @@ class DevicePatchSampler:
         x = rng.integers((w - p) // g + 1) * g
         v = rng.integers(self.pool, size=batch_size)
         t = rng.integers(8, size=batch_size)  # rotation t % 4, then a left-right flip when t >= 4
-        sources = [self.lq, self.hr] + ([self.targets] if self.targets is not None else [])
+        copy = j * self.pool + v  # fixed inputs (and targets) are image-major: N copies per image
+        sources = [(self.lq, copy), (self.hr, j)] + ([(self.targets, copy)] if self.targets is not None else [])
         parts: list[list] = [[] for _ in sources]
         for k in np.unique(t):
             idx = np.flatnonzero(t == k)
-            for part, src in zip(parts, sources):
-                crops = torch.stack([src[j[i] * self.pool + v[i] if src is not self.hr else j[i]]
-                                     [y[i] : y[i] + p, x[i] : x[i] + p] for i in idx])
+            for part, (src, n) in zip(parts, sources):
+                crops = torch.stack([src[n[i]][y[i] : y[i] + p, x[i] : x[i] + p] for i in idx])
                 crops = torch.rot90(crops, int(k) % 4, dims=(1, 2))
                 part.append(crops.flip(2) if k >= 4 else crops)
         out = []
-        for part, src in zip(parts, sources):
+        for part in parts:
             a = torch.cat(part).permute(0, 3, 1, 2)
-            out.append(a.float().div_(255.0) if src is not self.targets else a.float())
-        return tuple(t.contiguous() for t in out)
+            out.append(a.float().div_(255.0) if a.dtype == torch.uint8 else a.float())
+        return tuple(a.contiguous() for a in out)
 
 
 def _even_window(lo: int, hi: int, size: int) -> tuple[int, int]:

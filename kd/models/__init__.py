@@ -44,7 +44,7 @@ def macs_per_pixel(model: nn.Module, height: int = 64, width: int = 64) -> float
     was_training = model.training
     model.eval()
     try:
-        model(torch.zeros(1, 3, height, width, device=next(model.parameters()).device))
+        model(torch.zeros(1, 3, height, width))
     finally:
         model.train(was_training)
         for h in handles:
