@@ -91,6 +91,10 @@ class TrainConfig:
     split: str | None = "runs/split"
     split_seed: int = 0
     degrade_scales: tuple[int, ...] = (2,)
+    # scale augmentation: every training image also used bicubic-down-scaled to these fractions of its
+    # size (e.g. [1.0, 0.9, 0.8, 0.7, 0.6], as VDSR / DnCNN-3 / FSRCNN trained on 291 images), before
+    # any degradation; (1.0,): the images as they are
+    hr_scales: tuple[float, ...] = (1.0,)
     jpeg_quality: tuple[int, int] | None = None  # e.g. (30, 90) for codec artefacts; off by default
     noise_sigma: tuple[float, float] | None = None  # e.g. (0.0, 3.0) in 0..255 units; off by default
     patch_size: int = 40
@@ -164,6 +168,8 @@ class TrainConfig:
                               "or webcam = true with webcam_pool > 0")
         if self.cosine_minutes is not None and (self.cosine_minutes <= 0 or self.lr_schedule != "cosine"):
             raise ConfigError(f"cosine_minutes must be > 0 and needs lr_schedule = \"cosine\", got {self.cosine_minutes}")
+        if not self.hr_scales or len(set(self.hr_scales)) != len(self.hr_scales) or not all(0.25 <= r <= 1.0 for r in self.hr_scales):
+            raise ConfigError(f"hr_scales must be distinct fractions in [0.25, 1.0] (e.g. [1.0, 0.8, 0.6]), got {list(self.hr_scales)}")
         if any(s not in (2, 3, 4) for s in self.degrade_scales):
             raise ConfigError(f"degrade_scales must be among 2, 3, 4, got {self.degrade_scales}")
 
@@ -388,6 +394,9 @@ class ExportConfig:
     parity_sizes: tuple[tuple[int, int], ...] = ((72, 120), (136, 88))  # height, width
     parity_tol: float = 1e-4  # max abs error in [0, 1] space
     metrics: str | None = None  # a `kd evaluate` JSON whose row for this model goes into the card
+    # the x8 self-ensemble (kd/models/ensemble.py) in the ONNX: for RGB teachers, which run offline at 8x
+    # the cost; a Y-plane student is refused
+    self_ensemble: bool = False
     metrics_label: str | None = None  # which row (default: the row whose source is the checkpoint)
     threads: int = 2
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from kd.degrade import WebcamMix, bicubic_down_up, degrade, jpeg_roundtrip, modcrop
+from kd.degrade import WebcamMix, bicubic_down_up, bicubic_resize, degrade, jpeg_roundtrip, modcrop
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 
@@ -137,7 +137,9 @@ class PatchSampler:
     crop `WEBCAM_MARGIN` px larger on every side (where the image allows), so blur and resampling see
     real pixels at the patch border, not padding. With `webcam_pool` N > 0, each whole image is instead
     degraded N times by the mix once, from `pool_rng`, and patches are cut from those fixed inputs (what
-    cached teacher targets need)."""
+    cached teacher targets need). With `hr_scales`, every image is also used bicubic-down-scaled to each
+    of those sizes (antialiased, as the protocol's resize) before any degradation: the scale
+    augmentation with which VDSR, DnCNN-3 and FSRCNN stretch a few hundred training images."""
 
     WEBCAM_MARGIN = 16
 
@@ -152,6 +154,7 @@ class PatchSampler:
         webcam_pool: int = 0,
         pool_rng: np.random.Generator | None = None,
         pool_workers: int = 0,
+        hr_scales: tuple[float, ...] = (1.0,),
     ) -> None:
         self.patch_size, self.scales, self.webcam = patch_size, tuple(scales), webcam
         self.jpeg_quality, self.noise_sigma = jpeg_quality, noise_sigma
@@ -159,11 +162,17 @@ class PatchSampler:
         self.grid = 2 if webcam else m  # patch origins are multiples of this (the webcam mix works on even windows)
         self.hr: list[np.ndarray] = []
         self.files: list[Path] = []  # the images kept (large enough for a patch), aligned with hr
+        self.sizes: list[float] = []  # the hr_scale of each kept image, aligned with hr
         for f in files:
-            img = modcrop(load_rgb_u8(f), m)
-            if min(img.shape[:2]) >= patch_size:
-                self.hr.append(img)
-                self.files.append(Path(f))
+            full = load_rgb_u8(f)
+            h, w = full.shape[:2]
+            for r in hr_scales:
+                img = full if r == 1.0 else bicubic_resize(full, round(w * r), round(h * r))
+                img = modcrop(img, m)
+                if min(img.shape[:2]) >= patch_size:
+                    self.hr.append(img)
+                    self.files.append(Path(f))
+                    self.sizes.append(r)
         if not self.hr:
             raise DataError(f"no training image is at least {patch_size} px on each side: lower patch_size")
         self.lq = {} if webcam else {s: [bicubic_down_up(h, s) for h in self.hr] for s in self.scales}

@@ -100,7 +100,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     # comparison sees the same fixed inputs
     sampler = PatchSampler(split.train, cfg.patch_size, cfg.degrade_scales, cfg.jpeg_quality, cfg.noise_sigma,
                            webcam=cfg.webcam_mix(), webcam_pool=cfg.webcam_pool,
-                           pool_rng=np.random.default_rng([cfg.seed, POOL_STREAM]), pool_workers=cfg.pool_workers)
+                           pool_rng=np.random.default_rng([cfg.seed, POOL_STREAM]), pool_workers=cfg.pool_workers,
+                           hr_scales=cfg.hr_scales)
     val_scale = cfg.degrade_scales[0]
     val = val_pairs(split.val, cfg.val_crop, val_scale) if dd.main else []
 
@@ -172,7 +173,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         (out / "config.json").write_text(json.dumps({**to_dict(cfg), "arch": arch, "args": args, **info}, indent=1))
         arch_args = ", ".join(f"{k}={v}" for k, v in args.items())
         print(f"{cfg.mode}: {arch}({arch_args}) {info['params']:,} params, {info['macs_per_pixel']:,} MACs/px, "
-              f"{len(split.train)} train / {len(split.val)} val images, world {dd.world}, device {device}",
+              f"{len(split.train)} train"
+              + (f" (at {len(cfg.hr_scales)} sizes: {len(sampler.hr)} pictures)" if len(cfg.hr_scales) > 1 else "")
+              + f" / {len(split.val)} val images, world {dd.world}, device {device}",
               file=sys.stderr)
 
     def checkpoint(best: bool = False) -> None:
@@ -333,7 +336,7 @@ def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str
     h = hashlib.sha256(Path(teacher_path).read_bytes())
     tag = f"pool{sampler.pool}" if sampler.pool else f"x{scale}"
     h.update(f"{tag}:".encode() + (f"{webcam!r}:{seed}:".encode() if sampler.pool else b"")
-             + "\n".join(map(str, sampler.files)).encode())
+             + "\n".join(f"{f}" if r == 1.0 else f"{f}@{r}" for f, r in zip(sampler.files, sampler.sizes)).encode())
     if sampler.pool:  # the pool's pixels themselves: a change in the mix's code or in OpenCV's JPEG rebuilds it
         for lq in inputs:
             h.update(lq.data)

@@ -154,3 +154,22 @@ def test_val_pairs_are_centre_crops(folder):
     pairs = val_pairs(files, crop=33, scale=2)
     for lq, hr in pairs:
         assert lq.shape == hr.shape == (1, 3, 32, 32)
+
+
+def test_scale_augmentation_adds_down_scaled_copies(folder):
+    """hr_scales: each image also enters bicubic-down-scaled (antialiased, the protocol's resize) and
+    modcropped to the degradation grid, its x2 input made from that copy; copies too small for a patch
+    are left out rather than padded."""
+    from kd.degrade import bicubic_resize, modcrop
+
+    files = scan_images([str(folder)])[:2]
+    s = PatchSampler(files, patch_size=24, hr_scales=(1.0, 0.7, 0.3))
+    assert s.sizes == [1.0, 0.7, 1.0, 0.7] and s.files == [files[0], files[0], files[1], files[1]]
+    full = s.hr[0]
+    h, w = full.shape[:2]
+    small = modcrop(bicubic_resize(full, round(w * 0.7), round(h * 0.7)), 2)
+    assert s.hr[1].shape[0] % 2 == 0 and np.array_equal(s.hr[1], small)
+    assert np.array_equal(s.lq[2][1], bicubic_down_up(small, 2))
+    assert np.isclose(s.weights[1] / s.weights[0], small.size / full.size)
+    lq, hr = s.sample(32, np.random.default_rng(0))
+    assert np.array_equal(lq, s.sample(32, np.random.default_rng(0))[0])

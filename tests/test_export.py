@@ -175,6 +175,37 @@ def test_y_plane_export_runs_in_the_runtime_as_kd_evaluate_runs_it(tmp_path):
     assert np.abs(y_out.astype(int) - y_in).mean() > 0.1  # the model changed the picture
 
 
+def test_self_ensemble_averages_the_eight_poses_and_exports(tmp_path):
+    """--self-ensemble: the net on the input's 8 flips/transposes, each turned back, averaged; in ONNX at
+    non-square shapes other than the export one; 8x the MACs on the card; refused for a student."""
+    from kd.models.ensemble import SelfEnsemble
+
+    arch, args = SMALL["dncnn"]
+    net = fold_batchnorm(randomised(arch, args))
+    x = torch.from_numpy(photo_nchw("astronaut", 40, 56))
+    poses = [SelfEnsemble._pose(x, t) for t in range(8)]
+    assert all(torch.equal(SelfEnsemble._unpose(p, t), x) for t, p in enumerate(poses))
+    assert len({tuple(p.flatten()[:64].tolist()) + tuple(p.shape) for p in poses}) == 8  # all distinct
+    with torch.no_grad():
+        want = torch.stack([SelfEnsemble._unpose(net(p), t) for t, p in enumerate(poses)]).mean(0)
+        got = SelfEnsemble(net)(x)
+        assert float((got - want).abs().max()) < 1e-6 and float((got - net(x)).abs().max()) > 1e-4
+        flipped = SelfEnsemble(net)(torch.flip(x, [3]))  # the ensemble is exactly flip-equivariant
+        assert float((torch.flip(flipped, [3]) - got).abs().max()) < 1e-5
+
+    ckpt = save_checkpoint(tmp_path / "dncnn.pt", "dncnn")
+    single = export(ExportConfig(checkpoint=str(ckpt), name="one", out=str(tmp_path)), log=lambda _m: None)
+    card = export(ExportConfig(checkpoint=str(ckpt), name="ens", out=str(tmp_path), self_ensemble=True), log=lambda _m: None)
+    assert card["export"]["self_ensemble"] and card["macs_per_pixel"] == 8 * single["macs_per_pixel"]
+    assert card["params"] == single["params"]
+    reference, _ = load_checkpoint(ckpt)
+    assert check_parity(SelfEnsemble(reference.eval()), tmp_path / "ens.onnx", [photo_nchw("chelsea", 44, 68)]) <= 1e-4
+    ckpt_cs = save_checkpoint(tmp_path / "cs.pt", "cs")
+    with pytest.raises(ExportError, match="self-ensemble is for full-resolution RGB teachers"):
+        export(ExportConfig(checkpoint=str(ckpt_cs), name="bad", out=str(tmp_path), self_ensemble=True), log=lambda _m: None)
+    assert not list(tmp_path.glob("bad.*"))
+
+
 def test_rgb_model_refuses_the_y_plane_export(tmp_path):
     ckpt = save_checkpoint(tmp_path / "seed.pt", "seed")
     with pytest.raises(ExportError, match="planes Y needs a luma student"):
