@@ -394,10 +394,10 @@ class ExportConfig:
     parity_sizes: tuple[tuple[int, int], ...] = ((72, 120), (136, 88))  # height, width
     parity_tol: float = 1e-4  # max abs error in [0, 1] space
     metrics: str | None = None  # a `kd evaluate` JSON whose row for this model goes into the card
-    # the x8 self-ensemble (kd/models/ensemble.py) in the ONNX: for RGB teachers, which run offline at 8x
-    # the cost; a Y-plane student is refused
-    self_ensemble: bool = False
     metrics_label: str | None = None  # which row (default: the row whose source is the checkpoint)
+    # the x8 self-ensemble (kd/models/ensemble.py) in the ONNX: for full-resolution RGB teachers, which run
+    # offline at 8x the cost; the real-time students (Y plane, pixel-unshuffle grids) are refused
+    self_ensemble: bool = False
     threads: int = 2
 
     def __post_init__(self) -> None:
@@ -413,6 +413,9 @@ class ExportConfig:
             raise ConfigError(f"exporter must be torchscript or dynamo, not {self.exporter!r}")
         if self.planes not in ("RGB", "Y"):
             raise ConfigError(f"planes must be RGB or Y, not {self.planes!r}")
+        if self.self_ensemble and self.planes == "Y":
+            raise ConfigError("the self-ensemble is for RGB teachers, not Y-plane students: "
+                              "drop --self-ensemble (self_ensemble = false) or --planes Y")
 
 
 @dataclass(frozen=True)

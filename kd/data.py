@@ -162,19 +162,22 @@ class PatchSampler:
         self.grid = 2 if webcam else m  # patch origins are multiples of this (the webcam mix works on even windows)
         self.hr: list[np.ndarray] = []
         self.files: list[Path] = []  # the images kept (large enough for a patch), aligned with hr
-        self.sizes: list[float] = []  # the hr_scale of each kept image, aligned with hr
+        self.fractions: list[float] = []  # the hr_scales fraction of each kept image, aligned with hr
         for f in files:
             full = load_rgb_u8(f)
             h, w = full.shape[:2]
             for r in hr_scales:
-                img = full if r == 1.0 else bicubic_resize(full, round(w * r), round(h * r))
-                img = modcrop(img, m)
+                if min(h, w) * r < patch_size:  # too small for a patch even before the modcrop
+                    continue
+                img = modcrop(full if r == 1.0 else bicubic_resize(full, round(w * r), round(h * r)), m)
                 if min(img.shape[:2]) >= patch_size:
                     self.hr.append(img)
                     self.files.append(Path(f))
-                    self.sizes.append(r)
+                    self.fractions.append(r)
         if not self.hr:
-            raise DataError(f"no training image is at least {patch_size} px on each side: lower patch_size")
+            raise DataError(f"no training image is at least {patch_size} px on each side"
+                            + (" at the hr_scales sizes: lower patch_size or add 1.0 to hr_scales" if 1.0 not in hr_scales
+                               else ": lower patch_size"))
         self.lq = {} if webcam else {s: [bicubic_down_up(h, s) for h in self.hr] for s in self.scales}
         self.pool = int(webcam_pool)
         self.pool_lq: list[list[np.ndarray]] = []
@@ -188,6 +191,11 @@ class PatchSampler:
         areas = np.array([h.shape[0] * h.shape[1] for h in self.hr], dtype=np.float64)
         self.weights = areas / areas.sum()  # sample by area so every pixel is equally likely
         self.targets: list[np.ndarray] | None = None
+
+    def image_list_key(self) -> str:
+        """The training pictures, one per line (a down-scaled copy as `path@fraction`): what a teacher's
+        cached outputs are keyed by; with no hr_scales, the file list alone (older caches stay valid)."""
+        return "\n".join(f"{f}" if r == 1.0 else f"{f}@{r}" for f, r in zip(self.files, self.fractions))
 
     def fixed_inputs(self) -> list[np.ndarray]:
         """The whole degraded images (H x W x 3 uint8) that patches are cut from, in the order soft

@@ -403,9 +403,9 @@ def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
     if luma and not hasattr(model, "forward_luma"):
         raise ExportError(f"{ckpt['arch']} works on RGB: --planes Y needs a luma student (model = \"collapsible\")")
     if cfg.self_ensemble:
-        if luma or pad_multiple_of(model) != 1:
+        if pad_multiple_of(model) != 1:
             raise ExportError(f"--self-ensemble is for full-resolution RGB teachers (8x the cost), not the real-time "
-                              f"{ckpt['arch']}: drop --self-ensemble")
+                              f"{ckpt['arch']}: drop it (--single-pass, or self_ensemble = false in the TOML)")
         reference, model = SelfEnsemble(reference.eval()), SelfEnsemble(model)
     mult = pad_multiple_of(model)
     eh, ew = cfg.export_size

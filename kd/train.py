@@ -328,7 +328,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
 def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str, device, dd,
                     webcam: WebcamMix | None = None, seed: int = 0) -> list[np.ndarray]:
     """The frozen teacher's output on every fixed whole degraded training image (`sampler.fixed_inputs()`),
-    computed once and cached beside the teacher (keyed by its sha256, the image list, the scale or the
+    computed once and cached beside the teacher (keyed by its sha256, the picture list with any hr_scales copies, the scale or the
     webcam pool's size, mix and seed), so every student distilled from it shares the cache: distillation
     then costs no teacher forward per step, and the soft targets have no patch-border effects."""
     scale = sampler.scales[0]
@@ -336,7 +336,7 @@ def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str
     h = hashlib.sha256(Path(teacher_path).read_bytes())
     tag = f"pool{sampler.pool}" if sampler.pool else f"x{scale}"
     h.update(f"{tag}:".encode() + (f"{webcam!r}:{seed}:".encode() if sampler.pool else b"")
-             + "\n".join(f"{f}" if r == 1.0 else f"{f}@{r}" for f, r in zip(sampler.files, sampler.sizes)).encode())
+             + sampler.image_list_key().encode())
     if sampler.pool:  # the pool's pixels themselves: a change in the mix's code or in OpenCV's JPEG rebuilds it
         for lq in inputs:
             h.update(lq.data)

@@ -1,6 +1,7 @@
 # Sitting 6: the int8 Y-plane models under the native OpenVINO runtime (what `--provider openvino` runs)
 # against onnxruntime, on the published protocol (Set5 / Set14, x2): the same scores, and how far apart
-# their output planes are. The speed side: runs/design_speed_x2grid.py. python runs/ov_parity_s6.py
+# their output planes are. The speed side: runs/design_speed_x2grid.py. Needs the OpenVINO runtime
+# (pip install '.[openvino]'). python runs/ov_parity_s6.py
 import os, sys; sys.path.insert(0, os.getcwd())
 import numpy as np, openvino as ov
 from kd.config import DEFAULT_EVAL_DIRS

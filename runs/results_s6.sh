@@ -19,6 +19,8 @@ sharpcam-kd export runs/student_x4grid_x2_kd_s6/last.pt --name s6-x2-kd --planes
 sharpcam-kd export runs/student_x4grid_x2_gt_s6/last.pt --name s6-x2-gt --planes Y --out runs/onnx
 sharpcam-kd export runs/gpu_s6_teacher_x2b/best.pt --name s6-teacher-x2 --out runs/onnx
 sharpcam-kd export runs/gpu_s6_teacher_x2b/best.pt --name s6-teacher-x2-ens8 --self-ensemble --out runs/onnx
+# The x2-grid twin as all-integer int8 (post-training; runs/ov_parity_s6.py times and compares it under OpenVINO)
+sharpcam-kd quantize --config kd/recipes/quantize_x2grid_int.toml
 # The shipped default's int8 with full 8-bit weights (its recipe otherwise): the 7-bit choice, measured again
 sharpcam-kd quantize --config kd/recipes/quantize_cs4_int_8bit.toml
 

@@ -5,7 +5,8 @@
 # (kd/recipes/quantize_cs_int.toml -> runs/onnx/cs-int8-int.json). The webcam benchmark beside the
 # shipped default, then the whole pipeline (`sharpcam bench`) in three interleaved rounds: 720p
 # throughput and the 720p clip delivered at 30 fps, under onnxruntime and `--provider openvino`.
-# Run with nothing else on the machine. bash runs/x2grid_ov_s6.sh
+# Run with nothing else on the machine, with the OpenVINO runtime installed (pip install '.[openvino]').
+# bash runs/x2grid_ov_s6.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sharpcam-kd quantize --config kd/recipes/quantize_cs_int.toml

@@ -156,20 +156,30 @@ def test_val_pairs_are_centre_crops(folder):
         assert lq.shape == hr.shape == (1, 3, 32, 32)
 
 
-def test_scale_augmentation_adds_down_scaled_copies(folder):
-    """hr_scales: each image also enters bicubic-down-scaled (antialiased, the protocol's resize) and
-    modcropped to the degradation grid, its x2 input made from that copy; copies too small for a patch
-    are left out rather than padded."""
+def test_scale_augmentation_adds_down_scaled_copies(tmp_path):
+    """hr_scales: each image also enters bicubic-down-scaled (antialiased, the protocol's resize) from
+    the image as read, then modcropped to the degradation grid, its x2 input made from that copy; copies
+    too small for a patch are left out rather than padded; patches come from the copies too; the cache
+    key names the copies and is the plain file list without them."""
+    from kd.data import load_rgb_u8
     from kd.degrade import bicubic_resize, modcrop
 
-    files = scan_images([str(folder)])[:2]
+    files = write_photo_folder(tmp_path, size=41, names=("hubble_deep_field", "chelsea"))  # non-square, odd sides
     s = PatchSampler(files, patch_size=24, hr_scales=(1.0, 0.7, 0.3))
-    assert s.sizes == [1.0, 0.7, 1.0, 0.7] and s.files == [files[0], files[0], files[1], files[1]]
-    full = s.hr[0]
-    h, w = full.shape[:2]
-    small = modcrop(bicubic_resize(full, round(w * 0.7), round(h * 0.7)), 2)
-    assert s.hr[1].shape[0] % 2 == 0 and np.array_equal(s.hr[1], small)
-    assert np.array_equal(s.lq[2][1], bicubic_down_up(small, 2))
-    assert np.isclose(s.weights[1] / s.weights[0], small.size / full.size)
-    lq, hr = s.sample(32, np.random.default_rng(0))
-    assert np.array_equal(lq, s.sample(32, np.random.default_rng(0))[0])
+    assert s.fractions == [1.0, 0.7, 1.0, 0.7] and s.files == [files[0], files[0], files[1], files[1]]
+    for i, f in ((1, files[0]), (3, files[1])):
+        full = load_rgb_u8(f)
+        h, w = full.shape[:2]
+        assert h != w and (h % 2 or w % 2)  # sides that cannot be swapped, or modcropped first, unnoticed
+        small = modcrop(bicubic_resize(full, round(w * 0.7), round(h * 0.7)), 2)
+        assert np.array_equal(s.hr[i], small) and np.array_equal(s.lq[2][i], bicubic_down_up(small, 2))
+    assert np.isclose(s.weights[1] / s.weights[0], s.hr[1].size / s.hr[0].size)
+    s.weights = np.eye(4)[1]  # every patch from the first image's 0.7 copy
+    lq, hr = s.sample(8, np.random.default_rng(0))
+    crops = {s.hr[1][y : y + 24, x : x + 24].tobytes() for y in range(0, s.hr[1].shape[0] - 23, 2) for x in range(0, s.hr[1].shape[1] - 23, 2)}
+    poses = [np.rot90(np.rint(p.transpose(1, 2, 0) * 255).astype(np.uint8), k) for p in hr for k in range(4)]
+    assert all(any(q.tobytes() in crops or q[:, ::-1].tobytes() in crops for q in poses[4 * n : 4 * n + 4]) for n in range(8))
+    assert PatchSampler(files, 24).image_list_key() == "\n".join(map(str, files))  # older caches stay valid
+    assert s.image_list_key().splitlines()[1] == f"{files[0]}@0.7"
+    with pytest.raises(DataError, match="add 1.0 to hr_scales"):
+        PatchSampler(files, 24, hr_scales=(0.3,))

@@ -12,7 +12,7 @@ from photos import photo
 from PIL import Image
 from torch import nn
 
-from kd.config import EvalConfig, ExportConfig
+from kd.config import ConfigError, EvalConfig, ExportConfig
 from kd.evaluate import evaluate, write_results
 from kd.export import (
     card_command,
@@ -190,12 +190,15 @@ def test_self_ensemble_averages_the_eight_poses_and_exports(tmp_path):
         want = torch.stack([SelfEnsemble._unpose(net(p), t) for t, p in enumerate(poses)]).mean(0)
         got = SelfEnsemble(net)(x)
         assert float((got - want).abs().max()) < 1e-6 and float((got - net(x)).abs().max()) > 1e-4
-        flipped = SelfEnsemble(net)(torch.flip(x, [3]))  # the ensemble is exactly flip-equivariant
+        flipped = SelfEnsemble(net)(torch.flip(x, [3]))  # the ensemble is exactly flip- and transpose-equivariant
         assert float((torch.flip(flipped, [3]) - got).abs().max()) < 1e-5
+        assert float((SelfEnsemble(net)(x.transpose(2, 3)).transpose(2, 3) - got).abs().max()) < 1e-5
 
     ckpt = save_checkpoint(tmp_path / "dncnn.pt", "dncnn")
     single = export(ExportConfig(checkpoint=str(ckpt), name="one", out=str(tmp_path)), log=lambda _m: None)
-    card = export(ExportConfig(checkpoint=str(ckpt), name="ens", out=str(tmp_path), self_ensemble=True), log=lambda _m: None)
+    result = CliRunner().invoke(export_command, [str(ckpt), "--name", "ens", "--out", str(tmp_path), "--self-ensemble"])
+    assert result.exit_code == 0, result.output
+    card = json.loads((tmp_path / "ens.json").read_text())
     assert card["export"]["self_ensemble"] and card["macs_per_pixel"] == 8 * single["macs_per_pixel"]
     assert card["params"] == single["params"]
     reference, _ = load_checkpoint(ckpt)
@@ -203,6 +206,8 @@ def test_self_ensemble_averages_the_eight_poses_and_exports(tmp_path):
     ckpt_cs = save_checkpoint(tmp_path / "cs.pt", "cs")
     with pytest.raises(ExportError, match="self-ensemble is for full-resolution RGB teachers"):
         export(ExportConfig(checkpoint=str(ckpt_cs), name="bad", out=str(tmp_path), self_ensemble=True), log=lambda _m: None)
+    with pytest.raises(ConfigError, match="self-ensemble is for RGB teachers, not Y-plane students"):
+        ExportConfig(checkpoint=str(ckpt_cs), planes="Y", self_ensemble=True)
     assert not list(tmp_path.glob("bad.*"))
 
 

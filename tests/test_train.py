@@ -142,6 +142,9 @@ def test_checkpoints_load_without_unpickling_code(folder, tmp_path):
 
 
 def test_config_errors_name_the_fix(folder, tmp_path):
+    for bad in ((), (1.0, 1.0), (1.0, 0.1), (1.5,)):
+        with pytest.raises(ConfigError, match="hr_scales must be distinct fractions"):
+            TrainConfig(hr_scales=bad)
     with pytest.raises(ConfigError, match="--teacher"):
         tiny(folder, tmp_path, mode="distill")
     with pytest.raises(ConfigError, match="multiple of"):
@@ -244,9 +247,6 @@ def test_a_cosine_fitted_to_minutes_on_device_patches(folder, tmp_path):
     assert train(cfg, progress=False)["step"] == summary["step"]  # resumed: the fitted cosine is already over
     with pytest.raises(ConfigError, match="device_patches needs fixed inputs"):
         tiny(folder, tmp_path, device_patches=True, jpeg_quality=(30, 90))
-    for bad in ((), (1.0, 1.0), (1.0, 0.1), (1.5,)):
-        with pytest.raises(ConfigError, match="hr_scales must be distinct fractions"):
-            TrainConfig(hr_scales=bad)
     with pytest.raises(ConfigError, match="cosine_minutes must be > 0"):
         tiny(folder, tmp_path, cosine_minutes=1.0)
     with pytest.raises(ConfigError, match="pool_workers"):

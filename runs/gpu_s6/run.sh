@@ -2,13 +2,15 @@
 # Sitting 6's one run on a lent GPU (one H100/H200 + 16 cores, ~8 minutes of device time in all):
 # every kd/recipes/gpu_s6_*.toml at once, five processes sharing the GPU (the teacher, and four
 # launch-bound students that overlap it). Writes runs/gpu_s6_*/ and, every minute, packs them into
-# $OUT (what comes back even if the call is cut off).
+# $OUT (what comes back even if the call is cut off). The committed run folders hold finished runs, which
+# a rerun would only resume: move them aside (or change the recipes' out) to train them again.
 # Needs .gpudata (python runs/gpu_s5/pack_data.py pack .gpudata) beside the checkout's files.
 # RECIPES=dir runs other copies of the recipes (a dry run on a CPU with shortened minutes).
 set -u
 OUT=${OUT:-/tmp/gpu_s6_out}
 RECIPES=${RECIPES:-kd/recipes}
 mkdir -p "$OUT"
+rm -f runs/gpu_s6_*.rc  # a stale exit code (a dry run's) would trip the fail-fast check below
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; lscpu | grep "Model name";
   nproc; python3 -c "import torch; print('torch', torch.__version__, torch.cuda.is_available())"; } > "$OUT/device.txt" 2>&1
