@@ -145,3 +145,39 @@ def test_no_runtime_folder_means_no_control_not_no_daemon(tmp_path: Path, residu
     with ControlServer(pipeline, blocker / "sharpcam" / "control.sock") as server:
         assert server._sock is None  # logged, not raised
     pipeline.close()
+
+
+def test_a_refusal_sent_before_the_command_is_read_still_reaches_the_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daemon that refuses a stranger answers and hangs up without reading; when that happens before
+    the client has sent its line (a loaded machine: CI once saw it), the client gets the refusal, not
+    a BrokenPipeError."""
+    import socket
+    import threading
+
+    from vcam import control
+
+    path = tmp_path / "control.sock"
+    hung_up = threading.Event()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+
+    def refuse() -> None:
+        conn, _ = server.accept()
+        conn.sendall(b"error: refused: uid 1 is not this daemon's user\n")
+        conn.close()
+        hung_up.set()
+
+    class LateClient(socket.socket):  # sends only once the daemon has hung up
+        def connect(self, address) -> None:
+            super().connect(address)
+            assert hung_up.wait(5)
+
+    thread = threading.Thread(target=refuse)
+    thread.start()
+    monkeypatch.setattr(control.socket, "socket", LateClient)
+    try:
+        assert send_command("strength 0", path) == "error: refused: uid 1 is not this daemon's user"
+    finally:
+        thread.join(5)
+        server.close()

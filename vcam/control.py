@@ -200,10 +200,16 @@ def send_command(line: str, path: Path | None = None) -> str:
                                 "`sharpcam start` or `sharpcam service install`") from None
         except PermissionError:
             raise SharpCamError(f"cannot open {path}: it belongs to another user's daemon") from None
-        sock.sendall(line.strip().encode() + b"\n")
+        try:
+            sock.sendall(line.strip().encode() + b"\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a daemon that refuses us answers and hangs up before reading: its answer is still queued
         data = b""
         while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
             if not chunk:
                 break
             data += chunk
