@@ -328,9 +328,10 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
 def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str, device, dd,
                     webcam: WebcamMix | None = None, seed: int = 0) -> list[np.ndarray]:
     """The frozen teacher's output on every fixed whole degraded training image (`sampler.fixed_inputs()`),
-    computed once and cached beside the teacher (keyed by its sha256, the picture list with any hr_scales copies, the scale or the
-    webcam pool's size, mix and seed), so every student distilled from it shares the cache: distillation
-    then costs no teacher forward per step, and the soft targets have no patch-border effects."""
+    computed once and cached beside the teacher (keyed by its sha256, the picture list with any hr_scales
+    copies, the scale or the webcam pool's size, mix and seed), so every student distilled from it shares
+    the cache: distillation then costs no teacher forward per step, and the soft targets have no
+    patch-border effects."""
     scale = sampler.scales[0]
     inputs = sampler.fixed_inputs()
     h = hashlib.sha256(Path(teacher_path).read_bytes())
