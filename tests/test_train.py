@@ -4,13 +4,14 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from photos import write_photo_folder
 
-from kd.config import ConfigError, TrainConfig
+from kd.config import ConfigError, QuantizeConfig, TrainConfig, merge
 from kd.data import PatchSampler, scan_images, split_files
 from kd.losses import distillation_loss, student_loss
 from kd.models import DnCNN
@@ -155,6 +156,19 @@ def test_config_errors_name_the_fix(folder, tmp_path):
         tiny(folder, tmp_path, lr_milestones=8000)
     with pytest.raises(ConfigError, match="among 2, 3, 4"):
         tiny(folder, tmp_path, degrade_scales=(5,), patch_size=40)
+
+
+RECIPES = sorted((Path(__file__).parents[1] / "kd" / "recipes").glob("*.toml"))
+SECTIONS = {"train": TrainConfig, "quantize": QuantizeConfig}
+
+
+@pytest.mark.parametrize("recipe", [r for r in RECIPES if "[unsharp]" not in r.read_text()], ids=lambda r: r.name)
+def test_every_shipped_recipe_loads_into_its_config(recipe):
+    # A typo in a recipe otherwise surfaces only when a sitting starts the run it was written for.
+    (section,) = [s for s in SECTIONS if f"[{s}]" in recipe.read_text()]
+    cfg = merge(SECTIONS[section], str(recipe), {}, section)
+    if section == "train":
+        assert cfg.out and cfg.out.startswith("runs/"), "a recipe's run belongs under runs/"
 
 
 def test_cli_reports_bad_input_in_one_line(folder, tmp_path):
