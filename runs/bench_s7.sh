@@ -22,6 +22,10 @@ for r in 1 2 3; do
             > "$out/${n}_720p_r$r.json"
         sharpcam bench --model "$m" --provider "$p" --threads "$t" --clip ../shared/video/talking_720p.mp4 --fps 30 \
             --duration 15 --json > "$out/${n}_720p30_r$r.json"
+        if [[ $n == sharpcam-cs4-int8* ]]; then  # whether one thread keeps 30 fps at 1080p too
+            sharpcam bench --model "$m" --provider "$p" --threads "$t" --size 1920x1080 --duration 5 --warmup 1.5 --json \
+                > "$out/${n}_1080p_r$r.json"
+        fi
     done
 done
 python runs/bench_table.py "$out" | tee "$out/table.md"

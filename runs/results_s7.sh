@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every quality figure of sitting 7 in README "Models and results", regenerated from the committed
-# checkpoints (run from the checkout with ../shared beside it, nothing else running; ~25 min on 2 cores).
+# checkpoints (run from the checkout with ../shared beside it, nothing else running; ~30 min on 2 cores).
 # Sitting 7 (no GPU lent): KD against ground truth at the same budget on the x2 grid, from sitting 2's
 # x2-grid webcam student (sharpcam-cs), on sitting 5's webcam pool with the webcam teacher
 # (kd/recipes/student_x2grid_pool_{kd,gt}_s7.toml), then the integer-ends QAT of both arms
@@ -30,3 +30,7 @@ sharpcam-kd evaluate --webcam runs/onnx/s7-x2grid-kd-int8.json runs/onnx/s7-x2gr
 # The runs' curves
 sharpcam-kd curves runs/student_x2grid_pool_kd_s7 runs/student_x2grid_pool_gt_s7 runs/student_x2grid_pool_kd_s7_qat \
     runs/student_x2grid_pool_gt_s7_qat --out runs/eval/curves-s7.png
+# Where the int8 flicker comes from: sitting 2's x2-grid student in fp32, int8 with float head and tail
+# (sharpcam-cs-int8, the body alone in int8) and all-integer int8 (cs-int8-int), one table
+sharpcam-kd evaluate --webcam export/sharpcam-cs.json export/sharpcam-cs-int8.json runs/onnx/cs-int8-int.json \
+    --out runs/eval/webcam-s7-ends
