@@ -4,12 +4,13 @@
 # throughput and the 720p clip delivered at 30 fps. The design lever measured: one inference thread. The
 # pipeline already overlaps capture, pre, infer and post in their own threads, and at 30 fps one thread has
 # time for the x2 grid (~25 ms under OpenVINO); a second thread buys latency, not throughput, and costs the
-# sync between the two (cores = CPU seconds per wall second, all threads of the process).
+# sync between the two (cores = CPU seconds per wall second, all threads of the process). The default also at
+# 1080p unpaced, on one thread and two: whether one thread still keeps 30 fps there.
 # Run with nothing else on the machine, with the OpenVINO runtime installed (pip install '.[openvino]').
 # bash runs/bench_s7.sh runs/onnx/s7-x2grid-kd-int8.json
 set -euo pipefail
+cand=$(realpath "${1:?usage: bash runs/bench_s7.sh CANDIDATE_CARD.json}")
 cd "$(dirname "$0")/.."
-cand=${1:?usage: bash runs/bench_s7.sh CANDIDATE_CARD.json}
 name=$(basename "$cand" .json)
 out=runs/bench/s7
 rm -rf "$out" && mkdir -p "$out"
