@@ -34,3 +34,9 @@ sharpcam-kd curves runs/student_x2grid_pool_kd_s7 runs/student_x2grid_pool_gt_s7
 # (sharpcam-cs-int8, the body alone in int8) and all-integer int8 (cs-int8-int), one table
 sharpcam-kd evaluate --webcam export/sharpcam-cs.json export/sharpcam-cs-int8.json runs/onnx/cs-int8-int.json \
     --out runs/eval/webcam-s7-ends
+# The share of the QAT in the int8 flicker: both arms as int8 without QAT, beside their QAT'd int8
+sharpcam-kd quantize --config kd/recipes/quantize_x2grid_kd_s7_ptq.toml
+sharpcam-kd quantize --config kd/recipes/quantize_x2grid_gt_s7_ptq.toml
+sharpcam-kd evaluate --webcam runs/onnx/s7-x2grid-kd-ptq-int8.json runs/onnx/s7-x2grid-gt-ptq-int8.json \
+    runs/onnx/s7-x2grid-kd-int8.json runs/onnx/s7-x2grid-gt-int8.json --out runs/eval/webcam-s7-ptq
+sharpcam-kd evaluate runs/onnx/s7-x2grid-kd-ptq-int8.json runs/onnx/s7-x2grid-gt-ptq-int8.json --no-fps --out runs/eval/x2-s7-ptq
