@@ -59,9 +59,12 @@ class TrainConfig:
     lr_schedule: str = "step"  # step (lr_milestones x lr_gamma) | cosine (to lr * lr_min_ratio at epochs x steps_per_epoch)
     lr_min_ratio: float = 0.01
     webcam: bool = False  # train on the webcam degradation mix (kd/degrade.py WebcamMix), not bicubic
-    # the mix's JPEG odds and quality range; None: WebcamMix's own (a codec-heavier mix for a trial)
+    # the mix's JPEG odds, quality range and share of JPEG at the low resolution (a small encoded stream
+    # up-scaled by the receiver, the benchmark's x2 + JPEG q40) among the down-scaled frames; None:
+    # WebcamMix's own (a codec-heavier mix for a trial)
     webcam_p_jpeg: float | None = None
     webcam_jpeg_quality: tuple[int, int] | None = None
+    webcam_p_jpeg_low_res: float | None = None
     # 0: a fresh draw of the mix for every patch. N > 0: every training image degraded N times by the
     # mix, once (seeded), and patches cut from those fixed inputs: what cached teacher outputs need, so
     # distillation on the mix costs no teacher forward per step (and a ground-truth run on the same
@@ -152,13 +155,14 @@ class TrainConfig:
             raise ConfigError(f"qat is for the collapsible students, not {self.model!r}: set model = \"collapsible\" or drop qat")
         if self.qat_integer_ends and not self.qat:
             raise ConfigError("qat_integer_ends refines quantization-aware training: set qat = true too")
-        if self.webcam_p_jpeg is not None and not 0.0 <= self.webcam_p_jpeg <= 1.0:
-            raise ConfigError(f"webcam_p_jpeg must be a probability in [0, 1], got {self.webcam_p_jpeg}")
+        for name in ("webcam_p_jpeg", "webcam_p_jpeg_low_res"):
+            if (p := getattr(self, name)) is not None and not 0.0 <= p <= 1.0:
+                raise ConfigError(f"{name} must be a probability in [0, 1], got {p}")
         q = self.webcam_jpeg_quality
         if q is not None and not (len(q) == 2 and 1 <= q[0] <= q[1] <= 100):
             raise ConfigError(f"webcam_jpeg_quality must be [low, high] with 1 <= low <= high <= 100, got {list(q)}")
-        if (self.webcam_p_jpeg is not None or q is not None) and not self.webcam:
-            raise ConfigError("webcam_p_jpeg / webcam_jpeg_quality change the webcam mix: set webcam = true too")
+        if (self.webcam_p_jpeg is not None or q is not None or self.webcam_p_jpeg_low_res is not None) and not self.webcam:
+            raise ConfigError("webcam_p_jpeg / webcam_jpeg_quality / webcam_p_jpeg_low_res change the webcam mix: set webcam = true too")
         if self.webcam_pool < 0 or (self.webcam_pool and not self.webcam):
             raise ConfigError(f"webcam_pool must be >= 0 and needs webcam = true, got {self.webcam_pool} with webcam = {str(self.webcam).lower()}")
         if self.pool_workers < 0 or (self.pool_workers and not self.webcam_pool):
@@ -196,6 +200,8 @@ class TrainConfig:
             overrides["p_jpeg"] = float(self.webcam_p_jpeg)
         if self.webcam_jpeg_quality is not None:
             overrides["jpeg_quality"] = (int(self.webcam_jpeg_quality[0]), int(self.webcam_jpeg_quality[1]))
+        if self.webcam_p_jpeg_low_res is not None:
+            overrides["p_jpeg_low_res"] = float(self.webcam_p_jpeg_low_res)
         return WebcamMix(**overrides)
 
     def model_args(self) -> tuple[str, dict[str, Any]]:

@@ -314,6 +314,12 @@ def test_webcam_mix_overrides_reach_the_degradation():
         TrainConfig(webcam=True, webcam_jpeg_quality=(80, 20))
     with pytest.raises(ConfigError, match="probability"):
         TrainConfig(webcam=True, webcam_p_jpeg=1.5)
+    mix = TrainConfig(webcam=True, webcam_p_jpeg_low_res=0.8).webcam_mix()
+    assert (mix.p_jpeg_low_res, mix.p_jpeg) == (0.8, WebcamMix().p_jpeg)
+    with pytest.raises(ConfigError, match="webcam_p_jpeg_low_res must be a probability"):
+        TrainConfig(webcam=True, webcam_p_jpeg_low_res=-0.1)
+    with pytest.raises(ConfigError, match="webcam = true"):
+        TrainConfig(webcam_p_jpeg_low_res=0.8)
 
 
 def test_training_reads_the_split_prepare_wrote(folder, tmp_path):

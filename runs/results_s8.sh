@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every quality figure of sitting 8 in README "Models and results", regenerated from the committed
+# checkpoints (run from the checkout with ../shared beside it, nothing else running; ~25 min on 2 cores).
+# Sitting 8 (no GPU lent): the JPEG-heavier webcam mix (half the patches JPEG-compressed at the low
+# resolution, as the benchmark's x2 + JPEG q40) on both grids: sitting 7's x2-grid KD arm and the shipped
+# default, 55 minutes each (kd/recipes/student_{x2grid,x4grid}_jpeglow_s8.toml), their integer-ends QAT
+# (..._s8_qat.toml) and all-integer int8 (quantize_{x2grid,x4grid}_jpeglow_s8.toml).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p runs/onnx runs/eval
+
+for g in x2grid x4grid; do
+    sharpcam-kd export runs/student_${g}_jpeglow_s8/last.pt --name s8-$g-jpeglow --planes Y --out runs/onnx
+    sharpcam-kd export runs/student_${g}_jpeglow_s8_qat/last.pt --name s8-$g-jpeglow-qat --planes Y --out runs/onnx
+    sharpcam-kd quantize --config kd/recipes/quantize_${g}_jpeglow_s8.toml
+done
+# Published protocol (Set5 / Set14 / B100, x2): both arms in fp32 and int8 beside their starts
+sharpcam-kd evaluate runs/onnx/s8-x2grid-jpeglow.json runs/onnx/s8-x2grid-jpeglow-int8.json \
+    runs/onnx/s8-x4grid-jpeglow.json runs/onnx/s8-x4grid-jpeglow-int8.json \
+    export/sharpcam-cs4.json export/sharpcam-cs4-int8.json --no-fps --out runs/eval/x2-s8
+# The webcam benchmark (127 pictures and the two clips): both arms in int8 and fp32, the default, and the
+# x2-grid arm's start as int8 (sitting 7's KD arm after its QAT)
+sharpcam-kd evaluate --webcam runs/onnx/s8-x2grid-jpeglow-int8.json runs/onnx/s8-x4grid-jpeglow-int8.json \
+    runs/onnx/s8-x2grid-jpeglow.json runs/onnx/s8-x4grid-jpeglow.json export/sharpcam-cs4-int8.json \
+    export/sharpcam-cs4.json --out runs/eval/webcam-s8
+sharpcam-kd curves runs/student_x2grid_jpeglow_s8 runs/student_x4grid_jpeglow_s8 runs/student_x2grid_jpeglow_s8_qat \
+    runs/student_x4grid_jpeglow_s8_qat --out runs/eval/curves-s8.png
