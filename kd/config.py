@@ -7,9 +7,11 @@ import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from kd.degrade import WebcamMix
+import numpy as np
+
+from kd.degrade import WEBCAM_BENCHMARK, WebcamMix
 
 # ../shared beside the project checkout (CI clones the same way); commands run from the checkout.
 # Relative on purpose: recipes and cards then name the data the same way on every machine.
@@ -65,6 +67,10 @@ class TrainConfig:
     webcam_p_jpeg: float | None = None
     webcam_jpeg_quality: tuple[int, int] | None = None
     webcam_p_jpeg_low_res: float | None = None
+    # train on one of the webcam benchmark's fixed degradations (kd/degrade.py WEBCAM_BENCHMARK, e.g.
+    # "x2+jpeg40") instead of the mix: a probe of what a design can reach on that case when trained for
+    # nothing else, never a shipped model (its other cases go untrained)
+    webcam_case: str | None = None
     # 0: a fresh draw of the mix for every patch. N > 0: every training image degraded N times by the
     # mix, once (seeded), and patches cut from those fixed inputs: what cached teacher outputs need, so
     # distillation on the mix costs no teacher forward per step (and a ground-truth run on the same
@@ -163,6 +169,12 @@ class TrainConfig:
             raise ConfigError(f"webcam_jpeg_quality must be [low, high] with 1 <= low <= high <= 100, got {list(q)}")
         if (self.webcam_p_jpeg is not None or q is not None or self.webcam_p_jpeg_low_res is not None) and not self.webcam:
             raise ConfigError("webcam_p_jpeg / webcam_jpeg_quality / webcam_p_jpeg_low_res change the webcam mix: set webcam = true too")
+        if self.webcam_case is not None:
+            if self.webcam_case not in WEBCAM_BENCHMARK:
+                raise ConfigError(f"webcam_case must be one of {', '.join(WEBCAM_BENCHMARK)}, got {self.webcam_case!r}")
+            if not self.webcam or self.webcam_p_jpeg is not None or q is not None or self.webcam_p_jpeg_low_res is not None:
+                raise ConfigError("webcam_case replaces the webcam mix: set webcam = true and drop webcam_p_jpeg / "
+                                  "webcam_jpeg_quality / webcam_p_jpeg_low_res")
         if self.webcam_pool < 0 or (self.webcam_pool and not self.webcam):
             raise ConfigError(f"webcam_pool must be >= 0 and needs webcam = true, got {self.webcam_pool} with webcam = {str(self.webcam).lower()}")
         if self.pool_workers < 0 or (self.pool_workers and not self.webcam_pool):
@@ -191,10 +203,13 @@ class TrainConfig:
         return self.jpeg_quality is None and self.noise_sigma is None and (
             self.webcam_pool > 0 if self.webcam else len(self.degrade_scales) == 1)
 
-    def webcam_mix(self) -> WebcamMix | None:
-        """The webcam degradation this run trains on (None: bicubic, `degrade_scales`)."""
+    def webcam_mix(self) -> WebcamMix | Callable[[np.ndarray, np.random.Generator], np.ndarray] | None:
+        """The webcam degradation this run trains on, a function of (HR uint8, rng) (None: bicubic,
+        `degrade_scales`)."""
         if not self.webcam:
             return None
+        if self.webcam_case is not None:
+            return WEBCAM_BENCHMARK[self.webcam_case]
         overrides: dict[str, Any] = {}
         if self.webcam_p_jpeg is not None:
             overrides["p_jpeg"] = float(self.webcam_p_jpeg)

@@ -322,6 +322,28 @@ def test_webcam_mix_overrides_reach_the_degradation():
         TrainConfig(webcam_p_jpeg_low_res=0.8)
 
 
+def test_a_webcam_case_trains_on_that_benchmark_degradation_alone(folder, tmp_path):
+    from kd.degrade import WEBCAM_BENCHMARK
+
+    case = TrainConfig(webcam=True, webcam_case="x2+jpeg40").webcam_mix()
+    assert case is WEBCAM_BENCHMARK["x2+jpeg40"]
+    # the sampler's patches are the case applied to their window: fixed (no draws), so two seeds agree
+    files = split_files(scan_images([str(folder)])).train
+    a = PatchSampler(files, 32, webcam=case).sample(4, np.random.default_rng(3))
+    b = PatchSampler(files, 32, webcam=case).sample(4, np.random.default_rng(3))
+    assert np.array_equal(a[0], b[0]) and not np.array_equal(a[0], a[1])
+    cfg = tiny(folder, tmp_path / "probe", model="collapsible", width=8, depth=2, expand=16, loss="l1", loss_on_y=True,
+               webcam=True, webcam_case="x2+jpeg40", epochs=1)
+    assert train(cfg, progress=False)["step"] == 6
+    assert load_checkpoint(tmp_path / "probe" / "last.pt")["config"]["webcam_case"] == "x2+jpeg40"
+    with pytest.raises(ConfigError, match="webcam_case must be one of x2, x2\\+jpeg40"):
+        TrainConfig(webcam=True, webcam_case="jpeg")
+    with pytest.raises(ConfigError, match="replaces the webcam mix"):
+        TrainConfig(webcam=True, webcam_case="x3", webcam_p_jpeg=0.9)
+    with pytest.raises(ConfigError, match="replaces the webcam mix"):
+        TrainConfig(webcam_case="x3")
+
+
 def test_training_reads_the_split_prepare_wrote(folder, tmp_path):
     from kd.data import Split
 
