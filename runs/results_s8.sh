@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every quality figure of sitting 8 in README "Models and results", regenerated from the committed
-# checkpoints (run from the checkout with ../shared beside it, nothing else running; ~25 min on 2 cores).
+# checkpoints (run from the checkout with ../shared beside it, nothing else running; ~15 min on 2 cores).
 # Sitting 8 (no GPU lent): the JPEG-heavier webcam mix (half the patches JPEG-compressed at the low
 # resolution, as the benchmark's x2 + JPEG q40) on both grids: sitting 7's x2-grid KD arm and the shipped
 # default, 55 minutes each (kd/recipes/student_{x2grid,x4grid}_jpeglow_s8.toml), their integer-ends QAT
@@ -25,3 +25,17 @@ sharpcam-kd evaluate --webcam runs/onnx/s8-x2grid-jpeglow-int8.json runs/onnx/s8
     export/sharpcam-cs4.json --out runs/eval/webcam-s8
 sharpcam-kd curves runs/student_x2grid_jpeglow_s8 runs/student_x4grid_jpeglow_s8 runs/student_x2grid_jpeglow_s8_qat \
     runs/student_x4grid_jpeglow_s8_qat --out runs/eval/curves-s8.png
+# The same arms as int8 without QAT: does sitting 7's KD arm stay int8-friendly after ground-truth training?
+for g in x2grid x4grid; do
+    sharpcam-kd quantize --config kd/recipes/quantize_${g}_jpeglow_s8_ptq.toml
+done
+sharpcam-kd evaluate runs/onnx/s8-x2grid-jpeglow-ptq-int8.json runs/onnx/s8-x4grid-jpeglow-ptq-int8.json \
+    --no-fps --out runs/eval/x2-s8-ptq
+sharpcam-kd evaluate --webcam runs/onnx/s8-x2grid-jpeglow-ptq-int8.json runs/onnx/s8-x4grid-jpeglow-ptq-int8.json \
+    --out runs/eval/webcam-s8-ptq
+# The x2 + JPEG q40 probes: each design trained on that case alone (kd/recipes/probe_{x2grid,x4grid}_jpeg40_s8.toml)
+for g in x2grid x4grid; do
+    sharpcam-kd export runs/probe_${g}_jpeg40_s8/last.pt --name s8-probe-$g-jpeg40 --planes Y --out runs/onnx
+done
+sharpcam-kd evaluate --webcam runs/onnx/s8-probe-x2grid-jpeg40.json runs/onnx/s8-probe-x4grid-jpeg40.json \
+    --out runs/eval/webcam-s8-probe
