@@ -20,6 +20,11 @@ DEFAULT_TRAIN_DIRS = tuple(str(SHARED_DATASETS / "train" / n) for n in ("T91", "
 DEFAULT_EVAL_DIRS = tuple(str(SHARED_DATASETS / "eval" / n) for n in ("Set5", "Set14", "B100"))
 
 
+# TrainConfig's overrides of the webcam mix's probabilities: setting -> WebcamMix field
+_MIX_PROBABILITIES = {"webcam_p_jpeg": "p_jpeg", "webcam_p_jpeg_low_res": "p_jpeg_low_res",
+                      "webcam_p_clean_x2": "p_clean_x2", "webcam_p_resize": "p_resize"}
+
+
 class ConfigError(ValueError):
     """A setting that cannot work; the message names the setting and the fix."""
 
@@ -67,6 +72,10 @@ class TrainConfig:
     webcam_p_jpeg: float | None = None
     webcam_jpeg_quality: tuple[int, int] | None = None
     webcam_p_jpeg_low_res: float | None = None
+    # the mix's share of plain x2 and of down-scaled frames (0 and 1: every patch down-scaled by the mix,
+    # none left clean, as a specialist for small encoded streams trains)
+    webcam_p_clean_x2: float | None = None
+    webcam_p_resize: float | None = None
     # train on one of the webcam benchmark's fixed degradations (kd/degrade.py WEBCAM_BENCHMARK, e.g.
     # "x2+jpeg40") instead of the mix: a probe of what a design can reach on that case when trained for
     # nothing else, never a shipped model (its other cases go untrained)
@@ -161,20 +170,21 @@ class TrainConfig:
             raise ConfigError(f"qat is for the collapsible students, not {self.model!r}: set model = \"collapsible\" or drop qat")
         if self.qat_integer_ends and not self.qat:
             raise ConfigError("qat_integer_ends refines quantization-aware training: set qat = true too")
-        for name in ("webcam_p_jpeg", "webcam_p_jpeg_low_res"):
+        for name in _MIX_PROBABILITIES:
             if (p := getattr(self, name)) is not None and not 0.0 <= p <= 1.0:
                 raise ConfigError(f"{name} must be a probability in [0, 1], got {p}")
         q = self.webcam_jpeg_quality
+        mix_set = q is not None or any(getattr(self, n) is not None for n in _MIX_PROBABILITIES)
         if q is not None and not (len(q) == 2 and 1 <= q[0] <= q[1] <= 100):
             raise ConfigError(f"webcam_jpeg_quality must be [low, high] with 1 <= low <= high <= 100, got {list(q)}")
-        if (self.webcam_p_jpeg is not None or q is not None or self.webcam_p_jpeg_low_res is not None) and not self.webcam:
-            raise ConfigError("webcam_p_jpeg / webcam_jpeg_quality / webcam_p_jpeg_low_res change the webcam mix: set webcam = true too")
+        if mix_set and not self.webcam:
+            raise ConfigError(f"{' / '.join((*_MIX_PROBABILITIES, 'webcam_jpeg_quality'))} change the webcam mix: set webcam = true too")
         if self.webcam_case is not None:
             if self.webcam_case not in WEBCAM_BENCHMARK:
                 raise ConfigError(f"webcam_case must be one of {', '.join(WEBCAM_BENCHMARK)}, got {self.webcam_case!r}")
-            if not self.webcam or self.webcam_p_jpeg is not None or q is not None or self.webcam_p_jpeg_low_res is not None:
-                raise ConfigError("webcam_case replaces the webcam mix: set webcam = true and drop webcam_p_jpeg / "
-                                  "webcam_jpeg_quality / webcam_p_jpeg_low_res")
+            if not self.webcam or mix_set:
+                raise ConfigError("webcam_case replaces the webcam mix: set webcam = true and drop the webcam_p_* / "
+                                  "webcam_jpeg_quality settings")
         if self.webcam_pool < 0 or (self.webcam_pool and not self.webcam):
             raise ConfigError(f"webcam_pool must be >= 0 and needs webcam = true, got {self.webcam_pool} with webcam = {str(self.webcam).lower()}")
         if self.pool_workers < 0 or (self.pool_workers and not self.webcam_pool):
@@ -210,13 +220,10 @@ class TrainConfig:
             return None
         if self.webcam_case is not None:
             return WEBCAM_BENCHMARK[self.webcam_case]
-        overrides: dict[str, Any] = {}
-        if self.webcam_p_jpeg is not None:
-            overrides["p_jpeg"] = float(self.webcam_p_jpeg)
+        overrides: dict[str, Any] = {field: float(p) for name, field in _MIX_PROBABILITIES.items()
+                                     if (p := getattr(self, name)) is not None}
         if self.webcam_jpeg_quality is not None:
             overrides["jpeg_quality"] = (int(self.webcam_jpeg_quality[0]), int(self.webcam_jpeg_quality[1]))
-        if self.webcam_p_jpeg_low_res is not None:
-            overrides["p_jpeg_low_res"] = float(self.webcam_p_jpeg_low_res)
         return WebcamMix(**overrides)
 
     def model_args(self) -> tuple[str, dict[str, Any]]:

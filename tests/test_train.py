@@ -320,6 +320,10 @@ def test_webcam_mix_overrides_reach_the_degradation():
         TrainConfig(webcam=True, webcam_p_jpeg_low_res=-0.1)
     with pytest.raises(ConfigError, match="webcam = true"):
         TrainConfig(webcam_p_jpeg_low_res=0.8)
+    mix = TrainConfig(webcam=True, webcam_p_clean_x2=0.0, webcam_p_resize=1.0).webcam_mix()
+    assert (mix.p_clean_x2, mix.p_resize, mix.p_jpeg_low_res) == (0.0, 1.0, WebcamMix().p_jpeg_low_res)
+    with pytest.raises(ConfigError, match="webcam_p_resize must be a probability"):
+        TrainConfig(webcam=True, webcam_p_resize=2.0)
 
 
 def test_a_webcam_case_trains_on_that_benchmark_degradation_alone(folder, tmp_path):
