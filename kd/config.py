@@ -25,6 +25,10 @@ _MIX_PROBABILITIES = {"webcam_p_jpeg": "p_jpeg", "webcam_p_jpeg_low_res": "p_jpe
                       "webcam_p_clean_x2": "p_clean_x2", "webcam_p_resize": "p_resize"}
 
 
+# the webcam benchmark's cases a run can train on alone (webcam_case): patches are cut on a 2-pixel grid
+WEBCAM_CASES = tuple(c for c in WEBCAM_BENCHMARK if c != "x3")
+
+
 class ConfigError(ValueError):
     """A setting that cannot work; the message names the setting and the fix."""
 
@@ -78,7 +82,8 @@ class TrainConfig:
     webcam_p_resize: float | None = None
     # train on one of the webcam benchmark's fixed degradations (kd/degrade.py WEBCAM_BENCHMARK, e.g.
     # "x2+jpeg40") instead of the mix: a probe of what a design can reach on that case when trained for
-    # nothing else, never a shipped model (its other cases go untrained)
+    # nothing else, never a shipped model (its other cases go untrained; validation stays on plain x2, so
+    # its best.pt is not its best on the case: take last.pt)
     webcam_case: str | None = None
     # 0: a fresh draw of the mix for every patch. N > 0: every training image degraded N times by the
     # mix, once (seeded), and patches cut from those fixed inputs: what cached teacher outputs need, so
@@ -174,17 +179,19 @@ class TrainConfig:
             if (p := getattr(self, name)) is not None and not 0.0 <= p <= 1.0:
                 raise ConfigError(f"{name} must be a probability in [0, 1], got {p}")
         q = self.webcam_jpeg_quality
-        mix_set = q is not None or any(getattr(self, n) is not None for n in _MIX_PROBABILITIES)
+        mix_set = [n for n in (*_MIX_PROBABILITIES, "webcam_jpeg_quality") if getattr(self, n) is not None]
         if q is not None and not (len(q) == 2 and 1 <= q[0] <= q[1] <= 100):
             raise ConfigError(f"webcam_jpeg_quality must be [low, high] with 1 <= low <= high <= 100, got {list(q)}")
         if mix_set and not self.webcam:
-            raise ConfigError(f"{' / '.join((*_MIX_PROBABILITIES, 'webcam_jpeg_quality'))} change the webcam mix: set webcam = true too")
+            raise ConfigError(f"{' / '.join(mix_set)} change the webcam mix: set webcam = true too")
         if self.webcam_case is not None:
-            if self.webcam_case not in WEBCAM_BENCHMARK:
-                raise ConfigError(f"webcam_case must be one of {', '.join(WEBCAM_BENCHMARK)}, got {self.webcam_case!r}")
-            if not self.webcam or mix_set:
-                raise ConfigError("webcam_case replaces the webcam mix: set webcam = true and drop the webcam_p_* / "
-                                  "webcam_jpeg_quality settings")
+            if self.webcam_case not in WEBCAM_CASES:
+                raise ConfigError(f"webcam_case must be one of {', '.join(WEBCAM_CASES)}, got {self.webcam_case!r} "
+                                  "(x3 needs patch windows on a 6-pixel grid, which the sampler does not cut)")
+            if not self.webcam:
+                raise ConfigError("webcam_case is a webcam-benchmark degradation: set webcam = true too")
+            if mix_set:
+                raise ConfigError(f"webcam_case replaces the webcam mix: drop {' / '.join(mix_set)}")
         if self.webcam_pool < 0 or (self.webcam_pool and not self.webcam):
             raise ConfigError(f"webcam_pool must be >= 0 and needs webcam = true, got {self.webcam_pool} with webcam = {str(self.webcam).lower()}")
         if self.pool_workers < 0 or (self.pool_workers and not self.webcam_pool):

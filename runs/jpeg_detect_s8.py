@@ -12,7 +12,9 @@ benchmark's pictures), then applied to the benchmark. Then the design it would a
 benchmark: per frame, the default (`export/sharpcam-cs4-int8.json`) or, above the threshold, sitting 8's
 x2 + JPEG q40 probe on the same grid (`runs/onnx/s8-probe-x4grid-jpeg40.json`, from
 `bash runs/results_s8.sh`), with the still-area flicker of the per-frame switch on the two clips.
-Writes runs/eval/jpeg-detect-s8.md. python runs/jpeg_detect_s8.py (~5 min on 2 cores)
+Writes runs/eval/jpeg-detect-s8.md. python runs/jpeg_detect_s8.py (~5 min on 2 cores); with another
+card as its argument (a specialist, e.g. `kd/recipes/specialist_x4grid_jpeglow_s8.toml`'s export), the
+switch pairs the default with that model instead and writes runs/eval/jpeg-detect-s8-<name>.md.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def blockiness(y: np.ndarray, period: int = PERIOD) -> float:
     for d in (np.abs(np.diff(y, axis=1)).mean(axis=0), np.abs(np.diff(y, axis=0)).mean(axis=1)):
         n = len(d) // period * period
         folded = d[:n].reshape(-1, period).mean(axis=0)
-        scores.append(float(np.max(folded / np.roll(folded, period // 2))))
+        scores.append(float(np.max(folded / np.maximum(np.roll(folded, period // 2), 1e-6))))  # a flat frame: no grid
     return float(np.mean(scores))
 
 
@@ -75,7 +77,9 @@ class Switched:
         return (self.low_res_jpeg if jpeg else self.default).restore(rgb_u8)
 
 
-def main() -> None:
+def main(low_res_jpeg_card: str = "runs/onnx/s8-probe-x4grid-jpeg40.json") -> None:
+    name = Path(low_res_jpeg_card).stem
+    out = Path("runs/eval/jpeg-detect-s8.md" if name == "s8-probe-x4grid-jpeg40" else f"runs/eval/jpeg-detect-s8-{name}.md")
     train = case_scores([(f"train/{f.name}", f) for f in split_files(scan_images(DEFAULT_TRAIN_DIRS)).train])
     cut = best_cut(train)
     cfg = WebcamBenchConfig()
@@ -89,7 +93,7 @@ def main() -> None:
     lines += ["", f"The cut, {cut:.3f}, chosen on the {len(train['x2'])} training-split images under the same four "
               "degradations (the most of them on the right side of x2 + JPEG q40 against the other three)."]
     default = make_restorer("export/sharpcam-cs4-int8.json", 2)
-    probe = make_restorer("runs/onnx/s8-probe-x4grid-jpeg40.json", 2)
+    probe = make_restorer(low_res_jpeg_card, 2)
     methods = [DegradedInput(), default, probe, Switched(default, probe, cut)]
     images = score_images(methods, files, cfg.seed)
     clips = score_clips(methods, [Path(c) for c in cfg.clips], cfg.clip_frames, cfg.clip_max_width, cfg.still_threshold)
@@ -100,11 +104,10 @@ def main() -> None:
         flicker = " / ".join(f"{clips[m.label][Path(c).name]['flicker']:.2f}" for c in cfg.clips)
         lines.append(f"| {m.label} | {gains} | {flicker} |")
     lines += ["", "Y-PSNR gain over the degraded input (dB), mean over the pictures, as `sharpcam-kd evaluate --webcam`.",
-              "", "Produced by: `python runs/jpeg_detect_s8.py`"]
-    out = Path("runs/eval/jpeg-detect-s8.md")
+              "", f"Produced by: `python runs/jpeg_detect_s8.py{'' if out.name == 'jpeg-detect-s8.md' else ' ' + low_res_jpeg_card}`"]
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:2])

@@ -18,8 +18,8 @@ done
 sharpcam-kd evaluate runs/onnx/s8-x2grid-jpeglow.json runs/onnx/s8-x2grid-jpeglow-int8.json \
     runs/onnx/s8-x4grid-jpeglow.json runs/onnx/s8-x4grid-jpeglow-int8.json \
     export/sharpcam-cs4.json export/sharpcam-cs4-int8.json --no-fps --out runs/eval/x2-s8
-# The webcam benchmark (127 pictures and the two clips): both arms in int8 and fp32, the default, and the
-# x2-grid arm's start as int8 (sitting 7's KD arm after its QAT)
+# The webcam benchmark (127 pictures and the two clips): both arms in int8 and fp32 and the default (the
+# x2-grid arm's start, sitting 7's KD arm, is in the committed runs/eval/webcam-s7.md: the benchmark is deterministic)
 sharpcam-kd evaluate --webcam runs/onnx/s8-x2grid-jpeglow-int8.json runs/onnx/s8-x4grid-jpeglow-int8.json \
     runs/onnx/s8-x2grid-jpeglow.json runs/onnx/s8-x4grid-jpeglow.json export/sharpcam-cs4-int8.json \
     export/sharpcam-cs4.json --out runs/eval/webcam-s8

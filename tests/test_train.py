@@ -331,21 +331,27 @@ def test_a_webcam_case_trains_on_that_benchmark_degradation_alone(folder, tmp_pa
 
     case = TrainConfig(webcam=True, webcam_case="x2+jpeg40").webcam_mix()
     assert case is WEBCAM_BENCHMARK["x2+jpeg40"]
-    # the sampler's patches are the case applied to their window: fixed (no draws), so two seeds agree
+    # the sampler's patches are the case applied to their window: fixed, so the same window under two
+    # seeds of the degradation's own stream gives the same input
     files = split_files(scan_images([str(folder)])).train
-    a = PatchSampler(files, 32, webcam=case).sample(4, np.random.default_rng(3))
-    b = PatchSampler(files, 32, webcam=case).sample(4, np.random.default_rng(3))
-    assert np.array_equal(a[0], b[0]) and not np.array_equal(a[0], a[1])
+    sampler = PatchSampler(files, 32, webcam=case)
+    a = sampler._webcam_patch(0, 4, 6, np.random.default_rng(3))
+    assert np.array_equal(a, sampler._webcam_patch(0, 4, 6, np.random.default_rng(4)))
+    assert not np.array_equal(a, sampler.hr[0][4:36, 6:38]) and a.shape == (32, 32, 3)
+    lq, hr = sampler.sample(4, np.random.default_rng(3))
+    assert lq.shape == hr.shape == (4, 3, 32, 32)
     cfg = tiny(folder, tmp_path / "probe", model="collapsible", width=8, depth=2, expand=16, loss="l1", loss_on_y=True,
                webcam=True, webcam_case="x2+jpeg40", epochs=1)
     assert train(cfg, progress=False)["step"] == 6
     assert load_checkpoint(tmp_path / "probe" / "last.pt")["config"]["webcam_case"] == "x2+jpeg40"
     with pytest.raises(ConfigError, match="webcam_case must be one of x2, x2\\+jpeg40"):
         TrainConfig(webcam=True, webcam_case="jpeg")
-    with pytest.raises(ConfigError, match="replaces the webcam mix"):
-        TrainConfig(webcam=True, webcam_case="x3", webcam_p_jpeg=0.9)
-    with pytest.raises(ConfigError, match="replaces the webcam mix"):
-        TrainConfig(webcam_case="x3")
+    with pytest.raises(ConfigError, match="6-pixel grid"):
+        TrainConfig(webcam=True, webcam_case="x3")
+    with pytest.raises(ConfigError, match="replaces the webcam mix: drop webcam_p_jpeg$"):
+        TrainConfig(webcam=True, webcam_case="x2", webcam_p_jpeg=0.9)
+    with pytest.raises(ConfigError, match="set webcam = true too"):
+        TrainConfig(webcam_case="x2")
 
 
 def test_training_reads_the_split_prepare_wrote(folder, tmp_path):
