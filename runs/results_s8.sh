@@ -33,6 +33,9 @@ sharpcam-kd evaluate runs/onnx/s8-x2grid-jpeglow-ptq-int8.json runs/onnx/s8-x4gr
     --no-fps --out runs/eval/x2-s8-ptq
 sharpcam-kd evaluate --webcam runs/onnx/s8-x2grid-jpeglow-ptq-int8.json runs/onnx/s8-x4grid-jpeglow-ptq-int8.json \
     --out runs/eval/webcam-s8-ptq
+# the control: the x4-grid arm's start (the default's fp32, ground truth) as post-training int8
+sharpcam-kd quantize --config kd/recipes/quantize_cs4_ptq_s8.toml
+sharpcam-kd evaluate runs/onnx/s8-cs4-ptq-int8.json --no-fps --out runs/eval/x2-s8-cs4-ptq
 # The x2 + JPEG q40 probes: each design trained on that case alone (kd/recipes/probe_{x2grid,x4grid}_jpeg40_s8.toml)
 for g in x2grid x4grid; do
     sharpcam-kd export runs/probe_${g}_jpeg40_s8/last.pt --name s8-probe-$g-jpeg40 --planes Y --out runs/onnx
