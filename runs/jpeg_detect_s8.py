@@ -29,7 +29,7 @@ from kd.data import scan_images, split_files  # noqa: E402
 from kd.degrade import WEBCAM_BENCHMARK, modcrop  # noqa: E402
 from kd.evaluate import as_rgb_u8, load_hr_u8, make_restorer  # noqa: E402
 from kd.metrics import y_channel_f64  # noqa: E402
-from kd.webcam import DegradedInput, bench_files, degraded_inputs, score_clips, score_images  # noqa: E402
+from kd.webcam import DegradedInput, bench_files, degraded_inputs, read_clip, score_clips, score_images  # noqa: E402
 
 PERIOD = 16
 
@@ -91,7 +91,11 @@ def main(low_res_jpeg_card: str = "runs/onnx/s8-probe-x4grid-jpeg40.json") -> No
         q = np.percentile(v, [0, 5, 50, 95, 100])
         lines.append(f"| {d} | " + " | ".join(f"{x:.3f}" for x in q) + f" | {(v > cut).mean():.1%} |")
     lines += ["", f"The cut, {cut:.3f}, chosen on the {len(train['x2'])} training-split images under the same four "
-              "degradations (the most of them on the right side of x2 + JPEG q40 against the other three)."]
+              "degradations (the most of them on the right side of x2 + JPEG q40 against the other three).", ""]
+    for clip in cfg.clips:  # the frames as the runtime gets them (H.264 as decoded), nothing added
+        frames = read_clip(Path(clip), cfg.clip_frames, 1 << 14)
+        above = np.mean([blockiness(y_channel_f64(f)) > cut for f in frames])
+        lines.append(f"{Path(clip).name} as it is (first {len(frames)} frames, full size): {above:.1%} above the cut.")
     default = make_restorer("export/sharpcam-cs4-int8.json", 2)
     probe = make_restorer(low_res_jpeg_card, 2)
     methods = [DegradedInput(), default, probe, Switched(default, probe, cut)]
