@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every quality figure of sitting 8 in README "Models and results", regenerated from the committed
-# checkpoints (run from the checkout with ../shared beside it, nothing else running; ~20 min on 2 cores).
+# checkpoints (run from the checkout with ../shared beside it, nothing else running; ~25 min on 2 cores).
 # Sitting 8 (no GPU lent): the JPEG-heavier webcam mix (half the patches JPEG-compressed at the low
 # resolution, as the benchmark's x2 + JPEG q40) on both grids: sitting 7's x2-grid KD arm and the shipped
 # default, 55 minutes each (kd/recipes/student_{x2grid,x4grid}_jpeglow_s8.toml), their integer-ends QAT
@@ -44,3 +44,6 @@ sharpcam-kd evaluate --webcam runs/onnx/s8-probe-x2grid-jpeg40.json runs/onnx/s8
     --out runs/eval/webcam-s8-probe
 # Telling x2 + JPEG q40 frames apart, and a per-frame switch between the default and the probe
 python runs/jpeg_detect_s8.py
+# The same switch with the specialist trained over a range of small encoded streams (kd/recipes/specialist_x4grid_jpeglow_s8.toml)
+sharpcam-kd export runs/specialist_x4grid_jpeglow_s8/last.pt --name s8-specialist-x4grid-jpeglow --planes Y --out runs/onnx
+python runs/jpeg_detect_s8.py runs/onnx/s8-specialist-x4grid-jpeglow.json
