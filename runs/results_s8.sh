@@ -47,3 +47,7 @@ python runs/jpeg_detect_s8.py
 # The same switch with the specialist trained over a range of small encoded streams (kd/recipes/specialist_x4grid_jpeglow_s8.toml)
 sharpcam-kd export runs/specialist_x4grid_jpeglow_s8/last.pt --name s8-specialist-x4grid-jpeglow --planes Y --out runs/onnx
 python runs/jpeg_detect_s8.py runs/onnx/s8-specialist-x4grid-jpeglow.json
+# ... and with that specialist in int8 after its QAT (kd/recipes/specialist_x4grid_jpeglow_s8_qat.toml), both models all-integer
+sharpcam-kd export runs/specialist_x4grid_jpeglow_s8_qat/last.pt --name s8-specialist-x4grid-jpeglow-qat --planes Y --out runs/onnx
+sharpcam-kd quantize --config kd/recipes/quantize_specialist_x4grid_jpeglow_s8.toml
+python runs/jpeg_detect_s8.py runs/onnx/s8-specialist-x4grid-jpeglow-int8.json
