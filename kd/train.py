@@ -336,7 +336,7 @@ def teacher_targets(teacher: nn.Module, sampler: PatchSampler, teacher_path: str
     inputs = sampler.fixed_inputs()
     h = hashlib.sha256(Path(teacher_path).read_bytes())
     tag = f"pool{sampler.pool}" if sampler.pool else f"x{scale}"
-    mix = webcam.__name__ if callable(webcam) and not isinstance(webcam, WebcamMix) else repr(webcam)  # a case: its name, not its address
+    mix = getattr(webcam, "__name__", None) or repr(webcam)  # a benchmark case by its name, not its address
     h.update(f"{tag}:".encode() + (f"{mix}:{seed}:".encode() if sampler.pool else b"")
              + sampler.image_list_key().encode())
     if sampler.pool:  # the pool's pixels themselves: a change in the mix's code or in OpenCV's JPEG rebuilds it

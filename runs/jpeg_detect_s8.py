@@ -66,10 +66,11 @@ def best_cut(scores: dict[str, np.ndarray]) -> float:
 class Switched:
     """Per frame: `low_res_jpeg` where the frame's blockiness is above `cut`, else `default`."""
 
-    runtime, precision, source, onnx_path, info = "onnxruntime", "int8 / fp32", None, None, {}
+    runtime, source, onnx_path, info = "onnxruntime", None, None, {}
 
     def __init__(self, default, low_res_jpeg, cut: float) -> None:
         self.default, self.low_res_jpeg, self.cut = default, low_res_jpeg, cut
+        self.precision = f"{default.precision} / {low_res_jpeg.precision}"
         self.label = f"switch at blockiness {cut:.3f}: {default.label} / {low_res_jpeg.label}"
 
     def restore(self, rgb_u8: np.ndarray) -> np.ndarray:
