@@ -1,4 +1,4 @@
-"""`python -m kd` / `sharpcam-kd`: prepare, train-teacher, distill, train-gt, profile, evaluate, export, card, quantize, grid."""
+"""`python -m kd` / `sharpcam-kd`: prepare, train-teacher, distill, train-gt, profile, evaluate, export, card, quantize, pair, grid."""
 from __future__ import annotations
 
 import sys
@@ -12,6 +12,7 @@ from kd.grid import grid_command
 from kd.mos import mos_group
 from kd.profile import profile_command
 from kd.quantize import quantize_command
+from kd.switch import pair_command
 
 
 class KdError(click.ClickException):
@@ -195,6 +196,7 @@ cli.add_command(evaluate_command, "evaluate")
 cli.add_command(export_command, "export")
 cli.add_command(card_command, "card")
 cli.add_command(quantize_command, "quantize")
+cli.add_command(pair_command, "pair")
 cli.add_command(grid_command, "grid")
 cli.add_command(profile_command, "profile")
 

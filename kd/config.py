@@ -398,6 +398,26 @@ class WebcamBenchConfig:
 
 
 @dataclass(frozen=True)
+class PairConfig:
+    """`kd pair`: a card that switches per frame from `default` to `alternate` above a blockiness cut chosen
+    on the training split (kd/switch.py)."""
+
+    default: str = ""  # the plain model's card
+    alternate: str = ""  # the specialist's card, in the same folder
+    name: str = ""  # the pair's card name, written beside the default's
+    images: str = DEFAULT_TRAIN_LIST  # training-split images the cut is chosen on (never evaluation images)
+    target: str = "x2+jpeg40"  # the benchmark case the alternate is for; the other three are the rest
+    period: int = 16  # px: 8 x 8 JPEG blocks at half size, up-scaled x2
+    seed: int = 0  # the benchmark's per-image degradation seed
+
+    def __post_init__(self) -> None:
+        if not self.default or not self.alternate or not self.name:
+            raise ConfigError("a pair needs --default, --alternate and --name: the two cards and the new card's name")
+        if self.period < 2 or self.period % 2:
+            raise ConfigError(f"period {self.period} must be an even number of pixels >= 2")
+
+
+@dataclass(frozen=True)
 class UnsharpFitConfig:
     """`kd unsharp-fit`: the unsharp baseline's sigma and amount, grid-searched once under x2 bicubic on
     the training split (never on evaluation images), then frozen in `out`."""

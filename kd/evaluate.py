@@ -245,7 +245,10 @@ def make_restorer(model: str, threads: int):
     if suffix in (".pt", ".pth"):
         return TorchRestorer(model)
     if suffix in (".json", ".onnx"):
-        return OnnxRestorer(model, threads)
+        from kd.switch import SwitchedRestorer
+
+        card, _ = load_card(model)
+        return SwitchedRestorer(model, threads) if "switch" in card else OnnxRestorer(model, threads)
     raise EvalError(f"model {model}: pass a training checkpoint (.pt), an ONNX model (.onnx) or its card (.json)")
 
 

@@ -195,3 +195,61 @@ def test_one_card_parser_for_kd_and_the_runtime(tmp_path: Path) -> None:
     with pytest.raises(ExportError) as kd:
         kd_load_card(tmp_path / "bad.json")
     assert str(runtime.value) == str(kd.value)
+
+
+def test_a_card_with_a_switch_loads_its_alternate_and_runs_either(tmp_path: Path) -> None:
+    from vcam_support import write_pair_card
+
+    card = load_card(write_pair_card(tmp_path))
+    assert card.switch is not None and card.switch.card.name == "pair-alternate" and card.switch.above == 1.3
+    assert card.info["switch"]["model"] == "pair-alternate.json"
+    engine = load_engine(str(tmp_path / "pair.json"), "cpu", 1)
+    assert engine is not None and engine.alternate is not None and engine.alternate.alternate is None
+    y = np.random.default_rng(0).integers(16, 236, (1, 1, 24, 32), dtype=np.uint8)
+    outs = [np.empty_like(y), np.empty_like(y)]
+    for variant, out in enumerate(outs):
+        engine.run_variant(variant, y, out)
+    sharpen = ort.InferenceSession(str(tmp_path / "pair-default.onnx"), providers=["CPUExecutionProvider"])
+    smooth = ort.InferenceSession(str(tmp_path / "pair-alternate.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(outs[0], sharpen.run(None, {"input": y})[0])
+    np.testing.assert_array_equal(outs[1], smooth.run(None, {"input": y})[0])
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"model": "nowhere.json"}, "is missing: put it beside the card"),
+        ({"period": 15}, "even number of pixels"),
+        ({"statistic": "sharpness"}, "is not one of blockiness"),
+        ({"above": "high"}, "must be a number"),
+        ({"model": 3}, "naming its alternate card"),
+    ],
+)
+def test_a_broken_switch_is_refused_in_one_line(tmp_path: Path, change: dict, needle: str) -> None:
+    from vcam_support import write_pair_card
+
+    path = write_pair_card(tmp_path)
+    raw = json.loads(path.read_text())
+    raw["switch"].update(change)
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SharpCamError) as info:
+        load_card(path)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_switch_needs_two_models_of_the_same_tensors_and_no_second_switch(tmp_path: Path) -> None:
+    from vcam_support import make_luma_onnx, write_luma_card, write_pair_card
+
+    path = write_pair_card(tmp_path)
+    float_card = write_luma_card(make_luma_onnx(tmp_path / "float-y.onnx", dtype="float32"), "float32")
+    raw = json.loads(path.read_text())
+    raw["switch"]["model"] = float_card.name
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SharpCamError, match="same dtype and pad multiple"):
+        load_card(path)
+    outer = tmp_path / "outer.json"  # a pair whose alternate is itself a pair
+    outer.write_text(json.dumps({**raw, "switch": {**raw["switch"], "model": path.name}}))
+    raw["switch"]["model"] = "pair-alternate.json"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SharpCamError, match="has a switch of its own"):
+        load_card(outer)

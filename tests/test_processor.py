@@ -151,3 +151,37 @@ def test_an_i420_capture_frame_takes_the_luma_path_without_a_colour_conversion(l
     mirrored = FrameProcessor(DaemonConfig(model="none", mirror=True), None, (W, H), offline=True, capture_format="i420")
     out = mirrored.process(i420, mirrored.new_output())  # mirror works in BGR: one conversion, then flipped
     np.testing.assert_array_equal(out, cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)[:, ::-1])
+
+
+def test_a_pair_card_sends_a_blocky_picture_to_its_alternate_and_a_clean_one_to_its_model(tmp_path: Path) -> None:
+    from vcam_support import blocky_frame, write_pair_card
+
+    card = write_pair_card(tmp_path)
+    clean = panned_frames(W, H, 1)[0]
+    # the pair's own card names the default's ONNX file (pair-default.onnx)
+    for frame, name, onnx in ((clean, "pair", "pair-default"), (blocky_frame(clean), "pair-alternate", "pair-alternate")):
+        proc, out = run(card, frame)
+        assert proc.switch is not None and proc.active_model == name
+        np.testing.assert_array_equal(out[:H], offline_y(tmp_path / f"{onnx}.json", out_y_in(frame)))
+
+
+def out_y_in(bgr_u8: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(bgr_u8, cv2.COLOR_BGR2YUV_I420)[: bgr_u8.shape[0]]
+
+
+def test_the_daemon_changes_model_only_after_its_confirming_checks(tmp_path: Path) -> None:
+    from vcam_support import blocky_frame, write_pair_card
+
+    card = write_pair_card(tmp_path)
+    clean = panned_frames(W, H, 1)[0]
+    blocky = blocky_frame(clean)
+    cfg = DaemonConfig(model=str(card), switch_every=1, switch_confirm=3)
+    proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", 1), (W, H))  # the daemon's processor, not offline
+    chosen = []
+    for frame in (clean, blocky, blocky, blocky, clean):
+        slot = proc.pre_pool.acquire()
+        proc.preprocess(frame, slot)
+        chosen.append(slot.variant)
+        slot.release()
+    assert chosen == [0, 0, 0, 1, 1] and proc.active_model == "pair-alternate"
+    assert proc.pre_pool.acquire().variant == 0  # a slot comes back from its pool unmarked

@@ -109,6 +109,32 @@ def write_luma_card(onnx_path: Path, dtype: str = "uint8") -> Path:
     return path
 
 
+def write_pair_card(folder: Path, dtype: str = "uint8", above: float = 1.3, **switch: Any) -> Path:
+    """A card with a switch (vcam/card.py): a `make_luma_onnx` sharpener ("pair-default") that hands frames
+    whose blockiness is above `above` to a smoothing one ("pair-alternate", a negative amount) beside it.
+    `switch` replaces fields of the switch as written, checked."""
+    from vcam.card import card_fields, write_card as write_checked
+
+    default = write_luma_card(make_luma_onnx(folder / "pair-default.onnx", dtype=dtype), dtype)
+    alternate = write_luma_card(make_luma_onnx(folder / "pair-alternate.onnx", dtype=dtype, amount=-0.2), dtype)
+    card = card_fields("pair", default.with_suffix(".onnx"), pad_multiple=4, planes="Y", dtype=dtype, output_kind="image",
+                       value_range=(0.0, 255.0) if dtype == "uint8" else (0.0, 1.0))
+    card["switch"] = {"model": alternate.name, "statistic": "blockiness", "period": 16, "above": above, **switch}
+    path = folder / "pair.json"
+    write_checked(path, card)
+    return path
+
+
+def blocky_frame(bgr_u8: np.ndarray, quality: int = 40) -> np.ndarray:
+    """A small encoded stream up-scaled by the receiver: `bgr_u8` (sides multiples of 4) area-halved,
+    JPEG-compressed at `quality`, decoded and up-scaled x2 (bicubic) back to its size."""
+    h, w = bgr_u8.shape[:2]
+    small = cv2.resize(bgr_u8, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return cv2.resize(cv2.imdecode(data, cv2.IMREAD_COLOR), (w, h), interpolation=cv2.INTER_CUBIC)
+
+
 def write_card(onnx_path: Path, **overrides: Any) -> Path:
     """Writes `<model>.json` beside `onnx_path` with the card type kd writes (vcam/card.py); `overrides`
     replace fields as written, unchecked, so tests can also make broken cards."""

@@ -14,8 +14,10 @@ cards are read as RGB float32.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +33,22 @@ PLANE_CHANNELS = {"RGB": 3, "Y": 1}
 Y_BLACK, Y_SPAN = 16, 219
 
 
+SWITCH_STATISTICS = ("blockiness",)
+
+
 class CardError(SharpCamError):
     """A card that is missing, unreadable or breaks the contract; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class SwitchSpec:
+    """A card's alternate model and when it runs: on frames whose `statistic` (at `period` px) is above
+    `above` (vcam/detect.py)."""
+
+    card: "ModelCard"
+    statistic: str
+    period: int
+    above: float
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,7 @@ class ModelCard:
     raw: dict[str, Any] = field(repr=False)
     planes: str = "RGB"
     dtype: str = "float32"
+    switch: SwitchSpec | None = None
 
     @property
     def channels(self) -> int:
@@ -65,7 +82,7 @@ class ModelCard:
     @property
     def info(self) -> dict[str, Any]:
         """What people read about the model: architecture, size, cost and scores."""
-        return {k: self.raw[k] for k in ("architecture", "params", "macs_per_pixel", "metrics") if k in self.raw}
+        return {k: self.raw[k] for k in ("architecture", "params", "macs_per_pixel", "metrics", "switch") if k in self.raw}
 
 
 def sha256_of(path: str | Path) -> str:
@@ -143,7 +160,7 @@ def _need(card: dict[str, Any], key: str, kind: type | tuple[type, ...], where: 
     return value
 
 
-def _parse(raw: Any, card_path: Path, shown: Path) -> ModelCard:
+def _parse(raw: Any, card_path: Path, shown: Path, nested: bool = False) -> ModelCard:
     if not isinstance(raw, dict):
         raise CardError(f"model card {shown} is not a JSON object: pass a card written by `sharpcam-kd export`")
     version = _need(raw, "card_version", int, shown)
@@ -198,9 +215,39 @@ def _parse(raw: Any, card_path: Path, shown: Path) -> ModelCard:
     scale = raw.get("scale", 1)
     if scale != 1:
         raise CardError(f"model card {shown}: scale {scale} is not supported (only same-size models): use a scale-1 model")
-    return ModelCard(
+    card = ModelCard(
         name=str(raw.get("name", card_path.stem)), card_path=card_path, onnx_path=onnx_path, sha256=actual,
         input_name=tensors["input"], output_name=tensors["output"], color_order=color_order,
         value_max=float(value_range[1]), pad_multiple=pad_multiple, output_kind=output_kind,
         precision=str(raw.get("precision", "fp32")), raw=raw, planes=planes, dtype=dtype,
     )
+    if "switch" not in raw:
+        return card
+    if nested:
+        raise CardError(f"model card {shown} is a switch's alternate and has a switch of its own: an alternate must be a plain model card")
+    return dataclasses.replace(card, switch=_parse_switch(raw["switch"], card, shown))
+
+
+def _parse_switch(spec: Any, card: ModelCard, shown: Path) -> SwitchSpec:
+    fix = "fix the card or write it again with `sharpcam-kd pair`"
+    if not isinstance(spec, dict) or not isinstance(spec.get("model"), str):
+        raise CardError(f"model card {shown}: 'switch' must be an object naming its alternate card in 'model': {fix}")
+    statistic, period, above = spec.get("statistic"), spec.get("period"), spec.get("above")
+    if statistic not in SWITCH_STATISTICS:
+        raise CardError(f"model card {shown}: switch statistic {statistic!r} is not one of {', '.join(SWITCH_STATISTICS)}: {fix}")
+    if not (isinstance(period, int) and not isinstance(period, bool) and 2 <= period <= 64 and period % 2 == 0):
+        raise CardError(f"model card {shown}: switch period {period!r} must be an even number of pixels 2..64: {fix}")
+    if not (isinstance(above, (int, float)) and not isinstance(above, bool) and math.isfinite(above)):
+        raise CardError(f"model card {shown}: switch 'above' {above!r} must be a number: {fix}")
+    path = card.card_path.parent / spec["model"]
+    if not path.is_file():
+        raise CardError(f"model card {shown}: its switch's card {spec['model']} is missing: put it beside the card")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CardError(f"cannot read model card {path} ({exc}), named by {shown.name}'s switch: re-export it") from None
+    other = _parse(raw, path, path, nested=True)
+    if card.planes != "Y" or (other.planes, other.dtype, other.pad_multiple) != (card.planes, card.dtype, card.pad_multiple):
+        raise CardError(f"model card {shown}: a switch pairs two Y-plane models with the same dtype and pad multiple, "
+                        f"not {card.planes} {card.dtype} /{card.pad_multiple} and {other.planes} {other.dtype} /{other.pad_multiple}: {fix}")
+    return SwitchSpec(card=other, statistic=statistic, period=period, above=float(above))

@@ -129,6 +129,10 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
     engine = load_engine(cfg.model, cfg.provider, cfg.threads)
     if engine is not None:
         log.info("model %s (%s, %s) on %s with %d threads", engine.card.name, engine.card.output_kind, engine.card.precision, cfg.provider, engine.threads)
+        if engine.alternate is not None and engine.card.switch is not None:
+            spec = engine.card.switch
+            log.info("  and %s (%s) for frames whose %s is above %.2f (a small encoded stream, up-scaled)",
+                     engine.alternate.card.name, engine.alternate.card.precision, spec.statistic, spec.above)
     output_device = cfg.output_device
     if cfg.output == OUTPUT_CAMERA and output_device is None:
         output_device = default_output_device()
@@ -253,6 +257,9 @@ def bench(ctx: click.Context, size: str | None, clip: Path | None, paced_fps: fl
     if report["model_scale"] < 1.0:
         click.echo(f"  the model ran at {100 * report['model_scale']:.0f}% of the frame size to hold {report['paced_fps']:g} fps "
                    "(--work-size forces a size)")
+    if report["switch_frames"] is not None:
+        default, alternate = report["switch_frames"]
+        click.echo(f"  switch: {alternate} of {default + alternate} frames went to the alternate model (a small encoded stream, up-scaled)")
     click.echo(f"  end-to-end: {report['fps']:.1f} fps, latency p50 {report['latency_p50_ms']:.1f} ms, p95 {report['latency_p95_ms']:.1f} ms")
     click.echo(f"  longest gap between frames {report['max_gap_ms']:.0f} ms, dropped {report['dropped']}, "
                f"RSS {report['rss_mb']:.0f} MB ({report['rss_growth_mb']:+.1f} MB), load {report['load_avg_1m']:.1f} on {report['cpu_count']} CPUs")

@@ -58,6 +58,10 @@ class DaemonConfig:
     provider: str = "cpu"
     threads: int = 0  # inference threads; 0 = one per CPU core (at most 8)
     work_size: tuple[int, int] | None = None  # (width, height) the model runs at; None = capture size
+    # A model card with a switch (vcam/detect.py): its statistic is taken every `switch_every` frames and the
+    # model changes after `switch_confirm` checks in a row on the other side of the cut (5 x 6 = 1 s at 30 fps)
+    switch_every: int = 5
+    switch_confirm: int = 6
 
     # Postprocess.
     strength: float = 1.0  # 0 = exact passthrough, 1 = the model's output
@@ -118,6 +122,10 @@ def validate(cfg: DaemonConfig) -> None:
         _fail(f"unknown --provider {cfg.provider!r}", f"pass one of {', '.join(PROVIDERS)}")
     if not isinstance(cfg.threads, int) or not 0 <= cfg.threads <= 256:
         _fail(f"--threads {cfg.threads!r} is out of range", "pass 0 (one per core) or a positive count")
+    for name in ("switch_every", "switch_confirm"):
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1000:
+            _fail(f"{name.replace('_', '-')} = {value!r} is out of range", "write a whole number of frames (checks) from 1 to 1000")
     if cfg.work_size is not None:
         w, h = cfg.work_size
         if not (16 <= w <= 7680 and 16 <= h <= 7680):

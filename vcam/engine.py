@@ -7,6 +7,7 @@ Y: the luma plane, float32 or uint8), colour order, value range, image or residu
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -96,10 +97,21 @@ def installed_models() -> list[str]:
         pass
     folders.append(Path(__file__).resolve().parent.parent / "export")
     for folder in folders:
-        names = sorted(p.stem for p in folder.glob("*.json") if p.with_suffix(".onnx").is_file())
+        names = sorted(p.stem for p in folder.glob("*.json") if _names_a_model_here(p))
         if names:
             return names
     return []
+
+
+def _names_a_model_here(card: Path) -> bool:
+    """Whether `card` is a model card whose ONNX file is in its folder (its own, or a pair's shared one)."""
+    if card.with_suffix(".onnx").is_file():
+        return True
+    try:
+        file = json.loads(card.read_text(encoding="utf-8")).get("file")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return False
+    return isinstance(file, str) and (card.parent / file).is_file()
 
 
 def default_threads() -> int:
@@ -231,12 +243,16 @@ class Engine:
     multiples of card.pad_multiple, values in [0, card.value_max], colour order card.color_order, or
     the Y plane) and writes the model's output of the same shape and dtype into the preallocated
     `output_nchw`.
+
+    A card with a `switch` also loads its alternate (`alternate`, an Engine of the same tensors); which
+    of the two runs on a frame is the pre stage's choice (vcam/detect.py), `run_variant`'s `variant`.
     """
 
     def __init__(self, card: ModelCard, provider: str, threads: int) -> None:
         import onnxruntime as ort
 
         self.card = card
+        self.alternate = Engine(card.switch.card, provider, threads) if card.switch is not None else None
         self.dtype = np.dtype(card.dtype)
         self.provider = provider.lower()
         self.threads = threads if threads > 0 else default_threads()
@@ -299,6 +315,10 @@ class Engine:
             raise SharpCamError(
                 f"model {where} turns a {probe.shape} input into {result.shape}: the runtime needs a same-size (1, {c}, H, W) output"
             )
+
+    def run_variant(self, variant: int, input_nchw: np.ndarray, output_nchw: np.ndarray) -> None:
+        """`run` of this model (variant 0) or of its switch's alternate (1)."""
+        (self.alternate if variant and self.alternate is not None else self).run(input_nchw, output_nchw)
 
     def run(self, input_nchw: np.ndarray, output_nchw: np.ndarray) -> None:
         """Runs the model on `input_nchw` into `output_nchw` (both C-contiguous (1, C, H, W) of card.dtype)."""

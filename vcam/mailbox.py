@@ -29,9 +29,11 @@ class Slot:
         carried: an upstream slot kept alive until this one is released, or None.
         tag: whatever the producer wants the consumer to know (the pipeline puts the
             FrameProcessor that filled the slot here), reset on acquire.
+        variant: which model of a switched pair the frame goes to (0: the card's own, 1: its
+            alternate; vcam/detect.py), set by the pre stage, reset on acquire.
     """
 
-    __slots__ = ("pool", "arrays", "seq", "t_capture", "carried", "tag", "_refs")
+    __slots__ = ("pool", "arrays", "seq", "t_capture", "carried", "tag", "variant", "_refs")
 
     def __init__(self, pool: "SlotPool", arrays: dict[str, np.ndarray]) -> None:
         self.pool = pool
@@ -40,6 +42,7 @@ class Slot:
         self.t_capture = 0.0
         self.carried: Slot | None = None
         self.tag: object = None
+        self.variant = 0
         self._refs = 0
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -87,6 +90,7 @@ class SlotPool:
             slot._refs = 1
             slot.carried = None
             slot.tag = None
+            slot.variant = 0
             slot.seq = 0
             slot.t_capture = 0.0
             return slot

@@ -152,6 +152,8 @@ def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: flo
         "rss_growth_mb": snap["rss_growth_mb"],
         "cpu_cores": snap["cpu_cores"],
         "model_scale": pipeline.auto_scale,  # < 1: the frame-rate hold ran the model at this fraction of the size
+        # a card with a switch: frames (warm-up included) that went to its model and to its alternate
+        "switch_frames": list(proc.switch.frames) if (proc := pipeline.last_processor) is not None and proc.switch is not None else None,
         "cpu_count": os.cpu_count(),
         "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }

@@ -247,6 +247,9 @@ class Pipeline:
                         line += " | STALLED " + ", ".join(f"{stage} {age:.0f} s" for stage, age in stalled)
                     if self.auto_scale < 1.0:
                         line += f" | model at {100 * self.auto_scale:.0f}% size"
+                    proc = self._proc
+                    if proc is not None and proc.switch is not None:
+                        line += f" | {proc.active_model} ({proc.switch.last:.2f})"
                     log.info("%s", line)
                     if self._notify is not None:
                         self._notify.status(line)
@@ -364,12 +367,22 @@ class Pipeline:
             self._apply(self.cfg.replace(model=model), engine)
             return engine.card.name if engine is not None else "none"
 
+    @property
+    def last_processor(self) -> FrameProcessor | None:
+        """The processor of the latest frame size and settings (None before the first frame)."""
+        return self._proc
+
     def control_stats(self) -> dict[str, Any]:
         """The current window's figures and the live settings, JSON-ready."""
         snap = self.stats.snapshot()
         engine = self._settings[1]
+        proc = self._proc
         return {
             "model": engine.card.name if engine is not None else "none",
+            # a card with a switch: the model its latest frame went to, and the statistic behind it
+            "active_model": proc.active_model if proc is not None else None,
+            "switch_statistic": (proc.switch.last if proc is not None and proc.switch is not None
+                                 and math.isfinite(proc.switch.last) else None),
             "strength": self.cfg.strength,
             "bypass": self.bypass,
             "model_scale": self.auto_scale,

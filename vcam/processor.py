@@ -3,12 +3,14 @@ set of settings, with the slot pools whose buffers those fix (vcam.mailbox)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 import cv2
 import numpy as np
 
 from vcam.config import DaemonConfig
+from vcam.detect import BlockSwitch
 from vcam.engine import Engine
 from vcam.mailbox import Slot, SlotPool
 from vcam.transforms import (FrameGeometry, LumaPostprocessor, LumaPreprocessor, Postprocessor, Preprocessor,
@@ -23,6 +25,8 @@ PRE_SLOTS = 2 + INFER_SLOTS
 CAPTURE_SLOTS = 2 + PRE_SLOTS
 POST_SLOTS = 3
 
+log = logging.getLogger("sharpcam")
+
 class FrameProcessor:
     """Preprocess / infer / postprocess for one frame size with one engine and one set of settings.
 
@@ -33,6 +37,10 @@ class FrameProcessor:
     is, BGR, bit-exact (then unsharp-masked with no model, and mirrored, if asked); the sink's one
     conversion gives the device the same I420 the luma path would. Owns the slot pools whose buffer
     shapes depend on the geometry. Each method is called from one thread only (the stage that owns it).
+
+    A card with a switch (luma path): the pre stage measures the capture frame's Y plane (vcam/detect.py)
+    and marks the slot for the card's model or its alternate; the infer stage runs that one. Offline
+    (one picture at a time) the picture alone decides.
     """
 
     def __init__(
@@ -64,6 +72,7 @@ class FrameProcessor:
         i420_in = capture_format == "i420"
         # I420 capture on a path that works in BGR: one conversion, into this buffer
         self._capture_bgr_u8: np.ndarray | None = None
+        self.switch: BlockSwitch | None = None
         if self.copy:
             unsharp = 0.0 if self.passthrough else cfg.unsharp
             self._unsharp = unsharp
@@ -79,6 +88,10 @@ class FrameProcessor:
             pre_buffers = lambda: {"i420": np.empty(i420_shape, np.uint8), "input": np.empty(tensor_shape, dtype)}
             infer_buffers = lambda: {"output": np.empty(tensor_shape, dtype)}
             self.output_shape = self.luma_post.output_shape()
+            spec = card.switch
+            if spec is not None and engine.alternate is not None and min(cw, ch) > spec.period:
+                every, confirm = (1, 1) if offline else (cfg.switch_every, cfg.switch_confirm)
+                self.switch = BlockSwitch(cw, ch, spec.period, spec.above, every, confirm)
         else:
             tensor_shape = self.geometry.tensor_shape
             self.pre = Preprocessor(self.geometry, card.color_order, card.value_max)
@@ -107,8 +120,30 @@ class FrameProcessor:
                 self.luma_pre.run_i420(frame_u8, pre_slot["i420"], pre_slot["input"])
             else:
                 self.luma_pre.run(frame_u8, pre_slot["i420"], pre_slot["input"])
+            if self.switch is not None:
+                self._choose(pre_slot)
         elif not self.copy:
             self.pre.run(self._as_bgr(frame_u8), pre_slot["input"])
+
+    def _choose(self, pre_slot: Slot) -> None:
+        switch, engine = self.switch, self.engine
+        assert switch is not None and engine is not None and engine.alternate is not None and engine.card.switch is not None
+        cw, ch = self.geometry.capture
+        changes = switch.changes
+        pre_slot.variant = switch.choose(pre_slot["i420"][:ch, :cw])
+        if switch.changes != changes:  # a change of stream, seconds apart: worth a line
+            spec = engine.card.switch
+            log.info("%s %.2f, %s the cut %.2f: model %s", spec.statistic, switch.last,
+                     "above" if switch.active else "below", spec.above, self.active_model)
+
+    @property
+    def active_model(self) -> str | None:
+        """The name of the model the latest frame went to (None without a model)."""
+        if self.copy or self.engine is None:
+            return None
+        if self.switch is not None and self.switch.active and self.engine.alternate is not None:
+            return self.engine.alternate.card.name
+        return self.engine.card.name
 
     def _as_bgr(self, frame_u8: np.ndarray) -> np.ndarray:
         if self.capture_format == "i420":
@@ -119,7 +154,7 @@ class FrameProcessor:
     def infer(self, pre_slot: Slot, infer_slot: Slot) -> None:
         """pre_slot["input"] -> infer_slot["output"] (same shape), or nothing without a model."""
         if not self.copy:
-            self.engine.run(pre_slot["input"], infer_slot["output"])
+            self.engine.run_variant(pre_slot.variant, pre_slot["input"], infer_slot["output"])
 
     def postprocess(self, frame_u8: np.ndarray, pre_slot: Slot, infer_slot: Slot, out_u8: np.ndarray) -> None:
         """Model input/output (or, on the copy path, the capture frame `frame_u8`) -> the finished frame

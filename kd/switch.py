@@ -1,0 +1,154 @@
+"""`sharpcam-kd pair`: one model card that runs two Y-plane models, switched per frame by the runtime.
+
+The card is the default's (same ONNX file) with a `switch` naming the alternate's card and a cut on the
+blockiness statistic (vcam/detect.py, the runtime's own code): frames above it go to the alternate (a
+specialist for small encoded streams, up-scaled by the receiver). The cut is chosen here, once, on the
+training split under the webcam benchmark's four degradations (never on evaluation images): the value
+that puts the most of them on the right side of the target case against the other three. The card
+records the cut, the images and the share of each case above it.
+
+`SwitchedRestorer` scores such a card in `kd evaluate` as the runtime runs one picture: the picture's own
+statistic picks the model (the daemon adds hysteresis over frames on top: vcam/detect.py BlockSwitch).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from kd.config import ConfigError, PairConfig, merge
+from kd.degrade import WEBCAM_BENCHMARK, modcrop
+from kd.export import ExportError, load_card
+from vcam.card import CardError, write_card
+from vcam.detect import blockiness
+
+
+class PairError(Exception):
+    """A pair that cannot be made; the message names the fix."""
+
+
+def y_plane_u8(rgb_u8: np.ndarray) -> np.ndarray:
+    """The Y plane the runtime sees for an RGB uint8 picture: OpenCV's I420 (BT.601 limited range) of the
+    edge-padded even-sized frame, cropped back to (H, W)."""
+    h, w = rgb_u8.shape[:2]
+    even = cv2.copyMakeBorder(np.ascontiguousarray(rgb_u8[:, :, ::-1]), 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+    return cv2.cvtColor(even, cv2.COLOR_BGR2YUV_I420)[:h, :w]
+
+
+def case_statistics(files: list[Path], period: int, seed: int, progress: bool = True) -> dict[str, np.ndarray]:
+    """The statistic of every image under each of the benchmark's degradations (seeded as the benchmark)."""
+    from kd.evaluate import as_rgb_u8, load_hr_u8
+    from kd.webcam import degraded_inputs
+
+    out: dict[str, list[float]] = {d: [] for d in WEBCAM_BENCHMARK}
+    for f in tqdm(files, desc="blockiness on the training split", unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True):
+        hr = modcrop(as_rgb_u8(load_hr_u8(f)), 6)
+        for d, lq in degraded_inputs(hr, f"train/{f.name}", seed).items():
+            out[d].append(blockiness(y_plane_u8(lq), period))
+    return {d: np.array(v) for d, v in out.items()}
+
+
+def best_cut(stats: dict[str, np.ndarray], target: str) -> float:
+    """The threshold with the most inputs on the right side: `target` above it, the other cases at or below."""
+    above = stats[target]
+    below = np.concatenate([v for d, v in stats.items() if d != target])
+    cuts = np.unique(np.concatenate([above, below]))
+    right = [(above > t).sum() + (below <= t).sum() for t in cuts]
+    return float(cuts[int(np.argmax(right))])
+
+
+def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, Any]]:
+    """Chooses the cut and writes the card `cfg.name`.json beside the default's; returns (path, switch)."""
+    from kd.evaluate import command_line, read_list_file
+
+    try:
+        default, default_onnx = load_card(cfg.default)
+        alternate, alternate_onnx = load_card(cfg.alternate)
+    except ExportError as e:
+        raise PairError(str(e)) from None
+    folder = default_onnx.parent
+    alt_card = alternate_onnx.with_suffix(".json") if Path(cfg.alternate).suffix.lower() == ".onnx" else Path(cfg.alternate)
+    if alt_card.resolve().parent != folder:
+        raise PairError(f"the alternate {alt_card} is not beside the default's model in {folder}: quantize or export it there "
+                        "(`sharpcam-kd quantize --out` / `export --out`), a pair's cards ship together")
+    if "switch" in default or "switch" in alternate:
+        raise PairError("a pair is made of two plain model cards, and one of these already has a switch: pass the plain cards")
+    if cfg.target not in WEBCAM_BENCHMARK:
+        raise PairError(f"target {cfg.target!r} is not one of the benchmark's cases ({', '.join(WEBCAM_BENCHMARK)}): pass one of them")
+    path = folder / f"{cfg.name}.json"
+    if path.resolve() in (Path(cfg.default).resolve(), alt_card.resolve()):
+        raise PairError(f"the pair's name {cfg.name} would overwrite one of its own cards: pass another --name")
+    files = read_list_file(cfg.images)
+    stats = case_statistics(files, cfg.period, cfg.seed, progress)
+    cut = best_cut(stats, cfg.target)
+    switch = {
+        "model": alt_card.name, "statistic": "blockiness", "period": cfg.period, "above": round(cut, 4),
+        "chosen_on": {
+            "images": f"{cfg.images} ({len(files)} images)", "target": cfg.target, "seed": cfg.seed,
+            "share_above": {d: round(float((v > cut).mean()), 4) for d, v in stats.items()},
+            "command": command_line(),
+        },
+    }
+    card = {k: v for k, v in default.items() if k not in ("metrics", "name")}
+    card = {"card_version": card.pop("card_version"), "name": cfg.name, **card, "switch": switch,
+            "pair": {"default": default["name"], "alternate": alternate["name"]}}
+    try:
+        write_card(path, card)
+    except CardError as e:
+        raise PairError(str(e)) from None
+    return path, switch
+
+
+class SwitchedRestorer:
+    """A card with a switch, run as the runtime runs one picture: its blockiness picks the model."""
+
+    runtime = "onnxruntime"
+
+    def __init__(self, card_path: str | Path, threads: int) -> None:
+        from kd.evaluate import OnnxRestorer
+
+        card, _ = load_card(card_path)
+        spec = card["switch"]
+        self.default = OnnxRestorer(card_path, threads)
+        self.alternate = OnnxRestorer(Path(self.default.onnx_path).parent / spec["model"], threads)
+        self.period, self.above = int(spec["period"]), float(spec["above"])
+        self.card = card
+        self.onnx_path, self.source = self.default.onnx_path, str(Path(card_path))
+        self.label = card["name"]
+        self.precision = f"{self.default.precision} / {self.alternate.precision}"
+        self.info = {**self.default.info, "switch": f"{self.alternate.label} above blockiness {self.above:.3f}"}
+        self.chosen = [0, 0]  # pictures that went to the default / to the alternate
+
+    def pick(self, rgb_u8: np.ndarray):
+        """The model this picture goes to."""
+        y = y_plane_u8(rgb_u8)
+        alt = min(y.shape) > self.period and blockiness(y, self.period) > self.above
+        self.chosen[int(alt)] += 1
+        return self.alternate if alt else self.default
+
+    def restore(self, rgb_u8: np.ndarray) -> np.ndarray:
+        return self.pick(rgb_u8).restore(rgb_u8)
+
+
+@click.command("pair")
+@click.option("--config", type=click.Path(dir_okay=False), help="TOML file ([pair] table).")
+@click.option("--default", "default", help="The plain model's card (most frames).")
+@click.option("--alternate", help="The specialist's card, beside the default's (frames above the cut).")
+@click.option("--name", help="The pair's card name (written beside the default's card).")
+@click.option("--images", help="List file of training HR images the cut is chosen on. [default: runs/split/train.txt]")
+@click.option("--target", help="The benchmark case the alternate is for. [default: x2+jpeg40]")
+def pair_command(config, **flags) -> None:
+    """Write a model card that switches per frame between two Y-plane models by a blockiness cut."""
+    try:
+        cfg = merge(PairConfig, config, flags, section="pair")
+        path, switch = make_pair(cfg)
+    except (ConfigError, PairError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    shares = ", ".join(f"{d} {100 * s:.1f} %" for d, s in switch["chosen_on"]["share_above"].items())
+    click.echo(f"wrote {path}: {switch['model']} above blockiness {switch['above']:.3f} (training split above the cut: {shares})")

@@ -1,0 +1,77 @@
+"""vcam.detect: the blockiness statistic finds a small JPEG stream up-scaled x2 (on scikit-image's photos)
+and not the clean picture, a plain up-scale or full-size JPEG; the switch decides with hysteresis."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from vcam_support import blocky_frame
+from vcam.detect import Blockiness, BlockSwitch, blockiness
+
+CUT = 1.3  # about the cut `sharpcam-kd pair` chooses on the training split (README, sitting 9)
+
+
+def photo_bgr(name: str) -> np.ndarray:
+    rgb = getattr(skimage.data, name)()
+    h, w = rgb.shape[0] // 4 * 4, rgb.shape[1] // 4 * 4
+    return np.ascontiguousarray(rgb[:h, :w, ::-1])
+
+
+def y_of(bgr_u8: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(bgr_u8, cv2.COLOR_BGR2YUV_I420)[: bgr_u8.shape[0]]
+
+
+@pytest.mark.parametrize("photo", ["astronaut", "chelsea", "coffee"])
+def test_a_small_jpeg_stream_up_scaled_is_above_the_cut_and_the_others_below(photo: str) -> None:
+    bgr = photo_bgr(photo)
+    h, w = bgr.shape[:2]
+    upscaled = cv2.resize(cv2.resize(bgr, (w // 2, h // 2), interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_CUBIC)
+    full_jpeg = cv2.imdecode(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 40])[1], cv2.IMREAD_COLOR)
+    assert blockiness(y_of(blocky_frame(bgr))) > CUT + 0.1
+    for other in (bgr, upscaled, full_jpeg):  # full-size JPEG's 8-px grid looks alike at both 16-px phases
+        assert blockiness(y_of(other)) < CUT - 0.15
+
+
+def test_a_flat_plane_has_no_grid_and_gain_and_offset_do_not_change_the_figure() -> None:
+    assert blockiness(np.full((64, 80), 128, np.uint8)) == 0.0
+    y = y_of(blocky_frame(photo_bgr("astronaut")))
+    dimmer = cv2.convertScaleAbs(y, alpha=0.5, beta=60)  # a darker, flatter picture of the same stream
+    assert blockiness(dimmer) == pytest.approx(blockiness(y), abs=0.05)
+
+
+def test_a_view_into_a_larger_buffer_gives_the_same_figure_and_the_wrong_size_is_refused() -> None:
+    y = y_of(blocky_frame(photo_bgr("coffee")))
+    h, w = y.shape
+    padded = np.zeros((h + 3, w + 5), np.uint8)  # as the Y plane sits in an even-sized I420 buffer
+    padded[:h, :w] = y
+    measure = Blockiness(w, h)
+    assert measure(padded[:h, :w]) == measure(np.ascontiguousarray(y)) == blockiness(y)
+    with pytest.raises(ValueError, match="buffers for"):
+        measure(padded)
+    with pytest.raises(ValueError, match="even period"):
+        Blockiness(w, h, period=15)
+
+
+def test_the_first_check_decides_and_later_changes_need_confirming_checks_in_a_row() -> None:
+    clean, blocky = y_of(photo_bgr("astronaut")), y_of(blocky_frame(photo_bgr("astronaut")))
+    h, w = clean.shape
+    switch = BlockSwitch(w, h, 16, CUT, every=1, confirm=3)
+    assert switch.choose(blocky) == 1 and switch.changes == 0  # no history: the picture decides
+    assert [switch.choose(f) for f in (clean, clean, blocky, clean, clean, clean)] == [1, 1, 1, 1, 1, 0]
+    assert switch.changes == 1 and switch.last < CUT
+    assert [switch.choose(f) for f in (blocky, blocky, blocky)] == [0, 0, 1] and switch.changes == 2
+
+
+def test_the_statistic_is_taken_every_nth_frame_only() -> None:
+    clean, blocky = y_of(photo_bgr("chelsea")), y_of(blocky_frame(photo_bgr("chelsea")))
+    h, w = clean.shape
+    switch = BlockSwitch(w, h, 16, CUT, every=4, confirm=1)
+    assert switch.choose(clean) == 0
+    # frames 2-4 are not measured, so blocky ones there change nothing; frame 5 is measured
+    assert [switch.choose(blocky) for _ in range(3)] == [0, 0, 0]
+    assert switch.choose(blocky) == 1
+    with pytest.raises(ValueError, match="every >= 1"):
+        BlockSwitch(w, h, 16, CUT, every=0)

@@ -1,0 +1,103 @@
+"""kd.switch: `sharpcam-kd pair` chooses a blockiness cut on training images (here scikit-image's photos)
+and writes a card the runtime reads with its switch; `kd evaluate` scores such a card picture by picture."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+from click.testing import CliRunner
+
+from vcam_support import blocky_frame, make_luma_onnx, write_luma_card
+from kd.__main__ import cli
+from kd.config import ConfigError, PairConfig
+from kd.evaluate import OnnxRestorer, make_restorer
+from kd.switch import PairError, SwitchedRestorer, best_cut, make_pair
+from vcam.card import read_card
+
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry")
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> Path:
+    """A list file of training pictures, as runs/split/train.txt is."""
+    folder = tmp_path_factory.mktemp("photos")
+    paths = []
+    for name in PHOTOS:
+        path = folder / f"{name}.png"
+        cv2.imwrite(str(path), getattr(skimage.data, name)()[:, :, ::-1])
+        paths.append(str(path))
+    listing = folder / "train.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    return listing
+
+
+@pytest.fixture()
+def models(tmp_path: Path) -> tuple[Path, Path]:
+    default = write_luma_card(make_luma_onnx(tmp_path / "plain.onnx"))
+    alternate = write_luma_card(make_luma_onnx(tmp_path / "deblock.onnx", amount=-0.2))
+    return default, alternate
+
+
+def test_best_cut_separates_the_target_from_the_rest() -> None:
+    stats = {"a": np.array([1.0, 1.1, 1.2]), "target": np.array([1.5, 1.6, 1.15]), "b": np.array([1.05, 1.3])}
+    assert best_cut(stats, "target") == 1.3  # 1.15 of the target is lost either way; 1.3 keeps all others below
+
+
+def test_pair_writes_a_card_the_runtime_reads_with_its_cut(images: Path, models: tuple[Path, Path]) -> None:
+    default, alternate = models
+    path, switch = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="plain-auto", images=str(images)),
+                             progress=False)
+    assert path == default.parent / "plain-auto.json"
+    card = read_card(path)
+    assert card.onnx_path == default.with_suffix(".onnx").resolve() and card.switch is not None
+    assert card.switch.card.name == "deblock" and card.switch.above == switch["above"]
+    shares = switch["chosen_on"]["share_above"]
+    assert shares["x2+jpeg40"] > 0.5 and max(v for k, v in shares.items() if k != "x2+jpeg40") < 0.5
+    assert 1.0 < switch["above"] < 2.0 and str(images) in switch["chosen_on"]["images"]
+    assert "metrics" not in card.raw and card.raw["pair"] == {"default": "plain", "alternate": "deblock"}
+
+
+def test_switched_restorer_picks_per_picture_as_the_runtime_does(images: Path, models: tuple[Path, Path]) -> None:
+    default, alternate = models
+    path, _ = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="plain-auto", images=str(images)),
+                        progress=False)
+    restorer = make_restorer(str(path), 1)
+    assert isinstance(restorer, SwitchedRestorer) and restorer.label == "plain-auto"
+    rgb = np.ascontiguousarray(skimage.data.astronaut()[:256, :256])
+    blocky = np.ascontiguousarray(blocky_frame(rgb[:, :, ::-1])[:, :, ::-1])
+    np.testing.assert_array_equal(restorer.restore(rgb), OnnxRestorer(default, 1).restore(rgb))
+    np.testing.assert_array_equal(restorer.restore(blocky), OnnxRestorer(alternate, 1).restore(blocky))
+    assert restorer.chosen == [1, 1]
+
+
+def test_pair_refuses_what_it_cannot_make_in_one_line(images: Path, models: tuple[Path, Path], tmp_path: Path) -> None:
+    default, alternate = models
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    far = write_luma_card(make_luma_onnx(elsewhere / "far.onnx"))
+    runner = CliRunner()
+    for args, needle in (
+        (["--default", str(default), "--alternate", str(far), "--name", "x"], "is not beside the default's model"),
+        (["--default", str(default), "--alternate", str(alternate), "--name", "plain"], "would overwrite one of its own cards"),
+        (["--default", str(default), "--alternate", str(alternate), "--name", "x", "--target", "x4"], "is not one of the benchmark's cases"),
+        (["--default", str(default), "--alternate", str(alternate)], "needs --default, --alternate and --name"),
+    ):
+        result = runner.invoke(cli, ["pair", *args, "--images", str(images)])
+        assert result.exit_code == 1 and needle in result.output and "Traceback" not in result.output, result.output
+    assert not (default.parent / "x.json").exists() and not (default.parent / "x.json.partial").exists()
+    with pytest.raises(ConfigError, match="even number"):
+        PairConfig(default="a", alternate="b", name="c", period=9)
+
+
+def test_a_pair_is_not_made_of_pairs(images: Path, models: tuple[Path, Path]) -> None:
+    default, alternate = models
+    path, _ = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="plain-auto", images=str(images)),
+                        progress=False)
+    with pytest.raises(PairError, match="already has a switch"):
+        make_pair(PairConfig(default=str(path), alternate=str(alternate), name="again", images=str(images)), progress=False)
+    assert json.loads(path.read_text())["switch"]["model"] == "deblock.json"

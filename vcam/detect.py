@@ -1,0 +1,98 @@
+"""Which of a model pair runs on a frame: a blockiness statistic of the Y plane and a switch with hysteresis.
+
+A frame that was JPEG-compressed small and up-scaled x2 by the receiver (a bandwidth-starved stream) carries
+its 8 x 8 blocks as a 16-pixel grid, where a model trained for that case alone gains ~0.7 dB and the
+mix-trained default ~0.1 (README, sitting 8). `blockiness` finds that grid: the mean |first difference| of
+the Y plane per column, folded modulo the period, at its strongest phase over the phase half a period away
+(the same for rows, the two averaged). A block edge repeats every period and the opposite phase is a
+block's middle; the up-scale's own 2-pixel pattern and full-size JPEG's 8-pixel grid look the same at both
+phases, so they stay near 1.0. The ratio does not change with an offset or a gain of the plane, so limited-
+and full-range luma give the same figure. `sharpcam-kd pair` chooses the cut with this same code.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+class Blockiness:
+    """The blockiness of (H, W) uint8 planes of one size at a `period`-pixel grid (>= 1.0 for most
+    pictures; a flat plane gives 0.0). Scratch buffers are allocated once; call from one thread only."""
+
+    def __init__(self, width: int, height: int, period: int = 16) -> None:
+        if period < 2 or period % 2 or width <= period or height <= period:
+            raise ValueError(f"blockiness needs an even period >= 2 and a plane larger than it, not {period} on {width}x{height}")
+        self.size, self.period = (width, height), period
+        self._dx_u8 = np.empty((height, width - 1), np.uint8)
+        self._dy_u8 = np.empty((height - 1, width), np.uint8)
+        self._col_s32 = np.empty((1, width - 1), np.int32)
+        self._row_s32 = np.empty((height - 1, 1), np.int32)
+        self._fold_f64 = np.empty(period, np.float64)
+
+    def __call__(self, y_u8: np.ndarray) -> float:
+        w, h = self.size
+        if y_u8.shape != (h, w):
+            raise ValueError(f"blockiness of a {y_u8.shape[1]}x{y_u8.shape[0]} plane with buffers for {w}x{h}")
+        cv2.absdiff(y_u8[:, 1:], y_u8[:, :-1], dst=self._dx_u8)
+        cv2.absdiff(y_u8[1:], y_u8[:-1], dst=self._dy_u8)
+        cv2.reduce(self._dx_u8, 0, cv2.REDUCE_SUM, dst=self._col_s32, dtype=cv2.CV_32S)
+        cv2.reduce(self._dy_u8, 1, cv2.REDUCE_SUM, dst=self._row_s32, dtype=cv2.CV_32S)
+        return 0.5 * (self._ratio(self._col_s32.reshape(-1)) + self._ratio(self._row_s32.reshape(-1)))
+
+    def _ratio(self, sums: np.ndarray) -> float:
+        p = self.period
+        n = len(sums) // p * p
+        np.sum(sums[:n].reshape(-1, p), axis=0, out=self._fold_f64)
+        fold = self._fold_f64
+        # every phase sums the same number of differences, so sums compare as means would
+        return float(max(fold[k] / max(fold[(k + p // 2) % p], 1e-6) for k in range(p)))
+
+
+def blockiness(y_u8: np.ndarray, period: int = 16) -> float:
+    """One plane's blockiness (allocates its scratch: offline use)."""
+    return Blockiness(y_u8.shape[1], y_u8.shape[0], period)(y_u8)
+
+
+class BlockSwitch:
+    """Per frame, 0 (the card's model) or 1 (its alternate, for frames whose blockiness is above `cut`).
+
+    The statistic is taken on every `every`-th frame only, and the choice changes only after `confirm`
+    checks in a row on the other side of the cut: a stream is small-and-up-scaled for seconds at a
+    time, and a model that changes with every frame near the cut would flicker between two looks. The
+    first check decides at once (a single picture has no history). Call `choose` from one thread only.
+    """
+
+    def __init__(self, width: int, height: int, period: int, cut: float, every: int = 1, confirm: int = 1) -> None:
+        if every < 1 or confirm < 1:
+            raise ValueError(f"the switch checks every >= 1 frames and confirms over >= 1 checks, not {every} and {confirm}")
+        self._measure = Blockiness(width, height, period)
+        self.cut, self.every, self.confirm = cut, every, confirm
+        self.active = 0
+        self.last = float("nan")  # the latest statistic (for the stats line)
+        self.changes = 0
+        self.frames = [0, 0]  # frames sent to the card's model / to its alternate
+        self._frame = 0
+        self._streak = 0
+
+    def choose(self, y_u8: np.ndarray) -> int:
+        """The model for this frame ((H, W) uint8 Y plane of the capture frame)."""
+        active = self._choose(y_u8)
+        self.frames[active] += 1
+        return active
+
+    def _choose(self, y_u8: np.ndarray) -> int:
+        first = self._frame == 0
+        self._frame += 1
+        if (self._frame - 1) % self.every:
+            return self.active
+        self.last = self._measure(y_u8)
+        wanted = int(self.last > self.cut)
+        if wanted == self.active:
+            self._streak = 0
+        elif first or self._streak + 1 >= self.confirm:
+            self.active, self._streak = wanted, 0
+            self.changes += 0 if first else 1
+        else:
+            self._streak += 1
+        return self.active
