@@ -413,8 +413,10 @@ class PairConfig:
     def __post_init__(self) -> None:
         if not self.default or not self.alternate or not self.name:
             raise ConfigError("a pair needs --default, --alternate and --name: the two cards and the new card's name")
-        if self.period < 2 or self.period % 2:
-            raise ConfigError(f"period {self.period} must be an even number of pixels >= 2")
+        if not 2 <= self.period <= 64 or self.period % 2:
+            raise ConfigError(f"period {self.period} must be an even number of pixels from 2 to 64 (what a card's switch takes)")
+        if Path(self.name).name != self.name or self.name.endswith(".json"):
+            raise ConfigError(f"name {self.name!r} must be a plain card name (no folder, no .json): the card goes beside the default's")
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from tqdm import tqdm
 from kd.config import ConfigError, PairConfig, merge
 from kd.degrade import WEBCAM_BENCHMARK, modcrop
 from kd.export import ExportError, load_card
-from vcam.card import CardError, write_card
-from vcam.detect import blockiness
+from vcam.card import CardError, read_card, write_card
+from vcam.detect import MIN_PERIODS, Blockiness, blockiness
 
 
 class PairError(Exception):
@@ -49,6 +49,9 @@ def case_statistics(files: list[Path], period: int, seed: int, progress: bool = 
     out: dict[str, list[float]] = {d: [] for d in WEBCAM_BENCHMARK}
     for f in tqdm(files, desc="blockiness on the training split", unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True):
         hr = modcrop(as_rgb_u8(load_hr_u8(f)), 6)
+        if not Blockiness.fits(hr.shape[1], hr.shape[0], period):
+            raise PairError(f"training image {f} ({hr.shape[1]}x{hr.shape[0]}) is too small to measure a {period}-px grid "
+                            f"(at least {MIN_PERIODS * period} px a side): leave it out of the list")
         for d, lq in degraded_inputs(hr, f"train/{f.name}", seed).items():
             out[d].append(blockiness(y_plane_u8(lq), period))
     return {d: np.array(v) for d, v in out.items()}
@@ -82,7 +85,8 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
     if cfg.target not in WEBCAM_BENCHMARK:
         raise PairError(f"target {cfg.target!r} is not one of the benchmark's cases ({', '.join(WEBCAM_BENCHMARK)}): pass one of them")
     path = folder / f"{cfg.name}.json"
-    if path.resolve() in (Path(cfg.default).resolve(), alt_card.resolve()):
+    default_card = default_onnx.with_suffix(".json") if Path(cfg.default).suffix.lower() == ".onnx" else Path(cfg.default)
+    if path.resolve() in (default_card.resolve(), alt_card.resolve()):
         raise PairError(f"the pair's name {cfg.name} would overwrite one of its own cards: pass another --name")
     files = read_list_file(cfg.images)
     stats = case_statistics(files, cfg.period, cfg.seed, progress)
@@ -96,6 +100,7 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         },
     }
     card = {k: v for k, v in default.items() if k not in ("metrics", "name")}
+    card["file"] = default_onnx.name
     card = {"card_version": card.pop("card_version"), "name": cfg.name, **card, "switch": switch,
             "pair": {"default": default["name"], "alternate": alternate["name"]}}
     try:
@@ -113,11 +118,16 @@ class SwitchedRestorer:
     def __init__(self, card_path: str | Path, threads: int) -> None:
         from kd.evaluate import OnnxRestorer
 
-        card, _ = load_card(card_path)
-        spec = card["switch"]
+        try:
+            parsed = read_card(card_path)
+        except CardError as e:
+            raise ExportError(str(e)) from None
+        spec = parsed.switch
+        assert spec is not None, f"{card_path} has no switch"
+        card = parsed.raw
         self.default = OnnxRestorer(card_path, threads)
-        self.alternate = OnnxRestorer(Path(self.default.onnx_path).parent / spec["model"], threads)
-        self.period, self.above = int(spec["period"]), float(spec["above"])
+        self.alternate = OnnxRestorer(spec.card.card_path, threads)
+        self.period, self.above = spec.period, spec.above
         self.card = card
         self.onnx_path, self.source = self.default.onnx_path, str(Path(card_path))
         self.label = card["name"]
@@ -128,7 +138,7 @@ class SwitchedRestorer:
     def pick(self, rgb_u8: np.ndarray):
         """The model this picture goes to."""
         y = y_plane_u8(rgb_u8)
-        alt = min(y.shape) > self.period and blockiness(y, self.period) > self.above
+        alt = Blockiness.fits(y.shape[1], y.shape[0], self.period) and blockiness(y, self.period) > self.above
         self.chosen[int(alt)] += 1
         return self.alternate if alt else self.default
 

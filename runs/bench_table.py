@@ -28,4 +28,13 @@ for model, kinds in runs.items():
                      f"{span([100 * r['model_scale'] for r in paced], '{:.0f}')} %" if paced else "–")
     cells.append(" / ".join(span([r["overhead_ms"] for r in kinds[k]]) if kinds.get(k) else "–" for k in ("720p", "1080p")))
     print(f"| {model} | " + " | ".join(cells) + " |")
+extra = sorted({k for kinds in runs.values() for k in kinds} - {"720p", "1080p", "720p30", "1080p30"})
+for kind in extra:  # other streams (e.g. sitting 9's 720p30-blocky): output fps, cores, alternate's share of frames
+    print(f"\n| model | {kind}: output fps, cores, model work size, frames to a pair's alternate |\n|---|---|")
+    for model, kinds in runs.items():
+        if kinds.get(kind):
+            rs = kinds[kind]
+            share = [r["switch_frames"][1] / max(1, sum(r["switch_frames"])) for r in rs if r.get("switch_frames")]
+            print(f"| {model} | {span([r['fps'] for r in rs])}, {span([r['cpu_cores'] for r in rs], '{:.2f}')} cores, "
+                  f"{span([100 * r['model_scale'] for r in rs], '{:.0f}')} %" + (f", {span([100 * s for s in share], '{:.0f}')} %" if share else "") + " |")
 print(f"\nCPU: {next(iter(next(iter(runs.values())).values()))[0].get('cpu_count')} logical cores; files in {folder}")

@@ -65,6 +65,8 @@ def test_toml_then_overrides(tmp_path: Path) -> None:
     assert cfg.device == "/dev/video9" and cfg.fps == 15.0 and cfg.mirror
     assert cfg.strength == 0.25  # flags/env win over the file
     assert cfg.work_size == (320, 180)
+    path.write_text("switch-every = 2\nswitch-confirm = 10\n")  # a model pair's switch: the file only, no flag
+    assert (build_config(path, {}).switch_every, build_config(path, {}).switch_confirm) == (2, 10)
 
 
 def test_toml_sharpcam_table(tmp_path: Path) -> None:
@@ -83,6 +85,8 @@ def test_toml_sharpcam_table(tmp_path: Path) -> None:
         ("mirror = \"false\"\n", "mirror = 'false' is not true or false: write mirror = true or mirror = false"),
         ("on-demand = 1\n", "on-demand = 1 is not true or false"),
         ("work_sise = \"960x540\"\n", "use one of .*work-size"),
+        ("switch-every = 0\n", "switch-every = 0 is out of range"),
+        ("switch-confirm = 2.5\n", "switch-confirm = 2.5 is out of range"),
     ],
 )
 def test_bad_toml(tmp_path: Path, text: str, needle: str) -> None:

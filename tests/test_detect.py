@@ -36,7 +36,10 @@ def test_a_small_jpeg_stream_up_scaled_is_above_the_cut_and_the_others_below(pho
 
 
 def test_a_flat_plane_has_no_grid_and_gain_and_offset_do_not_change_the_figure() -> None:
-    assert blockiness(np.full((64, 80), 128, np.uint8)) == 0.0
+    assert blockiness(np.full((64, 80), 128, np.uint8)) == 1.0
+    lines = np.full((96, 128), 40, np.uint8)
+    lines[:, ::16] = 200  # a drawn grid on a flat card: large, but finite
+    assert 10 < blockiness(lines) < 1000
     y = y_of(blocky_frame(photo_bgr("astronaut")))
     dimmer = cv2.convertScaleAbs(y, alpha=0.5, beta=60)  # a darker, flatter picture of the same stream
     assert blockiness(dimmer) == pytest.approx(blockiness(y), abs=0.05)
@@ -53,16 +56,22 @@ def test_a_view_into_a_larger_buffer_gives_the_same_figure_and_the_wrong_size_is
         measure(padded)
     with pytest.raises(ValueError, match="even period"):
         Blockiness(w, h, period=15)
+    with pytest.raises(ValueError, match="4 periods a side"):  # one column per phase would decide
+        Blockiness(w, 17, period=16)
 
 
 def test_the_first_check_decides_and_later_changes_need_confirming_checks_in_a_row() -> None:
     clean, blocky = y_of(photo_bgr("astronaut")), y_of(blocky_frame(photo_bgr("astronaut")))
     h, w = clean.shape
     switch = BlockSwitch(w, h, 16, CUT, every=1, confirm=3)
-    assert switch.choose(blocky) == 1 and switch.changes == 0  # no history: the picture decides
+    assert switch.choose(blocky) == 1 and switch.changes == 1  # no history: the picture decides
     assert [switch.choose(f) for f in (clean, clean, blocky, clean, clean, clean)] == [1, 1, 1, 1, 1, 0]
-    assert switch.changes == 1 and switch.last < CUT
-    assert [switch.choose(f) for f in (blocky, blocky, blocky)] == [0, 0, 1] and switch.changes == 2
+    assert switch.changes == 2 and switch.last < CUT
+    assert [switch.choose(f) for f in (blocky, blocky, blocky)] == [0, 0, 1] and switch.changes == 3
+    assert switch.frames == [3, 7]
+    later = BlockSwitch(w, h, 16, CUT, every=1, confirm=3)
+    later.carry_on_from(switch)  # a new processor for the same stream: no fresh first decision
+    assert [later.choose(f) for f in (clean, clean)] == [1, 1] and later.frames == [3, 9]
 
 
 def test_the_statistic_is_taken_every_nth_frame_only() -> None:

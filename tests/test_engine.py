@@ -223,6 +223,9 @@ def test_a_card_with_a_switch_loads_its_alternate_and_runs_either(tmp_path: Path
         ({"statistic": "sharpness"}, "is not one of blockiness"),
         ({"above": "high"}, "must be a number"),
         ({"model": 3}, "naming its alternate card"),
+        ({"model": "../pair-alternate.json"}, "another card (.json) in the same folder"),
+        ({"model": "pair.json"}, "another card (.json) in the same folder"),
+        ({"model": "pair-alternate.onnx"}, "another card (.json) in the same folder"),
     ],
 )
 def test_a_broken_switch_is_refused_in_one_line(tmp_path: Path, change: dict, needle: str) -> None:

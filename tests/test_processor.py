@@ -185,3 +185,35 @@ def test_the_daemon_changes_model_only_after_its_confirming_checks(tmp_path: Pat
         slot.release()
     assert chosen == [0, 0, 0, 1, 1] and proc.active_model == "pair-alternate"
     assert proc.pre_pool.acquire().variant == 0  # a slot comes back from its pool unmarked
+
+
+def test_a_new_processor_for_the_same_stream_keeps_the_model_it_was_running(tmp_path: Path) -> None:
+    """A strength change, a reload or a work-size step builds a new processor: it carries on with the switch's
+    model instead of deciding afresh on its first frame."""
+    from vcam_support import blocky_frame, write_pair_card
+
+    card = write_pair_card(tmp_path)
+    clean = panned_frames(W, H, 1)[0]
+    cfg = DaemonConfig(model=str(card), switch_every=1, switch_confirm=3)
+    engine = load_engine(cfg.model, "cpu", 1)
+    old = FrameProcessor(cfg, engine, (W, H))
+    for frame in (blocky_frame(clean), clean):
+        slot = old.pre_pool.acquire()
+        old.preprocess(frame, slot)
+        slot.release()
+    assert old.active_model == "pair-alternate"
+    new = FrameProcessor(cfg.replace(strength=0.5), engine, (W, H), previous=old)
+    slot = new.pre_pool.acquire()
+    new.preprocess(clean, slot)  # a second clean check in a row: still one short of three
+    assert slot.variant == 1 and new.switch is not None and new.switch.frames == [0, 3]
+    fresh = FrameProcessor(cfg, engine, (W, H))
+    slot = fresh.pre_pool.acquire()
+    fresh.preprocess(clean, slot)
+    assert slot.variant == 0  # without a previous processor the first frame decides
+
+
+def test_no_switch_on_a_frame_too_small_to_measure(tmp_path: Path) -> None:
+    from vcam_support import write_pair_card
+
+    proc, _ = run(write_pair_card(tmp_path), panned_frames(60, 48, 1)[0])
+    assert proc.switch is None and proc.active_model == "pair"

@@ -84,14 +84,18 @@ def test_pair_refuses_what_it_cannot_make_in_one_line(images: Path, models: tupl
     for args, needle in (
         (["--default", str(default), "--alternate", str(far), "--name", "x"], "is not beside the default's model"),
         (["--default", str(default), "--alternate", str(alternate), "--name", "plain"], "would overwrite one of its own cards"),
+        (["--default", str(default.with_suffix(".onnx")), "--alternate", str(alternate), "--name", "plain"], "would overwrite"),
+        (["--default", str(default), "--alternate", str(alternate), "--name", "../x"], "plain card name"),
         (["--default", str(default), "--alternate", str(alternate), "--name", "x", "--target", "x4"], "is not one of the benchmark's cases"),
         (["--default", str(default), "--alternate", str(alternate)], "needs --default, --alternate and --name"),
     ):
         result = runner.invoke(cli, ["pair", *args, "--images", str(images)])
         assert result.exit_code == 1 and needle in result.output and "Traceback" not in result.output, result.output
     assert not (default.parent / "x.json").exists() and not (default.parent / "x.json.partial").exists()
-    with pytest.raises(ConfigError, match="even number"):
-        PairConfig(default="a", alternate="b", name="c", period=9)
+    assert json.loads(default.read_text())["name"] == "plain"  # the default's own card untouched
+    for period in (9, 66):
+        with pytest.raises(ConfigError, match="even number"):
+            PairConfig(default="a", alternate="b", name="c", period=period)
 
 
 def test_a_pair_is_not_made_of_pairs(images: Path, models: tuple[Path, Path]) -> None:

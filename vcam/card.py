@@ -239,7 +239,10 @@ def _parse_switch(spec: Any, card: ModelCard, shown: Path) -> SwitchSpec:
         raise CardError(f"model card {shown}: switch period {period!r} must be an even number of pixels 2..64: {fix}")
     if not (isinstance(above, (int, float)) and not isinstance(above, bool) and math.isfinite(above)):
         raise CardError(f"model card {shown}: switch 'above' {above!r} must be a number: {fix}")
-    path = card.card_path.parent / spec["model"]
+    name = spec["model"]
+    if Path(name).name != name or not name.endswith(".json") or name == card.card_path.name:
+        raise CardError(f"model card {shown}: switch model {name!r} must name another card (.json) in the same folder: {fix}")
+    path = card.card_path.parent / name
     if not path.is_file():
         raise CardError(f"model card {shown}: its switch's card {spec['model']} is missing: put it beside the card")
     try:

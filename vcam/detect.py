@@ -15,14 +15,25 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+MIN_PERIODS = 4  # grid periods per side a plane needs: fewer, and one column per phase decides
+# added to every phase's mean |difference| (grey levels), so that flat pictures (a test chart, a dark
+# room) give ~1.0 instead of a ratio of two near-zero sums
+FLOOR_LEVELS = 0.25
+
 
 class Blockiness:
-    """The blockiness of (H, W) uint8 planes of one size at a `period`-pixel grid (>= 1.0 for most
-    pictures; a flat plane gives 0.0). Scratch buffers are allocated once; call from one thread only."""
+    """The blockiness of (H, W) uint8 planes of one size at a `period`-pixel grid (~1.0 for most pictures
+    and for a flat plane). Scratch buffers are allocated once; call from one thread only."""
+
+    @staticmethod
+    def fits(width: int, height: int, period: int) -> bool:
+        """Whether a plane of this size is large enough to measure (MIN_PERIODS periods per side)."""
+        return min(width, height) >= MIN_PERIODS * period
 
     def __init__(self, width: int, height: int, period: int = 16) -> None:
-        if period < 2 or period % 2 or width <= period or height <= period:
-            raise ValueError(f"blockiness needs an even period >= 2 and a plane larger than it, not {period} on {width}x{height}")
+        if period < 2 or period % 2 or not self.fits(width, height, period):
+            raise ValueError(f"blockiness needs an even period >= 2 and a plane of {MIN_PERIODS} periods a side, "
+                             f"not {period} on {width}x{height}")
         self.size, self.period = (width, height), period
         self._dx_u8 = np.empty((height, width - 1), np.uint8)
         self._dy_u8 = np.empty((height - 1, width), np.uint8)
@@ -38,15 +49,16 @@ class Blockiness:
         cv2.absdiff(y_u8[1:], y_u8[:-1], dst=self._dy_u8)
         cv2.reduce(self._dx_u8, 0, cv2.REDUCE_SUM, dst=self._col_s32, dtype=cv2.CV_32S)
         cv2.reduce(self._dy_u8, 1, cv2.REDUCE_SUM, dst=self._row_s32, dtype=cv2.CV_32S)
-        return 0.5 * (self._ratio(self._col_s32.reshape(-1)) + self._ratio(self._row_s32.reshape(-1)))
+        return 0.5 * (self._ratio(self._col_s32.reshape(-1), h) + self._ratio(self._row_s32.reshape(-1), w))
 
-    def _ratio(self, sums: np.ndarray) -> float:
+    def _ratio(self, sums: np.ndarray, per_sum: int) -> float:
+        """`sums`: one sum of `per_sum` |differences| per column (or row)."""
         p = self.period
         n = len(sums) // p * p
         np.sum(sums[:n].reshape(-1, p), axis=0, out=self._fold_f64)
         fold = self._fold_f64
-        # every phase sums the same number of differences, so sums compare as means would
-        return float(max(fold[k] / max(fold[(k + p // 2) % p], 1e-6) for k in range(p)))
+        floor = FLOOR_LEVELS * per_sum * (n // p)  # every phase sums the same number of differences
+        return float(max((fold[k] + floor) / (fold[(k + p // 2) % p] + floor) for k in range(p)))
 
 
 def blockiness(y_u8: np.ndarray, period: int = 16) -> float:
@@ -75,6 +87,13 @@ class BlockSwitch:
         self._frame = 0
         self._streak = 0
 
+    def carry_on_from(self, previous: "BlockSwitch") -> None:
+        """Takes over a switch's state (its model, checks in a row, counts): a new processor for the same
+        stream (a strength change, a reload, a work-size step) keeps the model it was running."""
+        self.active, self.last, self.changes = previous.active, previous.last, previous.changes
+        self.frames = list(previous.frames)
+        self._frame, self._streak = max(1, previous._frame), previous._streak
+
     def choose(self, y_u8: np.ndarray) -> int:
         """The model for this frame ((H, W) uint8 Y plane of the capture frame)."""
         active = self._choose(y_u8)
@@ -92,7 +111,7 @@ class BlockSwitch:
             self._streak = 0
         elif first or self._streak + 1 >= self.confirm:
             self.active, self._streak = wanted, 0
-            self.changes += 0 if first else 1
+            self.changes += 1
         else:
             self._streak += 1
         return self.active

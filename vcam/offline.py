@@ -24,7 +24,7 @@ def _enhance_image(cfg: DaemonConfig, engine: Engine | None, input_path: Path, o
     image = read_image(input_path)
     h, w = image.shape[:2]
     bgr = to_bgr_u8(image, np.empty((h, w, 3), np.uint8))
-    proc = FrameProcessor(cfg, engine, (w, h), offline=True)
+    proc = FrameProcessor(cfg, engine, (w, h), offline=True, picture=True)
     result = proc.to_bgr(proc.process(bgr, proc.new_output()), np.empty_like(bgr), bgr)
     if image.ndim == 3 and image.shape[2] == 4:  # keep the alpha channel of a BGRA image
         alpha = image[:, :, 3] if image.dtype == np.uint8 else (image[:, :, 3] // 257).astype(np.uint8)
@@ -152,7 +152,8 @@ def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: flo
         "rss_growth_mb": snap["rss_growth_mb"],
         "cpu_cores": snap["cpu_cores"],
         "model_scale": pipeline.auto_scale,  # < 1: the frame-rate hold ran the model at this fraction of the size
-        # a card with a switch: frames (warm-up included) that went to its model and to its alternate
+        # a card with a switch: frames the pre stage sent to its model and to its alternate (warm-up and
+        # frames dropped before inference included)
         "switch_frames": list(proc.switch.frames) if (proc := pipeline.last_processor) is not None and proc.switch is not None else None,
         "cpu_count": os.cpu_count(),
         "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,

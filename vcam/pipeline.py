@@ -248,8 +248,8 @@ class Pipeline:
                     if self.auto_scale < 1.0:
                         line += f" | model at {100 * self.auto_scale:.0f}% size"
                     proc = self._proc
-                    if proc is not None and proc.switch is not None:
-                        line += f" | {proc.active_model} ({proc.switch.last:.2f})"
+                    if proc is not None and proc.switch is not None and math.isfinite(proc.switch.last):
+                        line += f" | {proc.active_model} (blockiness {proc.switch.last:.2f})"
                     log.info("%s", line)
                     if self._notify is not None:
                         self._notify.status(line)
@@ -524,7 +524,7 @@ class Pipeline:
         if (proc is None or proc.geometry.capture != size or proc.capture_format != fmt or proc.generation != generation
                 or proc.auto_scale != scale):
             run_cfg = cfg.replace(work_size=scaled_size(size, scale)) if scale < 1.0 and cfg.work_size is None else cfg
-            proc = FrameProcessor(run_cfg, engine, size, generation, capture_format=fmt)
+            proc = FrameProcessor(run_cfg, engine, size, generation, capture_format=fmt, previous=proc)
             proc.auto_scale = scale
             self._proc = proc
         return proc

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from vcam.config import DaemonConfig
-from vcam.detect import BlockSwitch
+from vcam.detect import Blockiness, BlockSwitch
 from vcam.engine import Engine
 from vcam.mailbox import Slot, SlotPool
 from vcam.transforms import (FrameGeometry, LumaPostprocessor, LumaPreprocessor, Postprocessor, Preprocessor,
@@ -39,8 +39,9 @@ class FrameProcessor:
     shapes depend on the geometry. Each method is called from one thread only (the stage that owns it).
 
     A card with a switch (luma path): the pre stage measures the capture frame's Y plane (vcam/detect.py)
-    and marks the slot for the card's model or its alternate; the infer stage runs that one. Offline
-    (one picture at a time) the picture alone decides.
+    and marks the slot for the card's model or its alternate; the infer stage runs that one. A `picture`
+    (one image, no stream) decides alone; a new processor for a stream takes over the switch state of the
+    `previous` one, so a strength change, a reload or a work-size step does not re-decide at once.
     """
 
     def __init__(
@@ -51,6 +52,8 @@ class FrameProcessor:
         generation: int = 0,
         offline: bool = False,
         capture_format: str = "bgr",
+        picture: bool = False,
+        previous: "FrameProcessor | None" = None,
     ) -> None:
         self.cfg = cfg
         self.engine = engine
@@ -89,9 +92,15 @@ class FrameProcessor:
             infer_buffers = lambda: {"output": np.empty(tensor_shape, dtype)}
             self.output_shape = self.luma_post.output_shape()
             spec = card.switch
-            if spec is not None and engine.alternate is not None and min(cw, ch) > spec.period:
-                every, confirm = (1, 1) if offline else (cfg.switch_every, cfg.switch_confirm)
+            if spec is not None and engine.alternate is not None and Blockiness.fits(cw, ch, spec.period):
+                # The statistic is taken at capture size even when the model runs smaller (--work-size, the
+                # frame-rate hold): the stream's grid is the capture's; the specialist is trained on grids
+                # of 12-24 px (JPEG at x1.5-3 below the frame), which a 75 % work size keeps.
+                every, confirm = (1, 1) if picture else (cfg.switch_every, cfg.switch_confirm)
                 self.switch = BlockSwitch(cw, ch, spec.period, spec.above, every, confirm)
+                old = previous.switch if previous is not None else None
+                if old is not None and (old.cut, old._measure.period) == (spec.above, spec.period):
+                    self.switch.carry_on_from(old)
         else:
             tensor_shape = self.geometry.tensor_shape
             self.pre = Preprocessor(self.geometry, card.color_order, card.value_max)
@@ -138,7 +147,7 @@ class FrameProcessor:
 
     @property
     def active_model(self) -> str | None:
-        """The name of the model the latest frame went to (None without a model)."""
+        """The name of the model the pre stage chose for its latest frame (None without a model)."""
         if self.copy or self.engine is None:
             return None
         if self.switch is not None and self.switch.active and self.engine.alternate is not None:

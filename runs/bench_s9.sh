@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Sitting 9: what a model pair costs end to end (`sharpcam bench`, the whole pipeline), interleaved with the plain
+# default and sharpcam-rt-int8 (the CPU bound of the model issue) in three rounds, the clips delivered at 30 fps
+# like a camera. Two streams: talking_720p.mp4 as it is (the switch's statistic stays below the cut: the pair
+# runs its default and pays only the statistic) and the same frames as a small encoded stream up-scaled by the
+# receiver (each frame area-halved, JPEG q40, bicubic x2; written once as a lossless FFV1 clip), where the pair
+# runs its alternate. Run with nothing else on the machine.
+# bash runs/bench_s9.sh PAIR_CARD.json
+set -euo pipefail
+pair=$(realpath "${1:?usage: bash runs/bench_s9.sh PAIR_CARD.json}")
+cd "$(dirname "$0")/.."
+name=$(basename "$pair" .json)
+out=runs/bench/s9
+rm -rf "$out" && mkdir -p "$out"
+blocky=$(mktemp -d)/blocky_720p.mkv
+python - "$blocky" <<'PY'
+import sys, cv2
+cap = cv2.VideoCapture("../shared/video/talking_720p.mp4")
+writer = None
+for _ in range(150):
+    ok, frame = cap.read()
+    if not ok:
+        break
+    h, w = frame.shape[:2]
+    small = cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    small = cv2.imdecode(cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 40])[1], cv2.IMREAD_COLOR)
+    if writer is None:
+        writer = cv2.VideoWriter(sys.argv[1], cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"FFV1"), 30, (w, h))
+    writer.write(cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC))
+writer.release()
+PY
+for r in 1 2 3; do
+    for spec in sharpcam-cs4-int8:export/sharpcam-cs4-int8.json "$name:$pair" sharpcam-rt-int8:export/sharpcam-rt-int8.json; do
+        IFS=: read -r n m <<< "$spec"
+        sharpcam bench --model "$m" --clip ../shared/video/talking_720p.mp4 --fps 30 --duration 15 --json > "$out/${n}_720p30_r$r.json"
+        sharpcam bench --model "$m" --clip "$blocky" --fps 30 --duration 15 --json > "$out/${n}_720p30-blocky_r$r.json"
+    done
+done
+rm -rf "$(dirname "$blocky")"
+python runs/bench_table.py "$out" | tee "$out/table.md"
