@@ -24,6 +24,8 @@ sharpcam-kd evaluate --webcam runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.jso
     --out runs/eval/webcam-s9
 # 4. The published x2 protocol of the shipped pair (into its card) beside the default
 sharpcam-kd evaluate export/sharpcam-cs4-switch.json export/sharpcam-cs4-int8.json --no-test --no-fps --out runs/eval/x2-s9
-sharpcam-kd card export/sharpcam-cs4-switch.json --metrics runs/eval/x2-s9.json
+sharpcam-kd card export/sharpcam-cs4-switch.json --metrics runs/eval/x2-s9.json --metrics-label sharpcam-cs4-switch
 # 5. Real H.264 (libx264): what the switch does with a codec's own 16-px macroblocks
 python runs/h264_s9.py runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.json export/sharpcam-cs4-switch.json
+# 6. A face to look at: x2 and x2 + JPEG q40, the default alone and the pair
+sharpcam-kd grid export/sharpcam-cs4-int8.json export/sharpcam-cs4-switch.json --degradation x2 --degradation x2+jpeg40 --out runs/eval/faces-s9.png

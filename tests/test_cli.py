@@ -46,7 +46,7 @@ def test_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
 def test_start_help_shows_defaults_and_env_vars(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run_main(["start", "--help"], capsys)
     unwrapped = re.sub(r"-\s+", "-", " ".join(out.split()))  # click wraps long defaults at hyphens
-    for needle in ("SHARPCAM_DEVICE", "SHARPCAM_STRENGTH", "--output-device", "--on-demand", "default: sharpcam-cs4-int8]"):
+    for needle in ("SHARPCAM_DEVICE", "SHARPCAM_STRENGTH", "--output-device", "--on-demand", "default: sharpcam-cs4-switch]"):
         assert needle in unwrapped
 
 

@@ -11,7 +11,7 @@ from vcam.config import DaemonConfig, SharpCamError, build_config, parse_size, r
 
 def test_defaults_are_valid_and_frozen() -> None:
     cfg = DaemonConfig()
-    assert cfg.model == "sharpcam-cs4-int8" and cfg.strength == 1.0 and cfg.output == "camera"
+    assert cfg.model == "sharpcam-cs4-switch" and cfg.strength == 1.0 and cfg.output == "camera"
     assert cfg.publish_fps == cfg.fps
     with pytest.raises(AttributeError):
         cfg.fps = 10  # type: ignore[misc]

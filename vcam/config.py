@@ -54,7 +54,7 @@ class DaemonConfig:
     wait_for_camera: bool = False  # start even if the camera is not there yet (placeholder until it is)
 
     # Model and inference.
-    model: str = "sharpcam-cs4-int8"  # card path, .onnx path (card beside it), name in sharpcam_models, or "none"
+    model: str = "sharpcam-cs4-switch"  # card path, .onnx path (card beside it), name in sharpcam_models, or "none"
     provider: str = "cpu"
     threads: int = 0  # inference threads; 0 = one per CPU core (at most 8)
     work_size: tuple[int, int] | None = None  # (width, height) the model runs at; None = capture size

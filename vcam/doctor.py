@@ -476,7 +476,10 @@ def check_model(model: str, provider: str) -> Check:
     if loaded is None:
         return Check(name, OK, f"--model {model}: no model, frames pass through")
     card = loaded.card
-    return Check(name, OK, f"{card.name} ({card.onnx_path.name}, sha256 verified) runs on {provider}")
+    files = card.onnx_path.name
+    if loaded.alternate is not None:  # a model pair: both files were verified
+        files += f" and {loaded.alternate.card.onnx_path.name} for blocky streams"
+    return Check(name, OK, f"{card.name} ({files}, sha256 verified) runs on {provider}")
 
 
 def check_service(unit_path: Path, paths: SystemPaths) -> Check:
