@@ -4,8 +4,10 @@ The card is the default's (same ONNX file) with a `switch` naming the alternate'
 blockiness statistic (vcam/detect.py, the runtime's own code): frames above it go to the alternate (a
 specialist for small encoded streams, up-scaled by the receiver). The cut is chosen here, once, on the
 training split under the webcam benchmark's four degradations (never on evaluation images): the value
-that puts the most of them on the right side of the target case against the other three. The card
-records the cut, the images and the share of each case above it.
+that puts the most of them on the right side of the target case against the other three. A second cut, on the detail figure, keeps the alternate off sharp frames (H.264's own macroblocks
+in a frame that was never up-scaled): the value that best puts the target case below it and the
+training pictures themselves, undegraded, above. The card records both cuts, the images and the share of
+each case the switch sends to the alternate.
 
 `SwitchedRestorer` scores such a card in `kd evaluate` as the runtime runs one picture: the picture's own
 statistic picks the model (the daemon adds hysteresis over frames on top: vcam/detect.py BlockSwitch).
@@ -26,7 +28,7 @@ from kd.config import ConfigError, PairConfig, merge
 from kd.degrade import WEBCAM_BENCHMARK, modcrop
 from kd.export import ExportError, load_card
 from vcam.card import CardError, read_card, write_card
-from vcam.detect import MIN_PERIODS, Blockiness, blockiness
+from vcam.detect import MIN_PERIODS, Blockiness, block_figures
 
 
 class PairError(Exception):
@@ -41,26 +43,28 @@ def y_plane_u8(rgb_u8: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(even, cv2.COLOR_BGR2YUV_I420)[:h, :w]
 
 
+CLEAN = "clean"  # the training picture itself: sharp, never up-scaled
+
+
 def case_statistics(files: list[Path], period: int, seed: int, progress: bool = True) -> dict[str, np.ndarray]:
-    """The statistic of every image under each of the benchmark's degradations (seeded as the benchmark)."""
+    """(blockiness, detail) of every image under each of the benchmark's degradations (seeded as the
+    benchmark) and as it is (CLEAN): an (images, 2) array per case."""
     from kd.evaluate import as_rgb_u8, load_hr_u8
     from kd.webcam import degraded_inputs
 
-    out: dict[str, list[float]] = {d: [] for d in WEBCAM_BENCHMARK}
+    out: dict[str, list[tuple[float, float]]] = {d: [] for d in [*WEBCAM_BENCHMARK, CLEAN]}
     for f in tqdm(files, desc="blockiness on the training split", unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True):
         hr = modcrop(as_rgb_u8(load_hr_u8(f)), 6)
         if not Blockiness.fits(hr.shape[1], hr.shape[0], period):
             raise PairError(f"training image {f} ({hr.shape[1]}x{hr.shape[0]}) is too small to measure a {period}-px grid "
                             f"(at least {MIN_PERIODS * period} px a side): leave it out of the list")
-        for d, lq in degraded_inputs(hr, f"train/{f.name}", seed).items():
-            out[d].append(blockiness(y_plane_u8(lq), period))
-    return {d: np.array(v) for d, v in out.items()}
+        for d, lq in {**degraded_inputs(hr, f"train/{f.name}", seed), CLEAN: hr}.items():
+            out[d].append(block_figures(y_plane_u8(lq), period))
+    return {d: np.array(v).reshape(-1, 2) for d, v in out.items()}
 
 
-def best_cut(stats: dict[str, np.ndarray], target: str) -> float:
-    """The threshold with the most inputs on the right side: `target` above it, the other cases at or below."""
-    above = stats[target]
-    below = np.concatenate([v for d, v in stats.items() if d != target])
+def best_cut(above: np.ndarray, below: np.ndarray) -> float:
+    """The threshold with the most values on the right side: `above` above it, `below` at or below it."""
     cuts = np.unique(np.concatenate([above, below]))
     right = [(above > t).sum() + (below <= t).sum() for t in cuts]
     return float(cuts[int(np.argmax(right))])
@@ -90,12 +94,17 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         raise PairError(f"the pair's name {cfg.name} would overwrite one of its own cards: pass another --name")
     files = read_list_file(cfg.images)
     stats = case_statistics(files, cfg.period, cfg.seed, progress)
-    cut = best_cut(stats, cfg.target)
+    others = [v for d, v in stats.items() if d not in (cfg.target, CLEAN)]
+    cut = round(best_cut(stats[cfg.target][:, 0], np.concatenate(others)[:, 0]), 4)
+    # the detail cut: the target below it, the sharp pictures themselves above (-x: "above" flips to "below")
+    detail = round(-best_cut(-stats[cfg.target][:, 1], -stats[CLEAN][:, 1]), 4)
+    switched = {d: round(float(((v[:, 0] > cut) & (v[:, 1] < detail)).mean()), 4) for d, v in stats.items()}
     switch = {
-        "model": alt_card.name, "statistic": "blockiness", "period": cfg.period, "above": round(cut, 4),
+        "model": alt_card.name, "statistic": "blockiness", "period": cfg.period, "above": cut, "detail_below": detail,
         "chosen_on": {
             "images": f"{cfg.images} ({len(files)} images)", "target": cfg.target, "seed": cfg.seed,
-            "share_above": {d: round(float((v > cut).mean()), 4) for d, v in stats.items()},
+            "share_above": {d: round(float((v[:, 0] > cut).mean()), 4) for d, v in stats.items()},
+            "share_switched": switched,
             "command": command_line(),
         },
     }
@@ -127,18 +136,22 @@ class SwitchedRestorer:
         card = parsed.raw
         self.default = OnnxRestorer(card_path, threads)
         self.alternate = OnnxRestorer(spec.card.card_path, threads)
-        self.period, self.above = spec.period, spec.above
+        self.period, self.above, self.detail_below = spec.period, spec.above, spec.detail_below
         self.card = card
         self.onnx_path, self.source = self.default.onnx_path, str(Path(card_path))
         self.label = card["name"]
         self.precision = f"{self.default.precision} / {self.alternate.precision}"
-        self.info = {**self.default.info, "switch": f"{self.alternate.label} above blockiness {self.above:.3f}"}
+        self.info = {**self.default.info, "switch": f"{self.alternate.label} above blockiness {self.above:.3f}"
+                     + (f" below detail {self.detail_below:.3f}" if self.detail_below is not None else "")}
         self.chosen = [0, 0]  # pictures that went to the default / to the alternate
 
     def pick(self, rgb_u8: np.ndarray):
         """The model this picture goes to."""
         y = y_plane_u8(rgb_u8)
-        alt = Blockiness.fits(y.shape[1], y.shape[0], self.period) and blockiness(y, self.period) > self.above
+        alt = False
+        if Blockiness.fits(y.shape[1], y.shape[0], self.period):
+            block, detail = block_figures(y, self.period)
+            alt = block > self.above and (self.detail_below is None or detail < self.detail_below)
         self.chosen[int(alt)] += 1
         return self.alternate if alt else self.default
 
@@ -160,5 +173,6 @@ def pair_command(config, **flags) -> None:
         path, switch = make_pair(cfg)
     except (ConfigError, PairError, OSError) as e:
         raise click.ClickException(str(e)) from None
-    shares = ", ".join(f"{d} {100 * s:.1f} %" for d, s in switch["chosen_on"]["share_above"].items())
-    click.echo(f"wrote {path}: {switch['model']} above blockiness {switch['above']:.3f} (training split above the cut: {shares})")
+    shares = ", ".join(f"{d} {100 * s:.1f} %" for d, s in switch["chosen_on"]["share_switched"].items())
+    click.echo(f"wrote {path}: {switch['model']} above blockiness {switch['above']:.3f} and below detail "
+               f"{switch['detail_below']:.3f} (training split sent to it: {shares})")

@@ -29,3 +29,6 @@ sharpcam-kd card export/sharpcam-cs4-switch.json --metrics runs/eval/x2-s9.json 
 python runs/h264_s9.py runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.json export/sharpcam-cs4-switch.json
 # 6. A face to look at: x2 and x2 + JPEG q40, the default alone and the pair
 sharpcam-kd grid export/sharpcam-cs4-int8.json export/sharpcam-cs4-switch.json --degradation x2 --degradation x2+jpeg40 --out runs/eval/faces-s9.png
+# 7. The clips as a small JPEG stream up-scaled: the specialists on their own stream (gain and flicker)
+python runs/blocky_clips_s9.py export/sharpcam-cs4-int8.json export/sharpcam-cs4-switch.json runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.json \
+    runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow-int8.json runs/onnx/s9-pair-s9-specialist-kdqat-int8.json

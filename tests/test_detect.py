@@ -9,7 +9,7 @@ import pytest
 import skimage.data
 
 from vcam_support import blocky_frame
-from vcam.detect import Blockiness, BlockSwitch, blockiness
+from vcam.detect import Blockiness, BlockSwitch, block_figures, blockiness
 
 CUT = 1.3  # about the cut `sharpcam-kd pair` chooses on the training split (README, sitting 9)
 
@@ -84,3 +84,20 @@ def test_the_statistic_is_taken_every_nth_frame_only() -> None:
     assert switch.choose(blocky) == 1
     with pytest.raises(ValueError, match="every >= 1"):
         BlockSwitch(w, h, 16, CUT, every=0)
+
+
+def test_detail_tells_an_up_scaled_frame_from_a_sharp_one_with_a_grid_of_its_own() -> None:
+    """A codec's 16-px macroblocks in a frame that was never up-scaled (H.264 at full size) are blocky too,
+    but keep their finest detail; a small stream up-scaled x2 does not."""
+    bgr = photo_bgr("astronaut")
+    sharp_grid = y_of(bgr).copy()
+    sharp_grid[:, ::16] = cv2.subtract(sharp_grid[:, ::16], 12)  # a 16-px grid on the sharp picture
+    sharp_grid[::16] = cv2.subtract(sharp_grid[::16], 12)
+    (block_up, detail_up), (block_sharp, detail_sharp) = block_figures(y_of(blocky_frame(bgr))), block_figures(sharp_grid)
+    assert block_up > CUT and block_sharp > CUT
+    assert detail_up < 0.9 < 1.0 < detail_sharp
+    h, w = sharp_grid.shape
+    assert BlockSwitch(w, h, 16, CUT).choose(sharp_grid) == 1  # blockiness alone takes it
+    assert BlockSwitch(w, h, 16, CUT, detail_below=0.95).choose(sharp_grid) == 0  # the detail cut does not
+    switch = BlockSwitch(w, h, 16, CUT, detail_below=0.95)
+    assert switch.choose(y_of(blocky_frame(bgr))) == 1 and switch.detail == pytest.approx(detail_up)

@@ -256,3 +256,12 @@ def test_a_switch_needs_two_models_of_the_same_tensors_and_no_second_switch(tmp_
     path.write_text(json.dumps(raw))
     with pytest.raises(SharpCamError, match="has a switch of its own"):
         load_card(outer)
+
+
+def test_a_switch_detail_cut_is_read_and_checked(tmp_path: Path) -> None:
+    from vcam_support import write_pair_card
+
+    assert load_card(write_pair_card(tmp_path, detail_below=0.95)).switch.detail_below == 0.95
+    assert load_card(write_pair_card(tmp_path)).switch.detail_below is None  # optional: blockiness alone
+    with pytest.raises(SharpCamError, match="'detail_below' -1 must be a positive number"):
+        load_card(write_pair_card(tmp_path, detail_below=-1))

@@ -44,8 +44,8 @@ def models(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_best_cut_separates_the_target_from_the_rest() -> None:
-    stats = {"a": np.array([1.0, 1.1, 1.2]), "target": np.array([1.5, 1.6, 1.15]), "b": np.array([1.05, 1.3])}
-    assert best_cut(stats, "target") == 1.3  # 1.15 of the target is lost either way; 1.3 keeps all others below
+    target, others = np.array([1.5, 1.6, 1.15]), np.array([1.0, 1.1, 1.2, 1.05, 1.3])
+    assert best_cut(target, others) == 1.3  # 1.15 of the target is lost either way; 1.3 keeps all others below
 
 
 def test_pair_writes_a_card_the_runtime_reads_with_its_cut(images: Path, models: tuple[Path, Path]) -> None:
@@ -56,9 +56,11 @@ def test_pair_writes_a_card_the_runtime_reads_with_its_cut(images: Path, models:
     card = read_card(path)
     assert card.onnx_path == default.with_suffix(".onnx").resolve() and card.switch is not None
     assert card.switch.card.name == "deblock" and card.switch.above == switch["above"]
-    shares = switch["chosen_on"]["share_above"]
+    shares = switch["chosen_on"]["share_switched"]
     assert shares["x2+jpeg40"] > 0.5 and max(v for k, v in shares.items() if k != "x2+jpeg40") < 0.5
-    assert 1.0 < switch["above"] < 2.0 and str(images) in switch["chosen_on"]["images"]
+    assert shares["clean"] == 0.0  # the sharp pictures themselves never go to the alternate
+    assert 1.0 < switch["above"] < 2.0 and 0.5 < switch["detail_below"] < 1.5 and str(images) in switch["chosen_on"]["images"]
+    assert card.switch.detail_below == switch["detail_below"]
     assert "metrics" not in card.raw and card.raw["pair"] == {"default": "plain", "alternate": "deblock"}
 
 

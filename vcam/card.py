@@ -43,12 +43,13 @@ class CardError(SharpCamError):
 @dataclass(frozen=True)
 class SwitchSpec:
     """A card's alternate model and when it runs: on frames whose `statistic` (at `period` px) is above
-    `above` (vcam/detect.py)."""
+    `above` and, with `detail_below`, whose detail figure is below that (vcam/detect.py)."""
 
     card: "ModelCard"
     statistic: str
     period: int
     above: float
+    detail_below: float | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,9 @@ def _parse_switch(spec: Any, card: ModelCard, shown: Path) -> SwitchSpec:
         raise CardError(f"model card {shown}: switch period {period!r} must be an even number of pixels 2..64: {fix}")
     if not (isinstance(above, (int, float)) and not isinstance(above, bool) and math.isfinite(above)):
         raise CardError(f"model card {shown}: switch 'above' {above!r} must be a number: {fix}")
+    detail = spec.get("detail_below")
+    if detail is not None and not (isinstance(detail, (int, float)) and not isinstance(detail, bool) and math.isfinite(detail) and detail > 0):
+        raise CardError(f"model card {shown}: switch 'detail_below' {detail!r} must be a positive number: {fix}")
     name = spec["model"]
     if Path(name).name != name or not name.endswith(".json") or name == card.card_path.name:
         raise CardError(f"model card {shown}: switch model {name!r} must name another card (.json) in the same folder: {fix}")
@@ -253,4 +257,5 @@ def _parse_switch(spec: Any, card: ModelCard, shown: Path) -> SwitchSpec:
     if card.planes != "Y" or (other.planes, other.dtype, other.pad_multiple) != (card.planes, card.dtype, card.pad_multiple):
         raise CardError(f"model card {shown}: a switch pairs two Y-plane models with the same dtype and pad multiple, "
                         f"not {card.planes} {card.dtype} /{card.pad_multiple} and {other.planes} {other.dtype} /{other.pad_multiple}: {fix}")
-    return SwitchSpec(card=other, statistic=statistic, period=period, above=float(above))
+    return SwitchSpec(card=other, statistic=statistic, period=period, above=float(above),
+                      detail_below=float(detail) if detail is not None else None)

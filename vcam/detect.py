@@ -8,6 +8,12 @@ the Y plane per column, folded modulo the period, at its strongest phase over th
 block's middle; the up-scale's own 2-pixel pattern and full-size JPEG's 8-pixel grid look the same at both
 phases, so they stay near 1.0. The ratio does not change with an offset or a gain of the plane, so limited-
 and full-range luma give the same figure. `sharpcam-kd pair` chooses the cut with this same code.
+
+H.264's own 16-px macroblocks make a grid too, in a frame that may be sharp (talking_512.mp4 as it is), where
+the specialist would smooth real detail away (README, sitting 9). The second figure, `detail`, tells them
+apart: mean |second difference| over mean |first difference| of the plane (rows and columns), ~0.6-0.9 for
+a frame up-scaled from a smaller one, whose finest pixels carry little of its own, and ~1.0-1.5 for a sharp
+frame. A card's switch may ask for both: blocky, and below a detail cut.
 """
 
 from __future__ import annotations
@@ -40,6 +46,11 @@ class Blockiness:
         self._col_s32 = np.empty((1, width - 1), np.int32)
         self._row_s32 = np.empty((height - 1, 1), np.int32)
         self._fold_f64 = np.empty(period, np.float64)
+        self._dx_s16 = np.empty((height, width - 1), np.int16)
+        self._dy_s16 = np.empty((height - 1, width), np.int16)
+        self._ddx_s16 = np.empty((height, width - 2), np.int16)
+        self._ddy_s16 = np.empty((height - 2, width), np.int16)
+        self.detail = float("nan")  # the detail figure of the latest plane measured
 
     def __call__(self, y_u8: np.ndarray) -> float:
         w, h = self.size
@@ -49,7 +60,20 @@ class Blockiness:
         cv2.absdiff(y_u8[1:], y_u8[:-1], dst=self._dy_u8)
         cv2.reduce(self._dx_u8, 0, cv2.REDUCE_SUM, dst=self._col_s32, dtype=cv2.CV_32S)
         cv2.reduce(self._dy_u8, 1, cv2.REDUCE_SUM, dst=self._row_s32, dtype=cv2.CV_32S)
+        self.detail = self._detail(y_u8)
         return 0.5 * (self._ratio(self._col_s32.reshape(-1), h) + self._ratio(self._row_s32.reshape(-1), w))
+
+    def _detail(self, y_u8: np.ndarray) -> float:
+        """Mean |second difference| over mean |first difference|, columns and rows together."""
+        cv2.subtract(y_u8[:, 1:], y_u8[:, :-1], dst=self._dx_s16, dtype=cv2.CV_16S)
+        cv2.subtract(y_u8[1:], y_u8[:-1], dst=self._dy_s16, dtype=cv2.CV_16S)
+        cv2.subtract(self._dx_s16[:, 1:], self._dx_s16[:, :-1], dst=self._ddx_s16)
+        cv2.subtract(self._dy_s16[1:], self._dy_s16[:-1], dst=self._ddy_s16)
+        first = float(self._col_s32.sum(dtype=np.int64) + self._row_s32.sum(dtype=np.int64))  # the |first differences|
+        second = cv2.norm(self._ddx_s16, cv2.NORM_L1) + cv2.norm(self._ddy_s16, cv2.NORM_L1)
+        n1, n2 = self._dx_s16.size + self._dy_s16.size, self._ddx_s16.size + self._ddy_s16.size
+        floor = FLOOR_LEVELS  # a flat plane: ~1.0 rather than 0 / 0
+        return (second / n2 + floor) / (first / n1 + floor)
 
     def _ratio(self, sums: np.ndarray, per_sum: int) -> float:
         """`sums`: one sum of `per_sum` |differences| per column (or row)."""
@@ -66,8 +90,15 @@ def blockiness(y_u8: np.ndarray, period: int = 16) -> float:
     return Blockiness(y_u8.shape[1], y_u8.shape[0], period)(y_u8)
 
 
+def block_figures(y_u8: np.ndarray, period: int = 16) -> tuple[float, float]:
+    """One plane's (blockiness, detail) (allocates its scratch: offline use)."""
+    measure = Blockiness(y_u8.shape[1], y_u8.shape[0], period)
+    return measure(y_u8), measure.detail
+
+
 class BlockSwitch:
-    """Per frame, 0 (the card's model) or 1 (its alternate, for frames whose blockiness is above `cut`).
+    """Per frame, 0 (the card's model) or 1 (its alternate, for frames whose blockiness is above `cut` and,
+    with `detail_below`, whose detail is below that).
 
     The statistic is taken on every `every`-th frame only, and the choice changes only after `confirm`
     checks in a row on the other side of the cut: a stream is small-and-up-scaled for seconds at a
@@ -75,13 +106,14 @@ class BlockSwitch:
     first check decides at once (a single picture has no history). Call `choose` from one thread only.
     """
 
-    def __init__(self, width: int, height: int, period: int, cut: float, every: int = 1, confirm: int = 1) -> None:
+    def __init__(self, width: int, height: int, period: int, cut: float, every: int = 1, confirm: int = 1,
+                 detail_below: float | None = None) -> None:
         if every < 1 or confirm < 1:
             raise ValueError(f"the switch checks every >= 1 frames and confirms over >= 1 checks, not {every} and {confirm}")
         self._measure = Blockiness(width, height, period)
-        self.cut, self.every, self.confirm = cut, every, confirm
+        self.period, self.cut, self.every, self.confirm, self.detail_below = period, cut, every, confirm, detail_below
         self.active = 0
-        self.last = float("nan")  # the latest statistic (for the stats line)
+        self.last = float("nan")  # the latest blockiness (for the stats line)
         self.changes = 0
         self.frames = [0, 0]  # frames sent to the card's model / to its alternate
         self._frame = 0
@@ -91,6 +123,7 @@ class BlockSwitch:
         """Takes over a switch's state (its model, checks in a row, counts): a new processor for the same
         stream (a strength change, a reload, a work-size step) keeps the model it was running."""
         self.active, self.last, self.changes = previous.active, previous.last, previous.changes
+        self._measure.detail = previous._measure.detail
         self.frames = list(previous.frames)
         self._frame, self._streak = max(1, previous._frame), previous._streak
 
@@ -106,7 +139,7 @@ class BlockSwitch:
         if (self._frame - 1) % self.every:
             return self.active
         self.last = self._measure(y_u8)
-        wanted = int(self.last > self.cut)
+        wanted = int(self.last > self.cut and (self.detail_below is None or self._measure.detail < self.detail_below))
         if wanted == self.active:
             self._streak = 0
         elif first or self._streak + 1 >= self.confirm:
@@ -115,3 +148,8 @@ class BlockSwitch:
         else:
             self._streak += 1
         return self.active
+
+    @property
+    def detail(self) -> float:
+        """The latest detail figure (nan before the first check)."""
+        return self._measure.detail

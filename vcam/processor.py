@@ -97,9 +97,9 @@ class FrameProcessor:
                 # frame-rate hold): the stream's grid is the capture's; the specialist is trained on grids
                 # of 12-24 px (JPEG at x1.5-3 below the frame), which a 75 % work size keeps.
                 every, confirm = (1, 1) if picture else (cfg.switch_every, cfg.switch_confirm)
-                self.switch = BlockSwitch(cw, ch, spec.period, spec.above, every, confirm)
+                self.switch = BlockSwitch(cw, ch, spec.period, spec.above, every, confirm, spec.detail_below)
                 old = previous.switch if previous is not None else None
-                if old is not None and (old.cut, old._measure.period) == (spec.above, spec.period):
+                if old is not None and (old.cut, old.detail_below, old.period) == (spec.above, spec.detail_below, spec.period):
                     self.switch.carry_on_from(old)
         else:
             tensor_shape = self.geometry.tensor_shape
@@ -142,8 +142,8 @@ class FrameProcessor:
         pre_slot.variant = switch.choose(pre_slot["i420"][:ch, :cw])
         if switch.changes != changes:  # a change of stream, seconds apart: worth a line
             spec = engine.card.switch
-            log.info("%s %.2f, %s the cut %.2f: model %s", spec.statistic, switch.last,
-                     "above" if switch.active else "below", spec.above, self.active_model)
+            cuts = f"cut {spec.above:.2f}" + (f", detail {switch.detail:.2f} (cut {spec.detail_below:.2f})" if spec.detail_below else "")
+            log.info("%s %.2f (%s): model %s", spec.statistic, switch.last, cuts, self.active_model)
 
     @property
     def active_model(self) -> str | None:
