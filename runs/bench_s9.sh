@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sitting 9: what a model pair costs end to end (`sharpcam bench`, the whole pipeline), interleaved with the plain
-# default and sharpcam-rt-int8 (the CPU bound of the model issue) in three rounds, the clips delivered at 30 fps
+# default and sharpcam-rt-int8 (the CPU bound of the model issue) in five rounds, the clips delivered at 30 fps
 # like a camera. Two streams: talking_720p.mp4 as it is (the switch's statistic stays below the cut: the pair
 # runs its default and pays only the statistic) and the same frames as a small encoded stream up-scaled by the
 # receiver (each frame area-halved, JPEG q40, bicubic x2; written once as a lossless FFV1 clip), where the pair
@@ -29,7 +29,7 @@ for _ in range(150):
     writer.write(cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC))
 writer.release()
 PY
-for r in 1 2 3; do
+for r in 1 2 3 4 5; do
     for spec in sharpcam-cs4-int8:export/sharpcam-cs4-int8.json "$name:$pair" sharpcam-rt-int8:export/sharpcam-rt-int8.json; do
         IFS=: read -r n m <<< "$spec"
         sharpcam bench --model "$m" --clip ../shared/video/talking_720p.mp4 --fps 30 --duration 15 --json > "$out/${n}_720p30_r$r.json"

@@ -17,12 +17,13 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kd.config import WebcamBenchConfig  # noqa: E402
 from kd.degrade import modcrop  # noqa: E402
 from kd.evaluate import make_restorer  # noqa: E402
 from kd.metrics import shave, y_channel_f64  # noqa: E402
-from kd.switch import SwitchedRestorer  # noqa: E402
-from kd.webcam import SHAVE, DegradedInput, load_unsharp, read_clip, still_flicker, y_scores  # noqa: E402
+from kd.webcam import SHAVE, DegradedInput, load_unsharp, read_clip  # noqa: E402
+from h264_s9 import clip_cells, write_table  # noqa: E402
 
 FRAMES, QUALITY = 60, 40
 
@@ -38,29 +39,16 @@ def small_jpeg_stream(rgb_u8: np.ndarray) -> np.ndarray:
 def main(cards: list[str]) -> None:
     cfg = WebcamBenchConfig()
     methods = [DegradedInput(), load_unsharp(cfg.unsharp)] + [make_restorer(c, 2) for c in cards]
-    rows: dict[str, list[str]] = {m.label: [] for m in methods}
+    rows: dict[str, dict[str, str]] = {m.label: {} for m in methods}
     for clip in cfg.clips:
         refs = [modcrop(f, 4) for f in read_clip(Path(clip), FRAMES, cfg.clip_max_width)]
-        lq = [small_jpeg_stream(f) for f in refs]
         y_refs = [shave(y_channel_f64(f), SHAVE) for f in refs]
-        base = np.mean([y_scores(f, y)[0] for f, y in zip(lq, y_refs)])
-        for m in methods:
-            if isinstance(m, SwitchedRestorer):
-                m.chosen = [0, 0]
-            out = [m.restore(f) for f in lq]
-            gain = np.mean([y_scores(f, y)[0] for f, y in zip(out, y_refs)]) - base
-            cell = f"{gain:+.2f} / {still_flicker(lq, out, cfg.still_threshold):.2f}"
-            rows[m.label].append(cell + (f" ({m.chosen[1]}/{sum(m.chosen)})" if isinstance(m, SwitchedRestorer) else ""))
-    names = [Path(c).stem for c in cfg.clips]
-    lines = [f"# The clips as a small JPEG stream up-scaled (each frame halved, JPEG q{QUALITY}, bicubic x2)", "",
-             "| method | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    lines += [f"| {label} | " + " | ".join(cells) + " |" for label, cells in rows.items()]
-    lines += ["", f"Y-PSNR gain over the input (dB) against the clip's own frames / still-area flicker (1.00 = none added); "
-              f"first {FRAMES} frames at <= {cfg.clip_max_width} px wide; (n/m): frames a pair sent to its alternate.",
-              "", "Produced by: `python runs/blocky_clips_s9.py " + " ".join(cards) + "`"]
-    out = Path("runs/eval/blocky-clips-s9.md")
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+        for label, cell in clip_cells(methods, [small_jpeg_stream(f) for f in refs], y_refs, cfg.still_threshold).items():
+            rows[label][Path(clip).stem] = cell
+    write_table(f"# The clips as a small JPEG stream up-scaled (each frame halved, JPEG q{QUALITY}, bicubic x2)", rows,
+                f"Y-PSNR gain over the input (dB) against the clip's own frames / still-area flicker (1.00 = none added); "
+                f"first {FRAMES} frames at <= {cfg.clip_max_width} px wide; (n/m alt.): frames a pair sent to its alternate.",
+                "python runs/blocky_clips_s9.py " + " ".join(cards), Path("runs/eval/blocky-clips-s9.md"))
 
 
 if __name__ == "__main__":

@@ -69,27 +69,38 @@ def main(cards: list[str]) -> None:
         refs = [modcrop(f, 4) for f in read_clip(Path(clip), FRAMES, cfg.clip_max_width)]
         y_refs = [shave(y_channel_f64(f), SHAVE) for f in refs]
         for case, (factor, crf) in CASES.items():
-            lq = degrade(refs, factor, crf)
-            base = np.mean([y_scores(f, y)[0] for f, y in zip(lq, y_refs)])
-            for m in methods:
-                if isinstance(m, SwitchedRestorer):
-                    m.chosen = [0, 0]
-                out = [m.restore(f) for f in lq]
-                gain = np.mean([y_scores(f, y)[0] for f, y in zip(out, y_refs)]) - base
-                cell = f"{gain:+.2f} / {still_flicker(lq, out, cfg.still_threshold):.2f}"
-                if isinstance(m, SwitchedRestorer):
-                    cell += f" ({m.chosen[1]}/{sum(m.chosen)} alt.)"
-                rows[m.label][f"{Path(clip).stem} {case}"] = cell
-            print(f"{Path(clip).name} {case}: input {base:.2f} dB", file=sys.stderr)
+            for label, cell in clip_cells(methods, degrade(refs, factor, crf), y_refs, cfg.still_threshold).items():
+                rows[label][f"{Path(clip).stem} {case}"] = cell
+            print(f"{Path(clip).name} {case} done", file=sys.stderr)
+    write_table("# A model pair on real H.264 (libx264), the shared clips' first frames as the reference", rows,
+                f"Y-PSNR gain over the decoded input (dB) / still-area flicker, first {FRAMES} frames of each clip at <= "
+                f"{cfg.clip_max_width} px wide; x2: encoded at half size, up-scaled x2 (bicubic). (n/m alt.): frames the "
+                "pair's switch sent to its alternate (per frame, no hysteresis).",
+                "python runs/h264_s9.py " + " ".join(cards), Path("runs/eval/h264-s9.md"))
+
+
+def clip_cells(methods: list, lq: list[np.ndarray], y_refs: list[np.ndarray], still_threshold: float) -> dict[str, str]:
+    """Per method, "gain / flicker" on the degraded frames `lq` (RGB uint8) against the reference Y planes
+    (shaved): the mean Y-PSNR gain over `lq` and the still-area flicker, and for a pair "(n/m alt.)"."""
+    base = np.mean([y_scores(f, y)[0] for f, y in zip(lq, y_refs)])
+    cells = {}
+    for m in methods:
+        if isinstance(m, SwitchedRestorer):
+            m.chosen = [0, 0]
+        out = [m.restore(f) for f in lq]
+        gain = np.mean([y_scores(f, y)[0] for f, y in zip(out, y_refs)]) - base
+        cells[m.label] = f"{gain:+.2f} / {still_flicker(lq, out, still_threshold):.2f}"
+        if isinstance(m, SwitchedRestorer):
+            cells[m.label] += f" ({m.chosen[1]}/{sum(m.chosen)} alt.)"
+    return cells
+
+
+def write_table(title: str, rows: dict[str, dict[str, str]], note: str, command: str, out: Path) -> None:
+    """A Markdown table of `rows` (method -> column -> cell) with its note and command, printed and written."""
     cols = list(next(iter(rows.values())).keys())
-    lines = ["# A model pair on real H.264 (libx264), the shared clips' first frames as the reference", "",
-             "| method | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    lines = [title, "", "| method | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     lines += [f"| {label} | " + " | ".join(r[c] for c in cols) + " |" for label, r in rows.items()]
-    lines += ["", f"Y-PSNR gain over the decoded input (dB) / still-area flicker, first {FRAMES} frames of each clip at <= "
-              f"{cfg.clip_max_width} px wide; x2: encoded at half size, up-scaled x2 (bicubic). (n/m alt.): frames the "
-              "pair's switch sent to its alternate (per frame, no hysteresis).",
-              "", "Produced by: `python runs/h264_s9.py " + " ".join(cards) + "`"]
-    out = Path("runs/eval/h264-s9.md")
+    lines += ["", note, "", f"Produced by: `{command}`"]
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
