@@ -399,8 +399,8 @@ class WebcamBenchConfig:
 
 @dataclass(frozen=True)
 class PairConfig:
-    """`kd pair`: a card that switches per frame from `default` to `alternate` above a blockiness cut chosen
-    on the training split (kd/switch.py)."""
+    """`kd pair`: a card that switches per frame from `default` to `alternate` above a blockiness cut and
+    below a detail cut, both chosen on the training split (kd/switch.py)."""
 
     default: str = ""  # the plain model's card
     alternate: str = ""  # the specialist's card, in the same folder

@@ -4,9 +4,10 @@ The card is the default's (same ONNX file) with a `switch` naming the alternate'
 blockiness statistic (vcam/detect.py, the runtime's own code): frames above it go to the alternate (a
 specialist for small encoded streams, up-scaled by the receiver). The cut is chosen here, once, on the
 training split under the webcam benchmark's four degradations (never on evaluation images): the value
-that puts the most of them on the right side of the target case against the other three. A second cut, on the detail figure, keeps the alternate off sharp frames (H.264's own macroblocks
-in a frame that was never up-scaled): the value that best puts the target case below it and the
-training pictures themselves, undegraded, above. The card records both cuts, the images and the share of
+that puts the most of them on the right side of the target case against the other three. A second cut,
+on the detail figure, keeps the alternate off sharp frames (H.264's own macroblocks in a frame that was
+never up-scaled): the value that best puts the target case below it and the training pictures
+themselves, undegraded, above. The card records both cuts, the images and the share of
 each case the switch sends to the alternate.
 
 `SwitchedRestorer` scores such a card in `kd evaluate` as the runtime runs one picture: the picture's own

@@ -131,8 +131,9 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
         log.info("model %s (%s, %s) on %s with %d threads", engine.card.name, engine.card.output_kind, engine.card.precision, cfg.provider, engine.threads)
         if engine.alternate is not None and engine.card.switch is not None:
             spec = engine.card.switch
-            log.info("  and %s (%s) for frames whose %s is above %.2f (a small encoded stream, up-scaled)",
-                     engine.alternate.card.name, engine.alternate.card.precision, spec.statistic, spec.above)
+            detail = f" and detail below {spec.detail_below:.2f}" if spec.detail_below is not None else ""
+            log.info("  and %s (%s) for frames whose %s is above %.2f%s (a small encoded stream, up-scaled)",
+                     engine.alternate.card.name, engine.alternate.card.precision, spec.statistic, spec.above, detail)
     output_device = cfg.output_device
     if cfg.output == OUTPUT_CAMERA and output_device is None:
         output_device = default_output_device()

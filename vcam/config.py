@@ -59,8 +59,8 @@ class DaemonConfig:
     threads: int = 0  # inference threads; 0 = one per CPU core (at most 8)
     work_size: tuple[int, int] | None = None  # (width, height) the model runs at; None = capture size
     # A model card with a switch (vcam/detect.py): its statistics are taken every `switch_every` frames and the
-    # model changes after `switch_confirm` checks in a row on the other side of the cuts (0.5-1 s at 30 fps); every
-    # 15th frame rather than every 5th keeps their share of the pre stage small (README, sitting 9)
+    # model changes after `switch_confirm` checks in a row on the other side of the cuts (0.5-1 s at 30 fps): a
+    # stream's kind changes over seconds, not frames
     switch_every: int = 15
     switch_confirm: int = 2
 
