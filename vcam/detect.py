@@ -11,9 +11,10 @@ and full-range luma give the same figure. `sharpcam-kd pair` chooses the cut wit
 
 H.264's own 16-px macroblocks make a grid too, in a frame that may be sharp (talking_512.mp4 as it is), where
 the specialist would smooth real detail away (README, sitting 9). The second figure, `detail`, tells them
-apart: mean |second difference| over mean |first difference| of the plane (rows and columns), ~0.6-0.9 for
-a frame up-scaled from a smaller one, whose finest pixels carry little of its own, and ~1.0-1.5 for a sharp
-frame. A card's switch may ask for both: blocky, and below a detail cut.
+apart: mean |second difference| over mean |first difference| of the plane (rows and columns), low for a
+frame up-scaled from a smaller one, whose finest pixels carry little of their own, and higher for a sharp
+frame (`sharpcam-kd pair` cuts it between the two on the training split). A card's switch may ask for both:
+blocky, and below a detail cut.
 """
 
 from __future__ import annotations
