@@ -29,6 +29,13 @@ sharpcam-kd card export/sharpcam-cs4-switch.json --metrics runs/eval/x2-s9.json 
 python runs/h264_s9.py runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.json export/sharpcam-cs4-switch.json
 # 6. A face to look at: x2 and x2 + JPEG q40, the default alone and the pair
 sharpcam-kd grid export/sharpcam-cs4-int8.json export/sharpcam-cs4-switch.json --degradation x2 --degradation x2+jpeg40 --out runs/eval/faces-s9.png
-# 7. The clips as a small JPEG stream up-scaled: the specialists on their own stream (gain and flicker)
+# 7. The shipped specialist's integer-ends QAT (kd/recipes/specialist_x4grid_jpeglow_s9_clean20_qat.toml) as all-integer
+#    int8, paired with the default; then every pair on the clips made a small JPEG stream (the specialists on their own
+#    stream: gain and flicker), and the int8 pair on the webcam benchmark
+sharpcam-kd export runs/specialist_x4grid_jpeglow_s9_clean20_qat/last.pt --name s9-specialist-clean20-qat --planes Y --out runs/onnx
+sharpcam-kd quantize --config kd/recipes/quantize_specialist_x4grid_jpeglow_s9_clean20.toml
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/s9-specialist-clean20-int8.json --name s9-pair-s9-specialist-clean20-int8
 python runs/blocky_clips_s9.py export/sharpcam-cs4-int8.json export/sharpcam-cs4-switch.json runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.json \
-    runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow-int8.json runs/onnx/s9-pair-s9-specialist-kdqat-int8.json
+    runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow-int8.json runs/onnx/s9-pair-s9-specialist-kdqat-int8.json \
+    runs/onnx/s9-pair-s9-specialist-clean20-int8.json
+sharpcam-kd evaluate --webcam runs/onnx/s9-pair-s9-specialist-clean20-int8.json --no-clips --out runs/eval/webcam-s9-clean20-int8
