@@ -175,6 +175,14 @@ class TorchRestorer:
         return nchw_f32_to_rgb_u8(y[:, :, :h, :w])
 
 
+def i420_y_even_u8(rgb_u8: np.ndarray) -> np.ndarray:
+    """The Y plane the runtime holds for an RGB uint8 picture: OpenCV's I420 (BT.601 limited range) of the
+    frame edge-padded to even sides, so (H + H % 2, W + W % 2) uint8."""
+    h, w = rgb_u8.shape[:2]
+    even = cv2.copyMakeBorder(np.ascontiguousarray(rgb_u8[:, :, ::-1]), 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+    return cv2.cvtColor(even, cv2.COLOR_BGR2YUV_I420)[: h + h % 2]
+
+
 class OnnxRestorer:
     """An exported model run by onnxruntime as its card says (pad multiple, colour order, range, kind).
 
@@ -209,9 +217,8 @@ class OnnxRestorer:
     def luma_plane(self, rgb_u8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the I420 Y plane of `rgb_u8`, the model's output plane), H x W uint8 each."""
         h, w = rgb_u8.shape[:2]
-        even = cv2.copyMakeBorder(np.ascontiguousarray(rgb_u8[:, :, ::-1]), 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
-        eh, ew = even.shape[:2]
-        y_in = cv2.cvtColor(even, cv2.COLOR_BGR2YUV_I420)[:eh]
+        y_in = i420_y_even_u8(rgb_u8)
+        eh, ew = y_in.shape
         m = self.mult
         y = cv2.copyMakeBorder(y_in, 0, -eh % m, 0, -ew % m, cv2.BORDER_REPLICATE)[None, None]
         feed = y if self.luma_u8 else ((y.astype(np.float32) - Y_BLACK) / Y_SPAN)

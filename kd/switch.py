@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from kd.config import ConfigError, PairConfig, merge
 from kd.degrade import WEBCAM_BENCHMARK, modcrop
+from kd.evaluate import i420_y_even_u8
 from kd.export import ExportError, load_card
 from vcam.card import CardError, read_card, write_card
 from vcam.detect import MIN_PERIODS, Blockiness, block_figures
@@ -37,11 +37,9 @@ class PairError(Exception):
 
 
 def y_plane_u8(rgb_u8: np.ndarray) -> np.ndarray:
-    """The Y plane the runtime sees for an RGB uint8 picture: OpenCV's I420 (BT.601 limited range) of the
-    edge-padded even-sized frame, cropped back to (H, W)."""
+    """The Y plane the runtime sees for an RGB uint8 picture, cropped back to (H, W)."""
     h, w = rgb_u8.shape[:2]
-    even = cv2.copyMakeBorder(np.ascontiguousarray(rgb_u8[:, :, ::-1]), 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
-    return cv2.cvtColor(even, cv2.COLOR_BGR2YUV_I420)[:h, :w]
+    return i420_y_even_u8(rgb_u8)[:h, :w]
 
 
 CLEAN = "clean"  # the training picture itself: sharp, never up-scaled

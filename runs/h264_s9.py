@@ -23,10 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kd.config import WebcamBenchConfig  # noqa: E402
 from kd.degrade import modcrop  # noqa: E402
 from kd.evaluate import make_restorer  # noqa: E402
-from kd.metrics import y_channel_f64  # noqa: E402
+from kd.metrics import shave, y_channel_f64  # noqa: E402
 from kd.switch import SwitchedRestorer  # noqa: E402
 from kd.webcam import SHAVE, DegradedInput, load_unsharp, read_clip, still_flicker, y_scores  # noqa: E402
-from kd.metrics import shave  # noqa: E402
 
 FRAMES = 60
 CASES = {"h264 crf30": (1, 30), "h264 crf38": (1, 38), "x2 + h264 crf30": (2, 30), "x2 + h264 crf38": (2, 38)}
