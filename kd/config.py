@@ -145,6 +145,9 @@ class TrainConfig:
     # with qat: also round what an all-integer export rounds (head and tail in int8, the input on the Y
     # plane's grid, the tail's output and the head-to-tail sum), for `kd quantize` with integer ends
     qat_integer_ends: bool = False
+    # with qat: round each body block as one conv with its input folded into the kernel (the export's
+    # `--fold-identity` form, which `kd export` then uses by default for this checkpoint)
+    qat_fold_identity: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("teacher", "distill", "gt"):
@@ -175,6 +178,8 @@ class TrainConfig:
             raise ConfigError(f"qat is for the collapsible students, not {self.model!r}: set model = \"collapsible\" or drop qat")
         if self.qat_integer_ends and not self.qat:
             raise ConfigError("qat_integer_ends refines quantization-aware training: set qat = true too")
+        if self.qat_fold_identity and not self.qat:
+            raise ConfigError("qat_fold_identity refines quantization-aware training: set qat = true too")
         for name in _MIX_PROBABILITIES:
             if (p := getattr(self, name)) is not None and not 0.0 <= p <= 1.0:
                 raise ConfigError(f"{name} must be a probability in [0, 1], got {p}")
@@ -455,6 +460,9 @@ class ExportConfig:
     # the x8 self-ensemble (kd/models/ensemble.py) in the ONNX: for full-resolution RGB teachers, which run
     # offline at 8x the cost; the real-time students (Y plane, pixel-unshuffle grids) are refused
     self_ensemble: bool = False
+    # collapsible students: each body block's input folded into its conv kernel (int8 then rounds a block
+    # once); None: as the checkpoint's QAT rounded it (its recipe's qat_fold_identity), else not
+    fold_identity: bool | None = None
     threads: int = 2
 
     def __post_init__(self) -> None:

@@ -91,12 +91,25 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return model
 
 
-def inference_model(model: nn.Module) -> nn.Module:
-    """The deployable form, in place: eval mode, re-param blocks fused, BatchNorm folded."""
+def inference_model(model: nn.Module, fold_identity: bool = False) -> nn.Module:
+    """The deployable form, in place: eval mode, re-param blocks fused (a collapsible student's body
+    identities folded into its kernels with `fold_identity`), BatchNorm folded."""
     model.eval()
-    if hasattr(model, "fuse_reparam"):
+    if isinstance(model, CollapsibleStudent):
+        model.fuse_reparam(fold_identity)
+    elif fold_identity:
+        raise ExportError(f"--fold-identity is for the collapsible students, not {type(model).__name__}: drop it")
+    elif hasattr(model, "fuse_reparam"):
         model.fuse_reparam()
     return fold_batchnorm(model)
+
+
+def fold_identity_of(cfg: ExportConfig, ckpt: dict[str, Any]) -> bool:
+    """The export's form: as asked, else as the checkpoint's quantization-aware training rounded it."""
+    if cfg.fold_identity is not None:
+        return cfg.fold_identity
+    recipe = ckpt.get("config") or {}
+    return bool(recipe.get("qat") and recipe.get("qat_fold_identity"))
 
 
 # ---------------------------------------------------------------- ONNX
@@ -398,7 +411,8 @@ def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
     torch.set_num_threads(cfg.threads)
     reference, ckpt = load_checkpoint(cfg.checkpoint)
     model, _ = load_checkpoint(cfg.checkpoint)
-    inference_model(model)
+    fold_identity = fold_identity_of(cfg, ckpt)
+    inference_model(model, fold_identity)
     luma = cfg.planes == "Y"
     if luma and not hasattr(model, "forward_luma"):
         raise ExportError(f"{ckpt['arch']} works on RGB: --planes Y needs a luma student (model = \"collapsible\")")
@@ -454,7 +468,7 @@ def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
             ("parity_max_abs_levels" if luma else "parity_max_abs"): err,
             "parity_shapes": [list(s) for s in shapes], "fold_max_abs": fold_err,
             "torch": version("torch"), "onnx": version("onnx"), "onnxruntime": version("onnxruntime"),
-        }},
+        }, **({"fold_identity": True} if fold_identity else {})},  # kept by the int8 card (the graph it rounds)
     )
     write_card(card_path, card)
     log(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1024:.0f} KiB) and {card_path}: "
@@ -478,11 +492,16 @@ def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
               help="RGB: 1x3xHxW float32 in [0, 1]; Y: the I420 luma plane, uint8 in and out (luma students). [default: RGB]")
 @click.option("--self-ensemble/--single-pass", default=None,
               help="Average the model over the input's 8 flips/transposes (teachers: ~+0.1 dB, 8x the cost). [default: single pass]")
+@click.option("--fold-identity/--keep-identity", default=None,
+              help="Collapsible students: each body block's input folded into its conv kernel, so int8 rounds a block once "
+                   "(less flicker). [default: as the checkpoint's QAT ran (qat_fold_identity), else kept as an add]")
 def export_command(checkpoint: str, config: str | None, name: str | None, out: str | None, metrics: str | None, metrics_label: str | None,
-                   opset: int | None, exporter: str | None, threads: int | None, planes: str | None, self_ensemble: bool | None) -> None:
+                   opset: int | None, exporter: str | None, threads: int | None, planes: str | None, self_ensemble: bool | None,
+                   fold_identity: bool | None) -> None:
     """Export a training CHECKPOINT to ONNX (BN folded, dynamic H/W, parity-checked) + model card."""
     given = {"checkpoint": checkpoint, "name": name, "out": out, "metrics": metrics, "metrics_label": metrics_label,
-             "opset": opset, "exporter": exporter, "threads": threads, "planes": planes, "self_ensemble": self_ensemble}
+             "opset": opset, "exporter": exporter, "threads": threads, "planes": planes, "self_ensemble": self_ensemble,
+             "fold_identity": fold_identity}
     try:
         cfg = merge(ExportConfig, config, given, section="export")
         export(cfg)

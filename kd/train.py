@@ -160,7 +160,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             print(f"learning-rate settings now {new} (the checkpoint ran with {old}): the config's apply from here",
                   file=sys.stderr)
     if cfg.qat:  # after the weights are in: the activation ranges start from the trained net's own
-        model.set_fake_quant(True, cfg.qat_integer_ends)
+        model.set_fake_quant(True, cfg.qat_integer_ends, cfg.qat_fold_identity)
     if state["stopped"] == "early-stop":
         if dd.main:
             print(f"{out} already early-stopped; nothing to do (use another --out to train again)", file=sys.stderr)

@@ -211,6 +211,33 @@ def test_self_ensemble_averages_the_eight_poses_and_exports(tmp_path):
     assert not list(tmp_path.glob("bad.*"))
 
 
+def test_fold_identity_exports_one_conv_a_block_and_follows_the_checkpoints_qat(tmp_path):
+    """--fold-identity: the body blocks' adds go into their kernels (same function, parity-checked), the card
+    says so; by default a checkpoint is exported as its QAT rounded it; a student without such blocks refuses."""
+    ckpt = save_checkpoint(tmp_path / "cs.pt", "cs")
+    quiet = lambda _m: None
+    folded = export(ExportConfig(checkpoint=str(ckpt), name="f", out=str(tmp_path), export_size=(32, 48), planes="Y",
+                                 fold_identity=True), log=quiet)
+    kept = export(ExportConfig(checkpoint=str(ckpt), name="k", out=str(tmp_path), export_size=(32, 48), planes="Y"), log=quiet)
+    adds = {n: [o.op_type for o in onnx.load(str(tmp_path / f"{n}.onnx")).graph.node].count("Add") for n in "fk"}
+    assert adds["k"] - adds["f"] == SMALL["cs"][1]["depth"]
+    assert folded["fold_identity"] is True and "fold_identity" not in kept
+    assert folded["export"]["parity_max_abs_levels"] <= 1 and folded["export"]["fold_max_abs"] < 1e-5
+    ck = torch.load(ckpt, weights_only=False)
+    ck["config"].update(qat=True, qat_fold_identity=True)
+    torch.save(ck, tmp_path / "qat.pt")
+    assert export(ExportConfig(checkpoint=str(tmp_path / "qat.pt"), name="q", out=str(tmp_path), export_size=(32, 48),
+                               planes="Y"), log=quiet)["fold_identity"] is True
+    runner = CliRunner()
+    res = runner.invoke(export_command, [str(tmp_path / "qat.pt"), "--name", "q2", "--out", str(tmp_path), "--planes", "Y",
+                                         "--keep-identity"])
+    assert res.exit_code == 0 and "fold_identity" not in json.loads((tmp_path / "q2.json").read_text())
+    rt = save_checkpoint(tmp_path / "rt.pt", "rt")
+    res = runner.invoke(export_command, [str(rt), "--name", "r", "--out", str(tmp_path), "--fold-identity"])
+    assert res.exit_code == 1 and "--fold-identity is for the collapsible students" in res.output
+    assert len(res.output.strip().splitlines()) == 1 and not list(tmp_path.glob("r.*"))
+
+
 def test_rgb_model_refuses_the_y_plane_export(tmp_path):
     ckpt = save_checkpoint(tmp_path / "seed.pt", "seed")
     with pytest.raises(ExportError, match="planes Y needs a luma student"):

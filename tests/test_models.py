@@ -211,6 +211,41 @@ def test_quantization_aware_forward_is_close_and_leaves_the_export_form_alone():
     assert (fused(x) - m(x)).abs().max() < 1e-5
 
 
+def test_folding_the_identity_makes_one_conv_a_block_with_the_same_function():
+    m = jittered(lambda: CollapsibleStudent(width=16, depth=3, expand=32, scale=4), seed=5)
+    x = torch.rand(1, 3, 44, 36)
+    folded = copy.deepcopy(m).fuse_reparam(fold_identity=True)
+    kept = copy.deepcopy(m).fuse_reparam()
+    assert all(type(b) is torch.nn.Conv2d for b in folded.body) and not any(type(b) is torch.nn.Conv2d for b in kept.body)
+    assert (folded(x) - m(x)).abs().max() < 1e-5 and (kept(x) - m(x)).abs().max() < 1e-5
+    centre = folded.body[0].weight[:, :, 1, 1] - kept.body[0].conv.weight[:, :, 1, 1]
+    assert torch.allclose(centre, torch.eye(16), atol=1e-6)  # the input, as a 1 on each channel's own centre tap
+
+
+def test_quantization_aware_folding_rounds_kernel_plus_identity_and_the_sum_once():
+    """`qat_fold_identity`: a body block is rounded as the folded export's conv is (kernel + identity as one
+    per-channel int8 kernel), its conv output is not rounded apart, the ReLU after it rounds the sum."""
+    import torch.nn.functional as F
+
+    from kd.models.collapsible import fake_quant_weight
+
+    m = jittered(lambda: CollapsibleStudent(width=16, depth=2, expand=32, scale=4), seed=6)
+    x = torch.rand(2, 3, 40, 48)
+    plain = m(x).detach()
+    m.set_fake_quant(True, fold_identity=True)
+    rounded = m(x)
+    assert 0 < (rounded - plain).abs().max() < 0.05
+    assert not any(bool(b.out_quant.seen) for b in m.body) and all(bool(q.seen) for q in m.relu_quant)
+    f = torch.rand(1, 16, 10, 12)
+    exported = m.body[0].fused(fold_identity=True)
+    want = F.conv2d(f, fake_quant_weight(exported.weight), exported.bias, padding=1)
+    assert torch.allclose(m.body[0](f), want, atol=1e-6)
+    rounded.mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.body[1].parameters())
+    m.set_fake_quant(False)
+    assert not any(b.fold_identity for b in m.body) and (m(x) - plain).abs().max() < 1e-6
+
+
 def test_quantization_aware_integer_ends_round_the_input_head_and_tail_too():
     m = jittered(lambda: CollapsibleStudent(width=16, depth=2, expand=32, scale=4), seed=4)
     y_u8 = torch.randint(16, 236, (1, 1, 32, 48)).float()

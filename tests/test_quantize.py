@@ -159,6 +159,26 @@ def test_integer_ends_make_the_whole_y_graph_integer(folders, tmp_path):
     assert abs(a["psnr"] - b["psnr"]) < 0.5 and b["psnr"] > 20
 
 
+def test_a_folded_export_quantizes_each_block_as_one_rounded_conv(folders, tmp_path):
+    """`kd export --fold-identity`, all-integer: no add inside the body (the only adds left are the
+    head-to-tail skip and the residual onto the plane), one rounding per block, and the card says so."""
+    ckpt = save_checkpoint(tmp_path / "cs.pt", "cs")
+    for name, fold in (("kept", False), ("folded", True)):
+        export(ExportConfig(checkpoint=str(ckpt), name=name, out=str(tmp_path), planes="Y", fold_identity=fold), log=lambda _m: None)
+        quantize(QuantizeConfig(model=str(tmp_path / f"{name}.json"), calib=(str(folders["calib"]),), calib_images=4, calib_crop=64,
+                                check=(str(folders["check"]),), fps_size=(64, 48), fps_runs=2, name=f"{name}-int",
+                                quantize_ops=("Conv", "Relu", "Add", "DepthToSpace"), float_input_ops=False), log=lambda _m: None)
+    ops = {n: [o.op_type for o in onnx.load(str(tmp_path / f"{n}-int.onnx")).graph.node] for n in ("kept", "folded")}
+    assert ops["folded"].count("Add") == 2 and ops["kept"].count("Add") == 2 + 2  # depth 2
+    assert ops["kept"].count("QuantizeLinear") - ops["folded"].count("QuantizeLinear") == 2  # the conv outputs
+    card, _ = load_card(tmp_path / "folded-int.json")
+    assert card["fold_identity"] is True and card["precision"] == "int8"
+    files = list_images(folders["check"])
+    a = score_set(OnnxRestorer(tmp_path / "folded.json", 2), files, 2, "fp32")
+    b = score_set(OnnxRestorer(tmp_path / "folded-int.json", 2), files, 2, "int8")
+    assert abs(a["psnr"] - b["psnr"]) < 0.5 and b["psnr"] > 20
+
+
 def test_a_y_plane_model_without_the_export_ends_is_refused(tmp_path):
     from vcam_support import make_luma_onnx, write_luma_card
 

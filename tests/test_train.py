@@ -12,7 +12,7 @@ import pytest
 import torch
 from photos import write_photo_folder
 
-from kd.config import ConfigError, QuantizeConfig, TrainConfig, merge
+from kd.config import ConfigError, ExportConfig, QuantizeConfig, TrainConfig, merge
 from kd.data import PatchSampler, scan_images, split_files
 from kd.losses import distillation_loss, student_loss
 from kd.models import DnCNN
@@ -248,6 +248,15 @@ def test_quantization_aware_fine_tuning_starts_from_a_trained_run(folder, tmp_pa
     assert rows[-1]["val_psnr"] > rows[-1]["val_psnr_input"] - 0.5
     with pytest.raises(ConfigError, match="qat is for the collapsible students"):
         TrainConfig(qat=True)
+    with pytest.raises(ConfigError, match="qat_fold_identity refines quantization-aware training: set qat = true"):
+        TrainConfig(model="collapsible", qat_fold_identity=True)
+    # folded QAT from the same start: the blocks round kernel + identity; the export folds them by default
+    train(tiny(folder, tmp_path / "fold", qat=True, qat_fold_identity=True, init=str(tmp_path / "fp" / "last.pt"), lr=1e-4, **kw),
+          progress=False)
+    from kd.export import fold_identity_of
+
+    fold = load_checkpoint(tmp_path / "fold" / "last.pt")
+    assert fold_identity_of(ExportConfig(checkpoint="x.pt"), fold) and not fold_identity_of(ExportConfig(checkpoint="x.pt"), ck)
 
 
 def test_a_cosine_fitted_to_minutes_on_device_patches(folder, tmp_path):

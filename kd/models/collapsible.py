@@ -64,7 +64,13 @@ class CollapsibleConv(nn.Module):
     """k x k conv (cin -> expand) then 1x1 (expand -> cout), linear, evaluated as one k x k conv
     (cin -> cout); with `residual` (cin == cout) the block adds its input.
 
-    Input N x cin x H x W, output N x cout x H x W (same padding), any real range."""
+    Input N x cin x H x W, output N x cout x H x W (same padding), any real range.
+
+    `fold_identity` (residual blocks): the input is added as a 1 at each kernel's centre tap instead of
+    after the conv, so int8 rounds the block's output once, after the sum, instead of the conv's output
+    and then the sum. Measured on the x4-grid students: the conv outputs' roundings were most of the
+    int8 flicker on a still picture (README "Sitting 10"), and the weights lost nothing by the 1 beside
+    them (unlike `RealtimeStudent`'s tiny weights, see `ConvPlusInput`)."""
 
     def __init__(self, cin: int, cout: int, kernel: int = 3, expand: int = 64, residual: bool = False) -> None:
         super().__init__()
@@ -73,6 +79,7 @@ class CollapsibleConv(nn.Module):
                              f"residual needs cin == cout ({cin}, {cout})")
         self.cin, self.cout, self.kernel, self.residual = cin, cout, kernel, residual
         self.fake_quant = False  # round the collapsed kernel as int8 (quantization-aware fine-tuning)
+        self.fold_identity = False  # qat: round kernel + identity and the sum, as a folded export is rounded
         self.out_quant = FakeQuantActivation()  # the conv output, quantized apart from a residual add
         self.expand_weight = nn.Parameter(torch.empty(expand, cin, kernel, kernel))
         self.expand_bias = nn.Parameter(torch.zeros(expand))
@@ -87,21 +94,35 @@ class CollapsibleConv(nn.Module):
         bias = self.reduce_weight @ self.expand_bias + self.reduce_bias
         return weight, bias
 
+    def identity_kernel(self) -> torch.Tensor:
+        """The input as a conv kernel (cout x cin x k x k): 1 at the centre tap of channel i -> i."""
+        eye = torch.zeros(self.cout, self.cin, self.kernel, self.kernel, device=self.reduce_weight.device)
+        c = self.kernel // 2
+        eye[:, :, c, c] = torch.eye(self.cout, self.cin, device=eye.device)
+        return eye
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight, bias = self.collapsed()
+        folded = self.residual and self.fold_identity
+        if folded:
+            weight = weight + self.identity_kernel()
         if self.fake_quant:
             weight = fake_quant_weight(weight)
-        y = self.out_quant(F.conv2d(x, weight, bias, padding=self.kernel // 2))
+        y = F.conv2d(x, weight, bias, padding=self.kernel // 2)
+        if folded:  # the sum is rounded by the ReLU after it (the model's relu_quant), as in the export
+            return y
+        y = self.out_quant(y)
         return y + x if self.residual else y
 
     @torch.no_grad()
-    def fused(self) -> nn.Module:
-        """A plain nn.Conv2d (or conv + input, `ConvPlusInput`, for residual blocks) equal to this block."""
+    def fused(self, fold_identity: bool = False) -> nn.Module:
+        """A plain nn.Conv2d equal to this block; a residual block's input stays an add after it
+        (`ConvPlusInput`) unless `fold_identity` puts it in the kernel."""
         weight, bias = self.collapsed()
         conv = nn.Conv2d(self.cin, self.cout, self.kernel, padding=self.kernel // 2)
-        conv.weight.copy_(weight)
+        conv.weight.copy_(weight + self.identity_kernel() if self.residual and fold_identity else weight)
         conv.bias.copy_(bias)
-        return ConvPlusInput(conv) if self.residual else conv
+        return ConvPlusInput(conv) if self.residual and not fold_identity else conv
 
 
 class LumaPlane(nn.Module):
@@ -154,16 +175,19 @@ class CollapsibleStudent(nn.Module):
         with torch.no_grad():  # start as the identity map: the residual begins at zero
             self.tail.reduce_weight.mul_(1e-3)
 
-    def set_fake_quant(self, enabled: bool, integer_ends: bool = False) -> "CollapsibleStudent":
+    def set_fake_quant(self, enabled: bool, integer_ends: bool = False, fold_identity: bool = False) -> "CollapsibleStudent":
         """Quantization-aware fine-tuning on or off: the body convs' weights and outputs and every ReLU
         output rounded as `kd quantize` rounds them. With `integer_ends`, also what an all-integer
         export rounds (`kd quantize` with head and tail in int8, recipes/quantize_cs4_int.toml): the
         input luma on the uint8 Y plane's grid, the head's and tail's weights, the head-to-tail sum and
-        the residual on whole grey levels around 128 (the export's fixed grid, not a calibrated range)."""
+        the residual on whole grey levels around 128 (the export's fixed grid, not a calibrated range).
+        With `fold_identity`, the body blocks are rounded as `fuse_reparam(fold_identity=True)` exports
+        them: kernel + identity as one int8 kernel, the sum rounded once."""
         if not isinstance(self.head, CollapsibleConv):
             raise ValueError("set_fake_quant needs the training form (before fuse_reparam)")
         for block in self.body:
             block.fake_quant = block.out_quant.enabled = enabled
+            block.fold_identity = enabled and fold_identity
         for q in self.relu_quant:
             q.enabled = enabled
         ends = enabled and integer_ends
@@ -194,11 +218,13 @@ class CollapsibleStudent(nn.Module):
         onehot = torch.eye(s * s, dtype=y.dtype, device=y.device).view(s * s, 1, s, s)  # unshuffle as one strided conv
         return y + F.pixel_shuffle(self._residual(F.conv2d(y, onehot, stride=s)), s)
 
-    def fuse_reparam(self) -> "CollapsibleStudent":
-        """Replaces every `CollapsibleConv` by the plain conv it equals (in place): the export form."""
+    def fuse_reparam(self, fold_identity: bool = False) -> "CollapsibleStudent":
+        """Replaces every `CollapsibleConv` by the plain conv it equals (in place): the export form.
+        `fold_identity`: each body block becomes one conv with its input in the kernel (see
+        `CollapsibleConv`), so the export is a plain chain of conv + ReLU that int8 rounds once a block."""
         if isinstance(self.head, CollapsibleConv):
             self.head = self.head.fused()
-            self.body = nn.ModuleList([b.fused() for b in self.body])
+            self.body = nn.ModuleList([b.fused(fold_identity) for b in self.body])
             self.tail = self.tail.fused()
         for q in [*self.relu_quant, self.skip_quant]:  # the export form is the plain float net; kd quantize does the rounding
             q.enabled = False
