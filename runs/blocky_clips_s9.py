@@ -6,7 +6,7 @@ become a small JPEG stream up-scaled by the receiver: each frame area-halved, JP
 (the benchmark's x2 + JPEG q40, frame by frame). Per method: Y-PSNR gain over that input against the clip's
 own frames (as `kd evaluate --webcam`: Y BT.601, 3 px shaved, mean over frames), still-area flicker, and
 for a pair the frames its switch sent to its alternate (each frame decides; the daemon adds hysteresis).
-Writes runs/eval/blocky-clips-s9.md. python runs/blocky_clips_s9.py CARD.json [MORE_CARDS ...]
+Writes runs/eval/blocky-clips-s9.md, or OUT.md: python runs/blocky_clips_s9.py [--out OUT] CARD.json [MORE_CARDS ...]
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def small_jpeg_stream(rgb_u8: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(cv2.resize(cv2.imdecode(data, cv2.IMREAD_COLOR), (w, h), interpolation=cv2.INTER_CUBIC)[:, :, ::-1])
 
 
-def main(cards: list[str]) -> None:
+def main(cards: list[str], out: Path = Path("runs/eval/blocky-clips-s9.md")) -> None:
     cfg = WebcamBenchConfig()
     methods = [DegradedInput(), load_unsharp(cfg.unsharp)] + [make_restorer(c, 2) for c in cards]
     rows: dict[str, dict[str, str]] = {m.label: {} for m in methods}
@@ -48,8 +48,13 @@ def main(cards: list[str]) -> None:
     write_table(f"# The clips as a small JPEG stream up-scaled (each frame halved, JPEG q{QUALITY}, bicubic x2)", rows,
                 f"Y-PSNR gain over the input (dB) against the clip's own frames / still-area flicker (1.00 = none added); "
                 f"first {FRAMES} frames at <= {cfg.clip_max_width} px wide; (n/m alt.): frames a pair sent to its alternate.",
-                "python runs/blocky_clips_s9.py " + " ".join(cards), Path("runs/eval/blocky-clips-s9.md"))
+                "python runs/blocky_clips_s9.py " + (f"--out {out.with_suffix('')} " if out != Path("runs/eval/blocky-clips-s9.md") else "")
+                + " ".join(cards), out)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    args = sys.argv[1:]
+    if args[:1] == ["--out"]:
+        main(args[2:], Path(args[1] + ".md"))
+    else:
+        main(args)
