@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Sitting 10 (no GPU lent): where an int8 student's flicker comes from, and int8 that rounds each body block
+# once (its input folded into the conv kernel: `kd export --fold-identity`, QAT with `qat_fold_identity`).
+# Every figure of the README's "Sitting 10" section comes from this script (~15 min on 2 cores, quiet
+# machine), after the runs:
+#   sharpcam-kd train-gt --config kd/recipes/specialist_x4grid_jpeglow_s10_fold_qat.toml   (the specialist)
+#   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s10_fold_qat.toml       (the default)
+# Speed: bash runs/bench_s9.sh export/sharpcam-cs4-switch.json runs/bench/s10 runs/onnx/s9-pair-clean20-fp32.json
+# bash runs/results_s10.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+q="sharpcam-kd quantize --config kd/recipes/quantize_s10_fold.toml"
+# 1. Which roundings of sitting 9's int8 specialist and of the int8 default flicker on a still picture
+python runs/int8_flicker_s10.py runs/eval/int8-flicker-s10 runs/onnx/s9-specialist-clean20-int8.json export/sharpcam-cs4-int8.json
+# 2. Folded exports of the existing QAT checkpoints (sitting 9's specialist, sitting 4's default), all-integer int8
+sharpcam-kd export runs/specialist_x4grid_jpeglow_s9_clean20_qat/last.pt --name s10-specialist-s9qat-fold --planes Y --out runs/onnx --fold-identity
+$q runs/onnx/s10-specialist-s9qat-fold.json --name s10-specialist-s9qat-fold-int8
+sharpcam-kd export runs/student_x4grid_webcam_qat_int/best.pt --name s10-cs4-s4qat-fold --planes Y --out runs/onnx --fold-identity
+$q runs/onnx/s10-cs4-s4qat-fold.json --name s10-cs4-s4qat-fold-int8
+# 3. The folded QATs (exported folded: their checkpoints say qat_fold_identity)
+sharpcam-kd export runs/specialist_x4grid_jpeglow_s10_fold_qat/last.pt --name s10-specialist-foldqat --planes Y --out runs/onnx
+$q runs/onnx/s10-specialist-foldqat.json --name s10-specialist-foldqat-int8
+sharpcam-kd export runs/student_x4grid_webcam_s10_fold_qat/best.pt --name s10-cs4-foldqat --planes Y --out runs/onnx
+$q runs/onnx/s10-cs4-foldqat.json --name s10-cs4-foldqat-int8
+# 4. Pairs (a pair's cards share a folder: the shipped default and sitting 9's fp32 specialist are copied beside them)
+cp export/sharpcam-cs4-int8.onnx export/sharpcam-cs4-int8.json export/sharpcam-cs4-lowres-jpeg.onnx export/sharpcam-cs4-lowres-jpeg.json runs/onnx/
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg.json --name s9-pair-clean20-fp32
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/s10-specialist-s9qat-fold-int8.json --name s10-pair-s9qat-fold-int8
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/s10-specialist-foldqat-int8.json --name s10-pair-foldqat-int8
+sharpcam-kd pair --default runs/onnx/s10-cs4-s4qat-fold-int8.json --alternate runs/onnx/s10-specialist-s9qat-fold-int8.json --name s10-pair-fold-s4qat-s9qat
+sharpcam-kd pair --default runs/onnx/s10-cs4-s4qat-fold-int8.json --alternate runs/onnx/s10-specialist-foldqat-int8.json --name s10-pair-fold-s4qat-foldqat
+sharpcam-kd pair --default runs/onnx/s10-cs4-foldqat-int8.json --alternate runs/onnx/s10-specialist-foldqat-int8.json --name s10-pair-foldqat-both
+SHIPPED_PAIR_PLACEHOLDER
+# 5. The webcam benchmark (each picture decides for a pair), the published x2 protocol, the clips made a small JPEG stream
+sharpcam-kd evaluate --webcam runs/onnx/s9-pair-clean20-fp32.json runs/onnx/s10-pair-s9qat-fold-int8.json runs/onnx/s10-pair-foldqat-int8.json \
+    runs/onnx/s10-pair-fold-s4qat-foldqat.json runs/onnx/s10-pair-foldqat-both.json export/sharpcam-cs4-switch.json \
+    export/sharpcam-cs4-int8.json runs/onnx/s10-cs4-s4qat-fold-int8.json runs/onnx/s10-cs4-foldqat-int8.json --out runs/eval/webcam-s10
+sharpcam-kd evaluate export/sharpcam-cs4.json export/sharpcam-cs4-int8.json runs/onnx/s10-cs4-s4qat-fold-int8.json runs/onnx/s10-cs4-foldqat.json \
+    runs/onnx/s10-cs4-foldqat-int8.json export/sharpcam-cs4-lowres-jpeg.json runs/onnx/s10-specialist-foldqat.json runs/onnx/s10-specialist-foldqat-int8.json \
+    runs/onnx/s9-pair-clean20-fp32.json export/sharpcam-cs4-switch.json --no-test --no-fps --out runs/eval/x2-s10
+sharpcam-kd card export/sharpcam-cs4-switch.json --metrics runs/eval/x2-s10.json --metrics-label sharpcam-cs4-switch
+python runs/blocky_clips_s9.py --out runs/eval/blocky-clips-s10 export/sharpcam-cs4-int8.json runs/onnx/s10-cs4-s4qat-fold-int8.json \
+    runs/onnx/s10-cs4-foldqat-int8.json runs/onnx/s9-pair-clean20-fp32.json runs/onnx/s10-pair-s9qat-fold-int8.json runs/onnx/s10-pair-foldqat-int8.json \
+    runs/onnx/s10-pair-fold-s4qat-s9qat.json runs/onnx/s10-pair-fold-s4qat-foldqat.json runs/onnx/s10-pair-foldqat-both.json export/sharpcam-cs4-switch.json
+# 6. The folded int8 models' own roundings, as in 1
+python runs/int8_flicker_s10.py runs/eval/int8-flicker-s10-folded runs/onnx/s10-specialist-foldqat-int8.json runs/onnx/s10-cs4-foldqat-int8.json
+# 7. Curves of the two folded QATs beside the QATs they repeat
+sharpcam-kd curves runs/specialist_x4grid_jpeglow_s9_clean20_qat runs/specialist_x4grid_jpeglow_s10_fold_qat \
+    runs/student_x4grid_webcam_qat_int runs/student_x4grid_webcam_s10_fold_qat --title "QAT: conv output rounded apart vs identity folded" \
+    --out runs/eval/curves-s10.png
