@@ -15,27 +15,30 @@ cp export/sharpcam-cs4-int8.onnx export/sharpcam-cs4-int8.json runs/onnx/
 for alt in s8-specialist-x4grid-jpeglow s8-specialist-x4grid-jpeglow-int8 s9-specialist-kdqat-int8; do
     sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate "runs/onnx/$alt.json" --name "s9-pair-$alt"
 done
-# ... and the shipped pair: the default with the specialist trained with a fifth plain x2 (fp32; the rule in its recipe), in export/
+# ... and sitting 9's shipped pair: the default with the specialist trained with a fifth plain x2 (fp32; the rule in its
+# recipe). It shipped as export/sharpcam-cs4-switch.json until sitting 10 replaced that card with an all-int8 pair, so it is
+# rebuilt here as runs/onnx/s9-pair-clean20-fp32.json (the same card; its rows below carry that name)
 sharpcam-kd export runs/specialist_x4grid_jpeglow_s9_clean20/last.pt --name sharpcam-cs4-lowres-jpeg --planes Y --out export
-sharpcam-kd pair --default export/sharpcam-cs4-int8.json --alternate export/sharpcam-cs4-lowres-jpeg.json --name sharpcam-cs4-switch
+cp export/sharpcam-cs4-lowres-jpeg.onnx export/sharpcam-cs4-lowres-jpeg.json runs/onnx/
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg.json --name s9-pair-clean20-fp32
 # 3. The webcam benchmark through the runtime's statistic and cut (each picture decides), the default alone beside them
 sharpcam-kd evaluate --webcam runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.json runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow-int8.json \
-    runs/onnx/s9-pair-s9-specialist-kdqat-int8.json export/sharpcam-cs4-switch.json export/sharpcam-cs4-int8.json \
+    runs/onnx/s9-pair-s9-specialist-kdqat-int8.json runs/onnx/s9-pair-clean20-fp32.json export/sharpcam-cs4-int8.json \
     --out runs/eval/webcam-s9
 # 4. The published x2 protocol of the shipped pair (into its card) beside the default
-sharpcam-kd evaluate export/sharpcam-cs4-switch.json export/sharpcam-cs4-int8.json --no-test --no-fps --out runs/eval/x2-s9
-sharpcam-kd card export/sharpcam-cs4-switch.json --metrics runs/eval/x2-s9.json --metrics-label sharpcam-cs4-switch
+sharpcam-kd evaluate runs/onnx/s9-pair-clean20-fp32.json export/sharpcam-cs4-int8.json --no-test --no-fps --out runs/eval/x2-s9
+sharpcam-kd card runs/onnx/s9-pair-clean20-fp32.json --metrics runs/eval/x2-s9.json --metrics-label s9-pair-clean20-fp32
 # 5. Real H.264 (libx264): what the switch does with a codec's own 16-px macroblocks
-python runs/h264_s9.py runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.json export/sharpcam-cs4-switch.json
+python runs/h264_s9.py runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.json runs/onnx/s9-pair-clean20-fp32.json
 # 6. A face to look at: x2 and x2 + JPEG q40, the default alone and the pair
-sharpcam-kd grid export/sharpcam-cs4-int8.json export/sharpcam-cs4-switch.json --degradation x2 --degradation x2+jpeg40 --out runs/eval/faces-s9.png
+sharpcam-kd grid export/sharpcam-cs4-int8.json runs/onnx/s9-pair-clean20-fp32.json --degradation x2 --degradation x2+jpeg40 --out runs/eval/faces-s9.png
 # 7. The shipped specialist's integer-ends QAT (kd/recipes/specialist_x4grid_jpeglow_s9_clean20_qat.toml) as all-integer
 #    int8, paired with the default; then every pair on the clips made a small JPEG stream (the specialists on their own
 #    stream: gain and flicker), and the int8 pair on the webcam benchmark
 sharpcam-kd export runs/specialist_x4grid_jpeglow_s9_clean20_qat/last.pt --name s9-specialist-clean20-qat --planes Y --out runs/onnx
 sharpcam-kd quantize --config kd/recipes/quantize_specialist_x4grid_jpeglow_s9_clean20.toml
 sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/s9-specialist-clean20-int8.json --name s9-pair-s9-specialist-clean20-int8
-python runs/blocky_clips_s9.py export/sharpcam-cs4-int8.json export/sharpcam-cs4-switch.json runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.json \
+python runs/blocky_clips_s9.py export/sharpcam-cs4-int8.json runs/onnx/s9-pair-clean20-fp32.json runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.json \
     runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow-int8.json runs/onnx/s9-pair-s9-specialist-kdqat-int8.json \
     runs/onnx/s9-pair-s9-specialist-clean20-int8.json
 sharpcam-kd evaluate --webcam runs/onnx/s9-pair-s9-specialist-clean20-int8.json --no-clips --out runs/eval/webcam-s9-clean20-int8
