@@ -4,8 +4,9 @@ For each uint8-rounded activation of the int8 graph (kd quantize's QDQ pairs), t
 tensor left in float (its QuantizeLinear/DequantizeLinear pair removed; a ReLU put back where the rounding
 did the ReLU's clamp), then all body conv outputs in float together, then every body activation; each scored
 on the shared clips made a small JPEG stream up-scaled (runs/blocky_clips_s9.py: each frame halved, JPEG q40,
-bicubic x2): Y-PSNR gain over that input and still-area flicker (1.00 = none added).
-Writes OUT.md: python runs/int8_flicker_s10.py OUT CARD.json [MORE_CARDS ...]
+bicubic x2): Y-PSNR gain over that input and still-area flicker (1.00 = none added). With --as-they-are, on the
+shared clips as they are (flicker only: there is no cleaner reference); a float model gets its one row.
+Writes OUT.md: python runs/int8_flicker_s10.py [--as-they-are] OUT CARD.json [MORE_CARDS ...]
 """
 from __future__ import annotations
 
@@ -66,25 +67,28 @@ def body_activations(model: onnx.ModelProto) -> list[str]:
     return [t for t in names if t.startswith(("/Relu", "/body.", "/Add"))]
 
 
-def main(out: Path, cards: list[str]) -> None:
+def main(out: Path, cards: list[str], as_they_are: bool = False) -> None:
     cfg = WebcamBenchConfig()
     streams = {}
     for clip in cfg.clips:
         refs = [modcrop(f, 4) for f in read_clip(Path(clip), FRAMES, cfg.clip_max_width)]
-        lq = [small_jpeg_stream(f) for f in refs]
+        lq = refs if as_they_are else [small_jpeg_stream(f) for f in refs]
         y_refs = [shave(y_channel_f64(f), SHAVE) for f in refs]
         streams[Path(clip).stem] = (lq, y_refs, np.mean([y_scores(f, y)[0] for f, y in zip(lq, y_refs)]))
-    lines = [f"# Which roundings of an int8 model flicker (the clips as a small JPEG stream up-scaled, q40)", "",
+    kind = "the shared clips as they are" if as_they_are else "the clips as a small JPEG stream up-scaled, q40"
+    lines = [f"# Which roundings of an int8 model flicker ({kind})", "",
              "| model | left in float | " + " | ".join(streams) + " |", "|---|---|" + "---|" * len(streams)]
     for card in cards:
         restorer = OnnxRestorer(card, 2)
         model = onnx.load(str(restorer.onnx_path))
         acts = body_activations(model)
         convs = [t for t in acts if "/conv/Conv" in t]
-        variants = {"nothing (as shipped)": []} | {t: [t] for t in acts}
-        if convs:
-            variants["the body conv outputs"] = convs
-        variants["every body activation"] = acts
+        variants = {"nothing (as shipped)": []}
+        if acts:
+            variants |= {t: [t] for t in acts}
+            if convs:
+                variants["the body conv outputs"] = convs
+            variants["every body activation"] = acts
         with tempfile.TemporaryDirectory() as tmp:
             for label, floated in variants.items():
                 path = Path(tmp) / "variant.onnx"
@@ -94,16 +98,20 @@ def main(out: Path, cards: list[str]) -> None:
                 for lq, y_refs, base in streams.values():
                     res = [restorer.restore(f) for f in lq]
                     gain = np.mean([y_scores(f, y)[0] for f, y in zip(res, y_refs)]) - base
-                    cells.append(f"{gain:+.2f} / {still_flicker(lq, res, cfg.still_threshold):.2f}")
+                    flicker = f"{still_flicker(lq, res, cfg.still_threshold):.2f}"
+                    cells.append(flicker if as_they_are else f"{gain:+.2f} / {flicker}")
                 lines.append(f"| {restorer.label} | {label} | " + " | ".join(cells) + " |")
                 print(lines[-1], flush=True)
-    lines += ["", f"Y-PSNR gain over the input (dB) against the clip's own frames / still-area flicker (1.00 = none "
-              f"added); first {FRAMES} frames at <= {cfg.clip_max_width} px wide.", "",
-              f"Produced by: `python runs/int8_flicker_s10.py {out.with_suffix('')} {' '.join(cards)}`"]
+    cell = "still-area flicker" if as_they_are else "Y-PSNR gain over the input (dB) against the clip's own frames / still-area flicker"
+    lines += ["", f"{cell} (1.00 = none added); first {FRAMES} frames at <= {cfg.clip_max_width} px wide.", "",
+              f"Produced by: `python runs/int8_flicker_s10.py {'--as-they-are ' if as_they_are else ''}{out.with_suffix('')} {' '.join(cards)}`"]
     out.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
-        sys.exit("usage: python runs/int8_flicker_s10.py OUT CARD.json [MORE_CARDS ...]")
-    main(Path(sys.argv[1] + ".md"), sys.argv[2:])
+    args = sys.argv[1:]
+    raw = args[:1] == ["--as-they-are"]
+    args = args[1:] if raw else args
+    if len(args) < 2:
+        sys.exit("usage: python runs/int8_flicker_s10.py [--as-they-are] OUT CARD.json [MORE_CARDS ...]")
+    main(Path(args[0] + ".md"), args[1:], raw)
