@@ -481,6 +481,8 @@ class ExportConfig:
         if self.self_ensemble and self.planes == "Y":
             raise ConfigError("the self-ensemble is for RGB teachers, not Y-plane students: "
                               "drop --self-ensemble (self_ensemble = false) or --planes Y")
+        if self.fold_identity not in (None, True, False):
+            raise ConfigError(f"fold_identity must be true or false (or left out: as the checkpoint's QAT), not {self.fold_identity!r}")
 
 
 @dataclass(frozen=True)

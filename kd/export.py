@@ -98,7 +98,8 @@ def inference_model(model: nn.Module, fold_identity: bool = False) -> nn.Module:
     if isinstance(model, CollapsibleStudent):
         model.fuse_reparam(fold_identity)
     elif fold_identity:
-        raise ExportError(f"--fold-identity is for the collapsible students, not {type(model).__name__}: drop it")
+        raise ExportError(f"--fold-identity is for the collapsible students, not {type(model).__name__}: "
+                          f"drop it (--keep-identity, or fold_identity = false in the TOML)")
     elif hasattr(model, "fuse_reparam"):
         model.fuse_reparam()
     return fold_batchnorm(model)
@@ -412,6 +413,10 @@ def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
     reference, ckpt = load_checkpoint(cfg.checkpoint)
     model, _ = load_checkpoint(cfg.checkpoint)
     fold_identity = fold_identity_of(cfg, ckpt)
+    recipe = ckpt.get("config") or {}
+    if recipe.get("qat") and fold_identity != bool(recipe.get("qat_fold_identity")):
+        log(f"note: {cfg.checkpoint}'s QAT rounded each body block {'with its identity folded' if recipe.get('qat_fold_identity') else 'with its identity as an add'}; "
+            f"this export {'folds' if fold_identity else 'keeps'} it, so its int8 rounds differently from what the QAT trained for")
     inference_model(model, fold_identity)
     luma = cfg.planes == "Y"
     if luma and not hasattr(model, "forward_luma"):
@@ -472,7 +477,7 @@ def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
     )
     write_card(card_path, card)
     log(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1024:.0f} KiB) and {card_path}: "
-        f"{'Y plane uint8, ' if luma else ''}parity max abs {err:.2e}{' levels' if luma else ''} at {' and '.join(f'{h}x{w}' for h, w in shapes)} (HxW), "
+        f"{'Y plane uint8, ' if luma else ''}{'identities folded, ' if fold_identity else ''}parity max abs {err:.2e}{' levels' if luma else ''} at {' and '.join(f'{h}x{w}' for h, w in shapes)} (HxW), "
         f"{card['params']} params, {card['macs_per_pixel']} MACs/px, pad multiple {card['pad_multiple']}")
     return card
 

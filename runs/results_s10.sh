@@ -55,7 +55,7 @@ python runs/int8_flicker_s10.py runs/eval/int8-flicker-s10-folded export/sharpca
 python runs/int8_flicker_s10.py --as-they-are runs/eval/int8-flicker-s10-clips export/sharpcam-cs4.json runs/onnx/s10-cs4-s4qat-fold.json \
     runs/onnx/s10-cs4-foldqat.json runs/onnx/s10-cs4-foldqat2.json export/sharpcam-cs4-int8.json export/sharpcam-cs4-fold-int8.json \
     runs/onnx/s10-cs4-foldqat-int8.json runs/onnx/s10-cs4-foldqat2-int8.json
-# 7. Curves of the two folded QATs beside the QATs they repeat
+# 7. Curves of the three folded QATs beside the two QATs they repeat
 sharpcam-kd curves runs/specialist_x4grid_jpeglow_s9_clean20_qat runs/specialist_x4grid_jpeglow_s10_fold_qat \
     runs/student_x4grid_webcam_qat_int runs/student_x4grid_webcam_s10_fold_qat runs/student_x4grid_webcam_s10_fold_qat2 --title "QAT: conv output rounded apart vs identity folded" \
     --out runs/eval/curves-s10.png

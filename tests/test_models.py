@@ -211,15 +211,23 @@ def test_quantization_aware_forward_is_close_and_leaves_the_export_form_alone():
     assert (fused(x) - m(x)).abs().max() < 1e-5
 
 
-def test_folding_the_identity_makes_one_conv_a_block_with_the_same_function():
-    m = jittered(lambda: CollapsibleStudent(width=16, depth=3, expand=32, scale=4), seed=5)
+@pytest.mark.parametrize("kernel", [3, 5])
+def test_folding_the_identity_makes_one_conv_a_block_with_the_same_function(kernel):
+    m = jittered(lambda: CollapsibleStudent(width=16, depth=3, kernel=kernel, expand=32, scale=4), seed=5)
     x = torch.rand(1, 3, 44, 36)
     folded = copy.deepcopy(m).fuse_reparam(fold_identity=True)
     kept = copy.deepcopy(m).fuse_reparam()
     assert all(type(b) is torch.nn.Conv2d for b in folded.body) and not any(type(b) is torch.nn.Conv2d for b in kept.body)
+    assert not any(isinstance(mod, CollapsibleConv) for net in (folded, kept) for mod in net.modules())  # head and tail too
+    assert describe(folded) == describe(m)  # the same convs: params and MACs as shipped
     assert (folded(x) - m(x)).abs().max() < 1e-5 and (kept(x) - m(x)).abs().max() < 1e-5
-    centre = folded.body[0].weight[:, :, 1, 1] - kept.body[0].conv.weight[:, :, 1, 1]
-    assert torch.allclose(centre, torch.eye(16), atol=1e-6)  # the input, as a 1 on each channel's own centre tap
+    diff = folded.body[0].weight - kept.body[0].conv.weight
+    c = kernel // 2
+    assert torch.allclose(diff[:, :, c, c], torch.eye(16), atol=1e-6)  # the input, as a 1 on each channel's own centre tap
+    diff[:, :, c, c] = 0
+    assert diff.abs().max() < 1e-6  # and nothing else
+    with pytest.raises(ValueError, match="needs the training form"):
+        kept.fuse_reparam(fold_identity=True)
 
 
 def test_quantization_aware_folding_rounds_kernel_plus_identity_and_the_sum_once():
@@ -235,7 +243,7 @@ def test_quantization_aware_folding_rounds_kernel_plus_identity_and_the_sum_once
     m.set_fake_quant(True, fold_identity=True)
     rounded = m(x)
     assert 0 < (rounded - plain).abs().max() < 0.05
-    assert not any(bool(b.out_quant.seen) for b in m.body) and all(bool(q.seen) for q in m.relu_quant)
+    assert not any(b.out_quant.enabled or bool(b.out_quant.seen) for b in m.body) and all(bool(q.seen) for q in m.relu_quant)
     f = torch.rand(1, 16, 10, 12)
     exported = m.body[0].fused(fold_identity=True)
     want = F.conv2d(f, fake_quant_weight(exported.weight), exported.bias, padding=1)

@@ -237,7 +237,7 @@ def test_collapsible_student_trains_on_the_webcam_mix_with_l1_and_cosine(folder,
     assert rows[-1]["val_psnr"] > rows[-1]["val_psnr_input"] - 0.5  # starts near the identity, stays sane
 
 
-def test_quantization_aware_fine_tuning_starts_from_a_trained_run(folder, tmp_path):
+def test_quantization_aware_fine_tuning_starts_from_a_trained_run(folder, tmp_path, monkeypatch):
     kw = dict(model="collapsible", width=8, depth=2, expand=16, scale=4, loss="l1", loss_on_y=True, steps_per_epoch=10, epochs=1)
     train(tiny(folder, tmp_path / "fp", **kw), progress=False)
     summary = train(tiny(folder, tmp_path / "qat", qat=True, init=str(tmp_path / "fp" / "last.pt"), lr=1e-4, **kw), progress=False)
@@ -251,9 +251,15 @@ def test_quantization_aware_fine_tuning_starts_from_a_trained_run(folder, tmp_pa
     with pytest.raises(ConfigError, match="qat_fold_identity refines quantization-aware training: set qat = true"):
         TrainConfig(model="collapsible", qat_fold_identity=True)
     # folded QAT from the same start: the blocks round kernel + identity; the export folds them by default
+    from kd.export import fold_identity_of
+    from kd.models import CollapsibleStudent
+
+    seen = []
+    real = CollapsibleStudent.set_fake_quant
+    monkeypatch.setattr(CollapsibleStudent, "set_fake_quant", lambda self, *a, **k: seen.append(a) or real(self, *a, **k))
     train(tiny(folder, tmp_path / "fold", qat=True, qat_fold_identity=True, init=str(tmp_path / "fp" / "last.pt"), lr=1e-4, **kw),
           progress=False)
-    from kd.export import fold_identity_of
+    assert seen == [(True, False, True)]  # enabled, integer ends, fold_identity: the recipe reaches the model
 
     fold = load_checkpoint(tmp_path / "fold" / "last.pt")
     assert fold_identity_of(ExportConfig(checkpoint="x.pt"), fold) and not fold_identity_of(ExportConfig(checkpoint="x.pt"), ck)

@@ -5,7 +5,8 @@ back down, no activation between) and computed collapsed: the block's single k x
 from the two factors at every forward, so a training step costs what the exported net costs (plus a
 few thousand MACs for the kernel product), while the optimiser still sees the over-parameterisation
 that makes these narrow nets train well (SESR, MLSys 2022). Export replaces each block by the one conv
-it equals; the identity of residual blocks stays a separate add so int8 weights keep their resolution.
+it equals; the identity of residual blocks stays a separate add, or with `fold_identity` goes into the
+kernel so that int8 rounds each block once (see `CollapsibleConv`).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from kd.models.realtime import ConvPlusInput, luma_unshuffle_weight
+from kd.models.realtime import ConvPlusInput, luma_unshuffle_weight, with_identity
 
 
 # Quantization-aware fine-tuning (`kd train` with `qat = true`): the forward then rounds what
@@ -94,18 +95,11 @@ class CollapsibleConv(nn.Module):
         bias = self.reduce_weight @ self.expand_bias + self.reduce_bias
         return weight, bias
 
-    def identity_kernel(self) -> torch.Tensor:
-        """The input as a conv kernel (cout x cin x k x k): 1 at the centre tap of channel i -> i."""
-        eye = torch.zeros(self.cout, self.cin, self.kernel, self.kernel, device=self.reduce_weight.device)
-        c = self.kernel // 2
-        eye[:, :, c, c] = torch.eye(self.cout, self.cin, device=eye.device)
-        return eye
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight, bias = self.collapsed()
         folded = self.residual and self.fold_identity
         if folded:
-            weight = weight + self.identity_kernel()
+            weight = with_identity(weight)
         if self.fake_quant:
             weight = fake_quant_weight(weight)
         y = F.conv2d(x, weight, bias, padding=self.kernel // 2)
@@ -120,7 +114,7 @@ class CollapsibleConv(nn.Module):
         (`ConvPlusInput`) unless `fold_identity` puts it in the kernel."""
         weight, bias = self.collapsed()
         conv = nn.Conv2d(self.cin, self.cout, self.kernel, padding=self.kernel // 2)
-        conv.weight.copy_(weight + self.identity_kernel() if self.residual and fold_identity else weight)
+        conv.weight.copy_(with_identity(weight) if self.residual and fold_identity else weight)
         conv.bias.copy_(bias)
         return ConvPlusInput(conv) if self.residual and not fold_identity else conv
 
@@ -186,8 +180,9 @@ class CollapsibleStudent(nn.Module):
         if not isinstance(self.head, CollapsibleConv):
             raise ValueError("set_fake_quant needs the training form (before fuse_reparam)")
         for block in self.body:
-            block.fake_quant = block.out_quant.enabled = enabled
+            block.fake_quant = enabled
             block.fold_identity = enabled and fold_identity
+            block.out_quant.enabled = enabled and not fold_identity  # a folded block's conv output is the sum
         for q in self.relu_quant:
             q.enabled = enabled
         ends = enabled and integer_ends
@@ -226,6 +221,8 @@ class CollapsibleStudent(nn.Module):
             self.head = self.head.fused()
             self.body = nn.ModuleList([b.fused(fold_identity) for b in self.body])
             self.tail = self.tail.fused()
+        elif fold_identity and any(not isinstance(b, nn.Conv2d) for b in self.body):
+            raise ValueError("fuse_reparam(fold_identity=True) needs the training form: this model is already fused with its identities apart")
         for q in [*self.relu_quant, self.skip_quant]:  # the export form is the plain float net; kd quantize does the rounding
             q.enabled = False
         self.y_grid_ends = False

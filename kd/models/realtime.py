@@ -20,6 +20,15 @@ def luma_unshuffle_weight(scale: int) -> torch.Tensor:
     return w
 
 
+def with_identity(weight: torch.Tensor) -> torch.Tensor:
+    """`weight` (c x c x k x k, k odd) plus the conv's input as a kernel: a 1 at each channel's own centre
+    tap, so conv(x, result) == conv(x, weight) + x. Out of place, differentiable, in `weight`'s dtype and device."""
+    eye = torch.zeros_like(weight)
+    idx = torch.arange(weight.shape[0], device=weight.device)
+    eye[idx, idx, weight.shape[2] // 2, weight.shape[3] // 2] = 1.0
+    return weight + eye
+
+
 class RepConv3x3(nn.Module):
     """3x3 conv trained with extra 1x1 and identity branches (ECBSR/SESR style), fused to one 3x3
     conv by `fused()` before export, so the extra capacity is free at inference."""
@@ -43,8 +52,7 @@ class RepConv3x3(nn.Module):
         w = self.conv3.weight.clone()
         w[:, :, 1:2, 1:2] += self.conv1.weight
         if self.identity and not keep_identity:
-            idx = torch.arange(w.shape[0])
-            w[idx, idx, 1, 1] += 1.0
+            w = with_identity(w)
         conv = nn.Conv2d(w.shape[1], w.shape[0], 3, padding=1)
         conv.weight.copy_(w)
         conv.bias.copy_(self.conv3.bias + self.conv1.bias)
