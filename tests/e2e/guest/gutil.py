@@ -186,6 +186,10 @@ class Daemon:
             time.sleep(0.01)
         dt = time.monotonic() - t0
         if rc is None:
+            # Before the kill, ask for every thread's stack (vcam's faulthandler on SIGUSR1): a daemon that
+            # does not stop leaves in its log where it hangs.
+            self.proc.send_signal(signal.SIGUSR1)
+            time.sleep(2)
             self.proc.kill()
             self.proc.wait()
         return rc, dt, released
