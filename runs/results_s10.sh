@@ -62,3 +62,12 @@ sharpcam-kd curves runs/specialist_x4grid_jpeglow_s9_clean20_qat runs/specialist
 # 8. A face to look at: x2 + JPEG q40 and x2, sitting 9's pair (fp32 specialist) and this sitting's (all int8)
 sharpcam-kd grid runs/onnx/s9-pair-clean20-fp32.json export/sharpcam-cs4-switch.json --degradation x2+jpeg40 --degradation x2 \
     --out runs/eval/faces-s10.png
+# 9. The same fold on sitting 7's x2-grid arms (their QAT checkpoints, no training), beside their int8 of sitting 7
+for a in kd gt; do
+    sharpcam-kd export runs/student_x2grid_pool_${a}_s7_qat/last.pt --name s10-x2grid-$a-s7qat-fold --planes Y --out runs/onnx --fold-identity
+    $q runs/onnx/s10-x2grid-$a-s7qat-fold.json --name s10-x2grid-$a-s7qat-fold-int8
+done
+sharpcam-kd evaluate --webcam runs/onnx/s7-x2grid-kd-int8.json runs/onnx/s10-x2grid-kd-s7qat-fold-int8.json runs/onnx/s7-x2grid-gt-int8.json \
+    runs/onnx/s10-x2grid-gt-s7qat-fold-int8.json runs/onnx/s7-x2grid-kd.json --out runs/eval/webcam-s10-x2grid
+sharpcam-kd evaluate runs/onnx/s7-x2grid-kd.json runs/onnx/s7-x2grid-kd-int8.json runs/onnx/s10-x2grid-kd-s7qat-fold-int8.json runs/onnx/s7-x2grid-gt.json \
+    runs/onnx/s7-x2grid-gt-int8.json runs/onnx/s10-x2grid-gt-s7qat-fold-int8.json --no-test --no-fps --out runs/eval/x2-s10-x2grid
