@@ -105,12 +105,16 @@ def inference_model(model: nn.Module, fold_identity: bool = False) -> nn.Module:
     return fold_batchnorm(model)
 
 
+def qat_folded(ckpt: dict[str, Any]) -> bool | None:
+    """How the checkpoint's quantization-aware training rounded its body blocks: True with the identities
+    folded, False with them as adds, None when it had no QAT."""
+    recipe = ckpt.get("config") or {}
+    return bool(recipe.get("qat_fold_identity")) if recipe.get("qat") else None
+
+
 def fold_identity_of(cfg: ExportConfig, ckpt: dict[str, Any]) -> bool:
     """The export's form: as asked, else as the checkpoint's quantization-aware training rounded it."""
-    if cfg.fold_identity is not None:
-        return cfg.fold_identity
-    recipe = ckpt.get("config") or {}
-    return bool(recipe.get("qat") and recipe.get("qat_fold_identity"))
+    return cfg.fold_identity if cfg.fold_identity is not None else bool(qat_folded(ckpt))
 
 
 # ---------------------------------------------------------------- ONNX
@@ -412,10 +416,9 @@ def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
     torch.set_num_threads(cfg.threads)
     reference, ckpt = load_checkpoint(cfg.checkpoint)
     model, _ = load_checkpoint(cfg.checkpoint)
-    fold_identity = fold_identity_of(cfg, ckpt)
-    recipe = ckpt.get("config") or {}
-    if recipe.get("qat") and fold_identity != bool(recipe.get("qat_fold_identity")):
-        log(f"note: {cfg.checkpoint}'s QAT rounded each body block {'with its identity folded' if recipe.get('qat_fold_identity') else 'with its identity as an add'}; "
+    fold_identity, trained = fold_identity_of(cfg, ckpt), qat_folded(ckpt)
+    if trained is not None and fold_identity != trained:
+        log(f"note: {cfg.checkpoint}'s QAT rounded each body block {'with its identity folded' if trained else 'with its identity as an add'}; "
             f"this export {'folds' if fold_identity else 'keeps'} it, so its int8 rounds differently from what the QAT trained for")
     inference_model(model, fold_identity)
     luma = cfg.planes == "Y"
