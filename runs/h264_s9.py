@@ -8,7 +8,7 @@ shrinks with them), encoded as one sequence by libx264 at a constant quality and
 full size at CRF 30 and 38, and half size at CRF 30 and 38 up-scaled x2 (bicubic; a bandwidth-starved
 call). Per method: Y-PSNR gain over the decoded input (as `kd evaluate --webcam`: Y BT.601, 3 px
 shaved, mean over frames), still-area flicker, and for a pair the share of frames its switch sent to its
-alternate. Writes runs/eval/h264-s9.md. python runs/h264_s9.py PAIR_CARD.json [MORE_CARDS ...]
+alternate. Writes runs/eval/h264-s9.md, or OUT.md: python runs/h264_s9.py [--out OUT] PAIR_CARD.json [MORE_CARDS ...]
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def degrade(frames: list[np.ndarray], factor: int, crf: int) -> list[np.ndarray]
     return [cv2.resize(f, (w, h), interpolation=cv2.INTER_CUBIC) for f in h264_round_trip(small, crf)]
 
 
-def main(cards: list[str]) -> None:
+def main(cards: list[str], out: Path = Path("runs/eval/h264-s9.md")) -> None:
     cfg = WebcamBenchConfig()
     methods = [DegradedInput(), load_unsharp(cfg.unsharp), make_restorer("export/sharpcam-cs4-int8.json", 2)]
     methods += [make_restorer(c, 2) for c in cards]
@@ -75,7 +75,8 @@ def main(cards: list[str]) -> None:
                 f"Y-PSNR gain over the decoded input (dB) / still-area flicker, first {FRAMES} frames of each clip at <= "
                 f"{cfg.clip_max_width} px wide; x2: encoded at half size, up-scaled x2 (bicubic). (n/m alt.): frames the "
                 "pair's switch sent to its alternate (per frame, no hysteresis).",
-                "python runs/h264_s9.py " + " ".join(cards), Path("runs/eval/h264-s9.md"))
+                "python runs/h264_s9.py " + (f"--out {out.with_suffix('')} " if out != Path("runs/eval/h264-s9.md") else "")
+                + " ".join(cards), out)
 
 
 def clip_cells(methods: list, lq: list[np.ndarray], y_refs: list[np.ndarray], still_threshold: float) -> dict[str, str]:
@@ -105,4 +106,8 @@ def write_table(title: str, rows: dict[str, dict[str, str]], note: str, command:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    args = sys.argv[1:]
+    if args[:1] == ["--out"]:
+        main(args[2:], Path(args[1] + ".md"))
+    else:
+        main(args)
