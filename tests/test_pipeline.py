@@ -598,7 +598,8 @@ def test_an_mjpg_camera_goes_to_the_device_as_i420_without_bgr(tmp_path: Path) -
     source = MjpegClipSource(frames, 30.0, "mjpg")
     decoder = MjpegDecoder(yuv=True)
     decoded = [decoder.decode_into(j, np.empty((H * 3 // 2, W), np.uint8)) for j in source.jpegs]
-    cfg = daemon_cfg(model=str(card), threads=1)
+    # each frame against the model run on it alone: no steadying across frames (its own tests: test_processor.py)
+    cfg = daemon_cfg(model=str(card), threads=1, steady=0.0)
     engine = load_engine(cfg.model, "cpu", 1)
     expected = []
     for i420 in decoded:

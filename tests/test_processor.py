@@ -217,3 +217,76 @@ def test_no_switch_on_a_frame_too_small_to_measure(tmp_path: Path) -> None:
 
     proc, _ = run(write_pair_card(tmp_path), panned_frames(60, 48, 1)[0])
     assert proc.switch is None and proc.active_model == "pair"
+
+
+def still_noisy_frames(count: int, seed: int = 0) -> list[np.ndarray]:
+    """A still photo (BGR) with fresh sensor-like noise (sigma 3 levels) in every frame."""
+    frame = panned_frames(W, H, 1, "coffee")[0].astype(np.float32)
+    rng = np.random.default_rng(seed)
+    return [np.clip(np.rint(frame + rng.normal(0, 3, frame.shape)), 0, 255).astype(np.uint8) for _ in range(count)]
+
+
+def stream_y(card: Path, frames: list[np.ndarray], work_size=None, **settings) -> list[np.ndarray]:
+    """The Y planes the processor gives for `frames` taken as one stream."""
+    cfg = DaemonConfig(model=str(card), threads=1, work_size=work_size, **settings)
+    proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", 1), (W, H), offline=True)
+    return [i420_planes(proc.process(f, proc.new_output()))[0].copy() for f in frames]
+
+
+def frame_to_frame(planes: list[np.ndarray]) -> float:
+    return float(np.mean([np.abs(b.astype(int) - a).mean() for a, b in zip(planes, planes[1:])]))
+
+
+@pytest.mark.parametrize("work_size", [None, (W // 2, H // 2)])
+def test_steady_calms_a_still_noisy_scene_and_starts_from_the_model(luma_card: Path, work_size) -> None:
+    frames = still_noisy_frames(12)
+    y_in = [cv2.cvtColor(f, cv2.COLOR_BGR2YUV_I420)[:H] for f in frames]
+    off = stream_y(luma_card, frames, work_size, steady=0.0)
+    on = stream_y(luma_card, frames, work_size, steady=0.8)
+    np.testing.assert_array_equal(on[0], off[0])  # the first frame has no past: the model's own output
+    # the sharpener draws the noise larger; steadied, still areas move about as little as the camera's own
+    assert frame_to_frame(off) > 1.15 * frame_to_frame(y_in)
+    assert frame_to_frame(on) < 0.9 * frame_to_frame(off)
+    assert frame_to_frame(on) < 1.25 * frame_to_frame(y_in)
+    # and each steadied frame is nearer the model's picture of the noise-free scene than its own output is
+    clean = stream_y(luma_card, [panned_frames(W, H, 1, "coffee")[0]], work_size, steady=0.0)[0].astype(int)
+    for a, b in zip(on[4:], off[4:]):
+        assert np.abs(a - clean).mean() < np.abs(b - clean).mean()
+
+
+def test_steady_leaves_moving_content_as_the_model_draws_it(luma_card: Path) -> None:
+    frames = panned_frames(W, H, 4, "astronaut")
+    for a, b in zip(frames, frames[1:]):
+        assert not np.array_equal(a, b)
+    off = stream_y(luma_card, frames, steady=0.0)
+    on = stream_y(luma_card, frames, steady=0.8)
+    y_in = [cv2.cvtColor(f, cv2.COLOR_BGR2YUV_I420)[:H] for f in frames]
+    for i in range(1, len(frames)):
+        moving = cv2.blur(cv2.absdiff(y_in[i], y_in[i - 1]), (5, 5)) >= 6  # STILL_LEVELS
+        assert moving.mean() > 0.2
+        np.testing.assert_array_equal(on[i][moving], off[i][moving])
+
+
+def test_steady_is_off_for_a_picture_and_at_zero(luma_card: Path) -> None:
+    frame = still_noisy_frames(1)[0]
+    cfg = DaemonConfig(model=str(luma_card), threads=1)
+    assert cfg.steady > 0  # on by default for streams
+    proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", 1), (W, H), offline=True, picture=True)
+    assert proc.luma_post.steady is None
+    assert stream_y(luma_card, [frame], steady=0.0)[0].shape == (H, W)
+    proc = FrameProcessor(cfg.replace(steady=0.0), load_engine(cfg.model, "cpu", 1), (W, H), offline=True)
+    assert proc.luma_post.steady is None
+
+
+def test_steady_change_in_sixteenths_settles_on_the_mean() -> None:
+    """A still input whose model output alternates +-4 levels around x + 3: the steadied change settles
+    near +3 (within a level), instead of the +7 / -1 the model draws frame by frame."""
+    from vcam.transforms import SteadyChange
+
+    x = np.full((16, 16), 100, np.uint8)
+    steady = SteadyChange(16, 16, 0.8)
+    changes = [int(steady.update(x, (x.astype(int) + 3 + (4 if i % 2 else -4)).astype(np.uint8)).mean()) for i in range(40)]
+    assert changes[0] == -1  # the first frame as it is
+    assert all(abs(c - 3) <= 1 for c in changes[20:])
+    with pytest.raises(ValueError, match="in \\(0, 1\\)"):
+        SteadyChange(16, 16, 1.0)

@@ -67,6 +67,10 @@ class DaemonConfig:
     # Postprocess.
     strength: float = 1.0  # 0 = exact passthrough, 1 = the model's output
     unsharp: float = 0.0  # extra unsharp-mask amount after the model (0 = off; ~0.3 is light)
+    # A stream through a Y-plane model: where the picture stands still, the model's change is averaged over
+    # frames with this weight on the past (vcam/transforms.py SteadyChange; 0 = off), so sensor noise and codec
+    # flutter that the model draws larger do not shimmer; moving pixels take each frame's change as it is
+    steady: float = 0.8
     mirror: bool = False  # horizontal flip, as a selfie view
 
     # Publish.
@@ -135,6 +139,8 @@ def validate(cfg: DaemonConfig) -> None:
         _fail(f"--strength {cfg.strength!r} is outside 0..1", "pass 0 (passthrough) up to 1 (full model output)")
     if not isinstance(cfg.unsharp, (int, float)) or not 0.0 <= cfg.unsharp <= 5.0:
         _fail(f"--unsharp {cfg.unsharp!r} is outside 0..5", "pass 0 (off) or a small amount such as 0.3")
+    if not isinstance(cfg.steady, (int, float)) or isinstance(cfg.steady, bool) or not 0.0 <= cfg.steady < 1.0:
+        _fail(f"--steady {cfg.steady!r} is outside 0..1", "pass 0 (off) up to below 1, e.g. 0.8 (the default)")
     if not cfg.output.strip():
         _fail("empty --output", "pass 'camera', 'null' or a video file such as out.mp4")
     if cfg.output not in (OUTPUT_CAMERA, OUTPUT_NULL) and Path(cfg.output).suffix.lower() not in VIDEO_SUFFIXES:
@@ -184,7 +190,7 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, list) and len(value) == 2:
             return (int(value[0]), int(value[1]))
         _fail(f"work_size {value!r} is not WIDTHxHEIGHT", "write e.g. work_size = \"960x540\"")
-    if name in ("fps", "output_fps", "strength", "unsharp", "stats_interval", "reconnect_interval",
+    if name in ("fps", "output_fps", "strength", "unsharp", "steady", "stats_interval", "reconnect_interval",
                 "first_frame_timeout", "on_demand_poll", "bench_duration", "bench_warmup") and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if name in ("device", "model", "output", "output_device") and isinstance(value, int) and not isinstance(value, bool):

@@ -56,6 +56,7 @@ model_options = _options(
     config_option("--work-size", field="work_size", help="Run the model at WIDTHxHEIGHT and scale back (default: capture size)."),
     config_option("--strength", "-s", field="strength", type=float, help="Blend 0 (exact passthrough) .. 1 (full model output)."),
     config_option("--unsharp", field="unsharp", type=float, help="Extra unsharp-mask amount after the model (0 = off, 0.3 = light)."),
+    config_option("--steady", field="steady", type=float, help="Y-plane models on a stream: where the picture stands still, average the model's change over frames with this weight on the past (0 = off), so noise it sharpens does not shimmer."),
     config_option("--mirror/--no-mirror", field="mirror", help="Flip horizontally (selfie view)."),
 )
 

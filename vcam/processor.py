@@ -86,7 +86,9 @@ class FrameProcessor:
             dtype = np.dtype(card.dtype)
             tensor_shape = self.geometry.tensor_shape_of(1)
             self.luma_pre = LumaPreprocessor(self.geometry, dtype)
-            self.luma_post = LumaPostprocessor(self.geometry, dtype, cfg.strength, cfg.unsharp, cfg.mirror)
+            # a picture has no frame before it to steady against
+            self.luma_post = LumaPostprocessor(self.geometry, dtype, cfg.strength, cfg.unsharp, cfg.mirror,
+                                               0.0 if picture else cfg.steady)
             i420_shape = self.luma_pre.i420_shape
             pre_buffers = lambda: {"i420": np.empty(i420_shape, np.uint8), "input": np.empty(tensor_shape, dtype)}
             infer_buffers = lambda: {"output": np.empty(tensor_shape, dtype)}

@@ -266,6 +266,60 @@ class LumaPreprocessor:
             cv2.addWeighted(plane, 1.0 / Y_SPAN, plane, 0.0, -Y_BLACK / Y_SPAN, dst=input_nchw[0, 0], dtype=cv2.CV_32F)
 
 
+# A pixel is still while the 5 x 5 mean of its input's |change| since the previous frame stays below this many
+# grey levels: a still scene's sensor noise and codec flutter stay under it (sigma 2-3 noise moves a pixel by
+# ~2-4 levels a frame), a moving edge does not.
+STILL_LEVELS = 6
+
+
+class SteadyChange:
+    """A Y-plane model's change of the picture (model - input, in grey levels), averaged over time where the
+    picture stands still.
+
+    A sharpening model draws each frame's sensor noise and codec flutter a little larger, so still areas
+    shimmer more than the camera's own picture (README, sitting 11: ~2x on a still, noisy scene through H.264).
+    Where a pixel is still (its input's 5 x 5 mean |change| below STILL_LEVELS), its change is `weight` x the
+    previous frame's + (1 - weight) x this frame's (an exponential average over ~(1 + w) / (1 - w) frames); where
+    it moves, this frame's change as it is, so nothing trails a moving edge. The first frame is taken as it is.
+    The average is kept in int16 sixteenths of a level (no float buffer on the uint8 path; a sixteenth keeps the
+    rounding of the average from sticking a level away from where it should settle). Buffers are allocated
+    once; call `update` from one thread only.
+    """
+
+    FRACTION_BITS = 4
+
+    def __init__(self, width: int, height: int, weight: float) -> None:
+        if not 0.0 < weight < 1.0:
+            raise ValueError(f"the steadying weight is in (0, 1), not {weight}")
+        self.weight = weight
+        self._previous_x_u8 = np.empty((height, width), np.uint8)
+        self._motion_u8 = np.empty((height, width), np.uint8)
+        self._moving_u8 = np.empty((height, width), np.uint8)
+        self._now_s16 = np.empty((height, width), np.int16)
+        self._average_s16 = np.empty((height, width), np.int16)  # in sixteenths of a level
+        self.change_s16 = np.empty((height, width), np.int16)  # the steadied change, whole levels (rounded)
+        self._fresh = True
+
+    def update(self, x_u8: np.ndarray, model_u8: np.ndarray) -> np.ndarray:
+        """This frame's input and model planes ((H, W) uint8) -> the steadied change (`change_s16`)."""
+        bits = self.FRACTION_BITS
+        cv2.subtract(model_u8, x_u8, dst=self._now_s16, dtype=cv2.CV_16S)
+        np.left_shift(self._now_s16, bits, out=self._now_s16)
+        if self._fresh:
+            np.copyto(self._average_s16, self._now_s16)
+            self._fresh = False
+        else:
+            cv2.absdiff(x_u8, self._previous_x_u8, dst=self._motion_u8)
+            cv2.blur(self._motion_u8, (5, 5), dst=self._motion_u8)
+            cv2.threshold(self._motion_u8, STILL_LEVELS - 1, 255, cv2.THRESH_BINARY, dst=self._moving_u8)
+            cv2.addWeighted(self._average_s16, self.weight, self._now_s16, 1.0 - self.weight, 0.0, dst=self._average_s16)
+            cv2.copyTo(self._now_s16, self._moving_u8, self._average_s16)
+        np.copyto(self._previous_x_u8, x_u8)
+        cv2.add(self._average_s16, 1 << (bits - 1), dst=self.change_s16)  # round half up, then to whole levels
+        np.right_shift(self.change_s16, bits, out=self.change_s16)
+        return self.change_s16
+
+
 class LumaPostprocessor:
     """Model output Y (1, 1, Hp, Wp) + the input's I420 -> the finished frame: I420 (H * 3/2, W) at an
     even capture size, BGR (H, W, 3) at an odd one.
@@ -273,11 +327,14 @@ class LumaPostprocessor:
     Y, with x the input plane, y the model's, s the strength: out = (1 - s) x + s y at the work size
     (rounded, saturated). With a work size below the capture size, the model's change (y - x) is
     scaled back up (INTER_LINEAR) and added to the capture-size Y instead, so the frame keeps every
-    pixel of the camera's own detail. Then the optional unsharp mask (Y only) and mirror (every plane).
-    U and V pass through untouched. Scratch buffers are owned here; call `run` from one thread only.
+    pixel of the camera's own detail. With `steady` > 0 (a stream of frames), the change (y - x) is
+    first averaged over time where the picture stands still (SteadyChange) and out = x + s x change.
+    Then the optional unsharp mask (Y only) and mirror (every plane). U and V pass through untouched.
+    Scratch buffers are owned here; call `run` from one thread only.
     """
 
-    def __init__(self, geometry: FrameGeometry, dtype: np.dtype, strength: float, unsharp: float, mirror: bool) -> None:
+    def __init__(self, geometry: FrameGeometry, dtype: np.dtype, strength: float, unsharp: float, mirror: bool,
+                 steady: float = 0.0) -> None:
         self.geometry = geometry
         (cw, ch), (ww, wh) = geometry.capture, geometry.work
         self.even = (cw + cw % 2, ch + ch % 2)
@@ -287,11 +344,13 @@ class LumaPostprocessor:
         if geometry.resizes:
             self._delta_s16 = np.empty((wh, ww), np.int16)
             self._delta_cap_s16 = np.empty((ch, cw), np.int16)
-        self._work_x_u8 = np.empty((wh, ww), np.uint8) if geometry.resizes and self._float else None
+        # the model's input plane in levels, for the float form: what the change is taken against
+        self._work_x_u8 = np.empty((wh, ww), np.uint8) if (geometry.resizes or steady > 0) and self._float else None
         self._blur_u8 = np.empty((ch, cw), np.uint8) if unsharp > 0 else None
         self._even_i420_u8 = np.empty((self.even[1] * 3 // 2, self.even[0]), np.uint8) if self.odd else None
         self._even_bgr_u8 = np.empty((self.even[1], self.even[0], 3), np.uint8) if self.odd else None
         self.strength, self.unsharp, self.mirror = strength, unsharp, mirror
+        self.steady = SteadyChange(ww, wh, steady) if steady > 0 else None
 
     def output_shape(self) -> tuple[int, ...]:
         cw, ch = self.geometry.capture
@@ -308,7 +367,15 @@ class LumaPostprocessor:
         if self._float:
             cv2.addWeighted(model, Y_SPAN, model, 0.0, Y_BLACK, dst=self._model_y_u8, dtype=cv2.CV_8U)
             model = self._model_y_u8
-        if self.geometry.resizes:
+        if self.steady is not None:
+            change = self.steady.update(self._work_input(input_nchw), model)
+            if self.geometry.resizes:
+                change = cv2.resize(change, (cw, ch), dst=self._delta_cap_s16, interpolation=cv2.INTER_LINEAR)
+            if self.strength == 1.0:
+                cv2.add(x_cap, change, dst=y_out, dtype=cv2.CV_8U)
+            else:
+                cv2.addWeighted(x_cap, 1.0, change, self.strength, 0.0, dst=y_out, dtype=cv2.CV_8U)
+        elif self.geometry.resizes:
             x_work = self._work_input(input_nchw)
             cv2.subtract(model, x_work, dst=self._delta_s16, dtype=cv2.CV_16S)
             cv2.resize(self._delta_s16, (cw, ch), dst=self._delta_cap_s16, interpolation=cv2.INTER_LINEAR)

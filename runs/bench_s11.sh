@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Sitting 11: what the runtime's steadying (--steady, default 0.8) costs end to end (`sharpcam bench`, the whole
+# pipeline), the default pair with it and without it, interleaved with sharpcam-rt-int8 (the CPU bound of the
+# model issue; an RGB model, which the steadying does not touch) in five rounds, the clips delivered at 30 fps
+# like a camera: talking_720p.mp4 as it is, and the same frames as a small JPEG stream up-scaled (runs/bench_s9.sh).
+# Run with nothing else on the machine.  bash runs/bench_s11.sh [OUT_DIR]   (default runs/bench/s11)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-runs/bench/s11}
+rm -rf "$out" && mkdir -p "$out"
+blocky=$(mktemp -d)/blocky_720p.mkv
+python - "$blocky" <<'PY'
+import sys, cv2
+cap = cv2.VideoCapture("../shared/video/talking_720p.mp4")
+writer = None
+for _ in range(150):
+    ok, frame = cap.read()
+    if not ok:
+        break
+    h, w = frame.shape[:2]
+    small = cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    small = cv2.imdecode(cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 40])[1], cv2.IMREAD_COLOR)
+    if writer is None:
+        writer = cv2.VideoWriter(sys.argv[1], cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"FFV1"), 30, (w, h))
+    writer.write(cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC))
+writer.release()
+PY
+for r in 1 2 3 4 5; do
+    for spec in "sharpcam-cs4-switch steady-0.8|export/sharpcam-cs4-switch.json|--steady 0.8" \
+                "sharpcam-cs4-switch steady-0|export/sharpcam-cs4-switch.json|--steady 0" \
+                "sharpcam-rt-int8|export/sharpcam-rt-int8.json|"; do
+        IFS='|' read -r n m extra <<< "$spec"
+        # shellcheck disable=SC2086
+        sharpcam bench --model "$m" $extra --clip ../shared/video/talking_720p.mp4 --fps 30 --duration 15 --json > "$out/${n}_720p30_r$r.json"
+        # shellcheck disable=SC2086
+        sharpcam bench --model "$m" $extra --clip "$blocky" --fps 30 --duration 15 --json > "$out/${n}_720p30-blocky_r$r.json"
+    done
+done
+rm -rf "$(dirname "$blocky")"
+python runs/bench_table.py "$out" | tee "$out/table.md"
