@@ -67,6 +67,12 @@ class TrainConfig:
     expand: int | None = None  # collapsible only: width of the linear over-parameterisation
     loss: str = "mse"  # mse (the seed's) | l1 | charbonnier
     loss_on_y: bool = False
+    # Stability (Eilertsen et al. 2019, "Single-frame regularization for temporally stable CNNs"): + this weight x
+    # the loss between f(x + n) - f(x) and n, n Gaussian luma noise of `stability_sigma` grey levels, the same on
+    # R, G and B: a model that passes a frame-to-frame change of the input through as it is, instead of drawing
+    # it larger, does not make still areas shimmer (0 = off; one more forward pass a step)
+    stability_weight: float = 0.0
+    stability_sigma: float = 2.0
     lr_schedule: str = "step"  # step (lr_milestones x lr_gamma) | cosine (to lr * lr_min_ratio at epochs x steps_per_epoch)
     lr_min_ratio: float = 0.01
     webcam: bool = False  # train on the webcam degradation mix (kd/degrade.py WebcamMix), not bicubic
@@ -170,6 +176,9 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.lr <= 0 or self.weight_decay < 0 or self.alpha < 0:
             raise ConfigError("lr must be > 0, weight_decay and alpha >= 0")
+        if not self.stability_weight >= 0 or not self.stability_sigma > 0:
+            raise ConfigError(f"stability_weight must be >= 0 and stability_sigma > 0 (grey levels), "
+                              f"got {self.stability_weight} and {self.stability_sigma}")
         milestones_ok = isinstance(self.lr_milestones, tuple) and all(isinstance(m, int) and m > 0 for m in self.lr_milestones)
         if not 0 < self.lr_gamma <= 1 or not milestones_ok:
             raise ConfigError(f"lr_gamma must be in (0, 1] and lr_milestones a list of positive steps (e.g. [8000]), "

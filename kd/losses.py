@@ -44,3 +44,11 @@ def student_loss(
     if alpha:
         loss = loss + alpha * reconstruction_loss(student_out, hr, kind, on_y)
     return loss
+
+
+def stability_loss(out: torch.Tensor, out_perturbed: torch.Tensor, noise: torch.Tensor, kind: str = "l1",
+                   on_y: bool = False) -> torch.Tensor:
+    """Loss between the model's change of output under an input perturbation, f(x + n) - f(x), and the
+    perturbation n itself (N x 1 x H x W, the same on every channel): 0 when a small change of the input
+    passes through as it is, neither drawn larger nor smoothed away."""
+    return pixel_loss(out_perturbed - out, noise.expand_as(out), kind, on_y)

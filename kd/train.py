@@ -27,7 +27,7 @@ from kd.checkpoint import atomic_save, model_from_checkpoint, read_checkpoint
 from kd.config import TrainConfig, to_dict
 from kd.degrade import WebcamMix
 from kd.data import DevicePatchSampler, PatchSampler, Split, scan_images, split_files, val_pairs
-from kd.losses import reconstruction_loss, student_loss
+from kd.losses import reconstruction_loss, stability_loss, student_loss
 from kd.metrics import y_psnr_ssim
 from kd.models import build_model, describe
 from kd.plots import comparison_grid, plot_curves
@@ -224,6 +224,10 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     loss = student_loss(out_t, t_out, lq, hr, cfg.alpha, cfg.loss, cfg.loss_on_y)
                 else:
                     loss = reconstruction_loss(out_t, hr, cfg.loss, cfg.loss_on_y)
+                if cfg.stability_weight:
+                    n, _, h, w = lq.shape
+                    noise = torch.as_tensor(rng.normal(0.0, cfg.stability_sigma / 255.0, (n, 1, h, w)).astype(np.float32), device=device)
+                    loss = loss + cfg.stability_weight * stability_loss(out_t, net(lq + noise), noise, cfg.loss, cfg.loss_on_y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 for group in opt.param_groups:  # from the config, not the checkpoint: a resumed run may add a decay

@@ -398,3 +398,38 @@ def test_curves_command_plots_runs_together(folder, tmp_path):
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     r = CliRunner().invoke(cli, ["curves", str(tmp_path / "nope"), "--out", str(tmp_path / "d.png")])
     assert r.exit_code == 1 and "cannot read" in r.output
+
+
+def test_stability_loss_is_zero_when_a_change_passes_through_as_it_is():
+    from kd.losses import stability_loss
+
+    x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    noise = torch.randn(2, 1, 16, 16, generator=torch.Generator().manual_seed(1)) * (2 / 255)
+    assert float(stability_loss(x, x + noise, noise, "l1", on_y=True)) < 1e-7  # the identity
+    doubled = float(stability_loss(x, x + 2 * noise, noise, "l1", on_y=True))  # draws the change twice as large
+    assert doubled == pytest.approx(float(noise.abs().mean()), rel=1e-4)
+    assert float(stability_loss(x, x, noise, "l1", on_y=True)) == pytest.approx(doubled, rel=1e-4)  # smooths it away
+
+
+def _noise_gain(run: Path, folder) -> float:
+    """Mean |f(x + n) - f(x) - n| of a trained run on a fixed batch, n luma noise of 2 grey levels."""
+    model = model_from_checkpoint(run / "last.pt")[0].eval()
+    files = split_files(scan_images([str(folder)])).train
+    lq, _ = PatchSampler(files, 32).sample(16, np.random.default_rng(5))
+    x = torch.from_numpy(lq)
+    noise = torch.from_numpy(np.random.default_rng(6).normal(0, 2 / 255, (16, 1, 32, 32)).astype(np.float32))
+    with torch.no_grad():
+        return float((model(x + noise) - model(x) - noise).abs().mean())
+
+
+def test_the_stability_term_trains_a_model_that_draws_input_changes_less_large(folder, tmp_path):
+    common = dict(model="collapsible", width=8, depth=2, expand=16, loss="l1", loss_on_y=True, webcam=True,
+                  steps_per_epoch=60, epochs=1, batch_size=8)
+    train(tiny(folder, tmp_path / "plain", **common), progress=False)
+    summary = train(tiny(folder, tmp_path / "stable", stability_weight=5.0, **common), progress=False)
+    assert summary["step"] == 60
+    assert load_checkpoint(tmp_path / "stable" / "last.pt")["config"]["stability_weight"] == 5.0
+    assert _noise_gain(tmp_path / "stable", folder) < 0.8 * _noise_gain(tmp_path / "plain", folder)
+    for bad in (dict(stability_weight=-1.0), dict(stability_sigma=0.0)):
+        with pytest.raises(ConfigError, match="stability_weight must be >= 0 and stability_sigma > 0"):
+            tiny(folder, tmp_path, **bad)
