@@ -303,7 +303,8 @@ class SteadyChange:
     def update(self, x_u8: np.ndarray, model_u8: np.ndarray) -> np.ndarray:
         """This frame's input and model planes ((H, W) uint8) -> the steadied change (`change_s16`)."""
         bits = self.FRACTION_BITS
-        cv2.subtract(model_u8, x_u8, dst=self._now_s16, dtype=cv2.CV_16S)
+        # numpy, not cv2, for the two mixed-type steps here: ~3x faster on a 720p plane (AMD EPYC, one thread)
+        np.subtract(model_u8, x_u8, out=self._now_s16, dtype=np.int16)
         np.left_shift(self._now_s16, bits, out=self._now_s16)
         if self._fresh:
             np.copyto(self._average_s16, self._now_s16)
@@ -315,7 +316,7 @@ class SteadyChange:
             cv2.addWeighted(self._average_s16, self.weight, self._now_s16, 1.0 - self.weight, 0.0, dst=self._average_s16)
             cv2.copyTo(self._now_s16, self._moving_u8, self._average_s16)
         np.copyto(self._previous_x_u8, x_u8)
-        cv2.add(self._average_s16, 1 << (bits - 1), dst=self.change_s16)  # round half up, then to whole levels
+        np.add(self._average_s16, 1 << (bits - 1), out=self.change_s16)  # round half up, then to whole levels
         np.right_shift(self.change_s16, bits, out=self.change_s16)
         return self.change_s16
 
