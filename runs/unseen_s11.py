@@ -10,7 +10,8 @@ greyscale ones as three equal planes. Two measurements:
    cameraman) held still for 60 frames, with fresh sensor noise in every frame (read sigma 2, shot gain 0.04,
    kd/degrade.py's model), encoded as one libx264 sequence and decoded (runs/h264_s9.py), four ways: full
    size at CRF 23 and 33, half size at CRF 23 and 33 up-scaled x2 (bicubic). Reference: the clean photo, so
-   a still scene gives both the Y-PSNR gain and the still-area flicker (every pixel is still).
+   a still scene gives both the Y-PSNR gain and the still-area flicker (over the pixels the flicker metric
+   counts as still: where the input's 5 x 5 mean change stays under 2 levels, most but not all of a frame).
 
 Writes runs/eval/unseen-s11-webcam.{md,json}, unseen-s11-photos.md (the first card per photo) and unseen-s11-still.md.
 python runs/unseen_s11.py CARD.json [MORE_CARDS ...]

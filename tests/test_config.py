@@ -27,6 +27,7 @@ def test_defaults_are_valid_and_frozen() -> None:
         ({"strength": -0.1}, "--strength"),
         ({"unsharp": -1.0}, "--unsharp"),
         ({"steady": 1.0}, "--steady"),
+        ({"steady": 0.96}, "--steady"),
         ({"steady": -0.2}, "--steady"),
         ({"steady": True}, "--steady"),
         ({"width": 8}, "--width"),

@@ -273,14 +273,19 @@ def test_steady_is_off_for_a_picture_and_at_zero(luma_card: Path) -> None:
     assert cfg.steady > 0  # on by default for streams
     proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", 1), (W, H), offline=True, picture=True)
     assert proc.luma_post.steady is None
-    assert stream_y(luma_card, [frame], steady=0.0)[0].shape == (H, W)
-    proc = FrameProcessor(cfg.replace(steady=0.0), load_engine(cfg.model, "cpu", 1), (W, H), offline=True)
-    assert proc.luma_post.steady is None
+    # at 0, a stream's frames are each the model's own output, as if each came alone
+    frames = still_noisy_frames(3)
+    alone = [stream_y(luma_card, [f], steady=0.0)[0] for f in frames]
+    for got, want in zip(stream_y(luma_card, frames, steady=0.0), alone, strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
-def test_steady_change_in_sixteenths_settles_on_the_mean() -> None:
+def test_steady_change_settles_on_the_mean_and_on_a_small_constant_change() -> None:
     """A still input whose model output alternates +-4 levels around x + 3: the steadied change settles
-    near +3 (within a level), instead of the +7 / -1 the model draws frame by frame."""
+    near +3 (within a level), instead of the +7 / -1 the model draws frame by frame. And a constant change
+    of one level, from a first frame of none, is reached exactly even at the highest weight (a coarser
+    fixed point would stop short of it: at 16ths, w = 0.95 sticks at 0)."""
+    from vcam.config import MAX_STEADY
     from vcam.transforms import SteadyChange
 
     x = np.full((16, 16), 100, np.uint8)
@@ -288,5 +293,65 @@ def test_steady_change_in_sixteenths_settles_on_the_mean() -> None:
     changes = [int(steady.update(x, (x.astype(int) + 3 + (4 if i % 2 else -4)).astype(np.uint8)).mean()) for i in range(40)]
     assert changes[0] == -1  # the first frame as it is
     assert all(abs(c - 3) <= 1 for c in changes[20:])
+    for weight in (0.8, MAX_STEADY):
+        steady = SteadyChange(16, 16, weight)
+        steady.update(x, x)
+        for _ in range(300):
+            change = steady.update(x, x + np.uint8(1))
+        assert (change == 1).all(), weight
     with pytest.raises(ValueError, match="in \\(0, 1\\)"):
         SteadyChange(16, 16, 1.0)
+
+
+@pytest.mark.parametrize(("height", "strength", "work_size"), [(122, 1.0, None), (122, 0.6, None), (H, 1.0, (98, 58))])
+def test_the_processor_steadies_as_steady_change_does(luma_card: Path, height: int, strength: float, work_size) -> None:
+    """Frame by frame, the processor's Y is the input's plus SteadyChange's change of the model's output
+    (scaled by the strength; at a work size, the change there scaled back up): a reference built from the
+    model run offline and a SteadyChange of its own. Odd-padded height, strength below 1, a work size."""
+    from vcam.transforms import SteadyChange
+
+    rng = np.random.default_rng(3)
+    base = panned_frames(W, height, 1, "coffee")[0].astype(np.float32)
+    frames = [np.clip(np.rint(base + rng.normal(0, 2, base.shape)), 0, 255).astype(np.uint8) for _ in range(5)]
+    frames += panned_frames(W, height, 2, "coffee")  # and then it moves
+    got = stream_y_sized(luma_card, frames, height, work_size, steady=0.8, strength=strength)
+    ww, wh = work_size or (W, height)
+    reference = SteadyChange(ww, wh, 0.8)
+    for frame, y in zip(frames, got):
+        y_in = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)[:height]
+        x = y_in if work_size is None else cv2.resize(y_in, (ww, wh), interpolation=cv2.INTER_AREA)
+        change = reference.update(x, offline_y(luma_card, x))
+        if work_size is not None:
+            change = cv2.resize(change, (W, height), interpolation=cv2.INTER_LINEAR)
+        expected = np.clip(np.rint(y_in + strength * change.astype(np.float64)), 0, 255).astype(np.uint8)
+        assert np.abs(y.astype(int) - expected).max() <= 1
+        assert (y != expected).mean() < 0.01
+
+
+def test_a_new_processor_for_the_stream_goes_on_steadying(luma_card: Path) -> None:
+    frames = still_noisy_frames(6)
+    cfg = DaemonConfig(model=str(luma_card), threads=1)
+    engine = load_engine(cfg.model, "cpu", 1)
+    first = FrameProcessor(cfg, engine, (W, H), offline=True)
+    for f in frames[:5]:
+        first.process(f, first.new_output())
+    # a strength change builds a new processor: it takes over the average instead of one unsteadied frame
+    second = FrameProcessor(cfg.replace(strength=0.9), engine, (W, H), offline=True, previous=first)
+    carried, fresh = second.luma_post.steady, unsteadied_processor(cfg, engine)
+    assert not carried._fresh
+    np.testing.assert_array_equal(carried._average_s16, first.luma_post.steady._average_s16)
+    assert not np.array_equal(second.process(frames[5], second.new_output()), fresh.process(frames[5], fresh.new_output()))
+    # another work size starts again
+    third = FrameProcessor(cfg.replace(work_size=(W // 2, H // 2)), engine, (W, H), offline=True, previous=first)
+    assert third.luma_post.steady._fresh
+
+
+def unsteadied_processor(cfg: DaemonConfig, engine) -> FrameProcessor:
+    """A processor for the same stream with no past, for comparison."""
+    return FrameProcessor(cfg.replace(strength=0.9), engine, (W, H), offline=True)
+
+
+def stream_y_sized(card: Path, frames: list[np.ndarray], height: int, work_size=None, **settings) -> list[np.ndarray]:
+    cfg = DaemonConfig(model=str(card), threads=1, work_size=work_size, **settings)
+    proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", 1), (W, height), offline=True)
+    return [i420_planes(proc.process(f, proc.new_output()))[0][:height].copy() for f in frames]

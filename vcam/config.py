@@ -102,6 +102,9 @@ class DaemonConfig:
         return dataclasses.replace(self, **changes)
 
 
+MAX_STEADY = 0.95  # --steady's weight on the past: 0.95 averages over ~40 frames, more than a second at 30 fps
+
+
 def _fail(problem: str, fix: str) -> None:
     raise SharpCamError(f"{problem}: {fix}")
 
@@ -139,8 +142,9 @@ def validate(cfg: DaemonConfig) -> None:
         _fail(f"--strength {cfg.strength!r} is outside 0..1", "pass 0 (passthrough) up to 1 (full model output)")
     if not isinstance(cfg.unsharp, (int, float)) or not 0.0 <= cfg.unsharp <= 5.0:
         _fail(f"--unsharp {cfg.unsharp!r} is outside 0..5", "pass 0 (off) or a small amount such as 0.3")
-    if not isinstance(cfg.steady, (int, float)) or isinstance(cfg.steady, bool) or not 0.0 <= cfg.steady < 1.0:
-        _fail(f"--steady {cfg.steady!r} is outside 0..1", "pass 0 (off) up to below 1, e.g. 0.8 (the default)")
+    if not isinstance(cfg.steady, (int, float)) or isinstance(cfg.steady, bool) or not 0.0 <= cfg.steady <= MAX_STEADY:
+        _fail(f"--steady {cfg.steady!r} is outside 0..{MAX_STEADY}",
+              f"pass 0 (off) up to {MAX_STEADY} (more would take seconds to follow a change), e.g. 0.8 (the default)")
     if not cfg.output.strip():
         _fail("empty --output", "pass 'camera', 'null' or a video file such as out.mp4")
     if cfg.output not in (OUTPUT_CAMERA, OUTPUT_NULL) and Path(cfg.output).suffix.lower() not in VIDEO_SUFFIXES:

@@ -41,7 +41,8 @@ class FrameProcessor:
     A card with a switch (luma path): the pre stage measures the capture frame's Y plane (vcam/detect.py)
     and marks the slot for the card's model or its alternate; the infer stage runs that one. A `picture`
     (one image, no stream) decides alone; a new processor for a stream takes over the switch state of the
-    `previous` one, so a strength change, a reload or a work-size step does not re-decide at once.
+    `previous` one, so a strength change, a reload or a work-size step does not re-decide at once, and (at
+    the same work size) its steadying (`--steady`), so it does not start again from one frame.
     """
 
     def __init__(
@@ -89,6 +90,9 @@ class FrameProcessor:
             # a picture has no frame before it to steady against
             self.luma_post = LumaPostprocessor(self.geometry, dtype, cfg.strength, cfg.unsharp, cfg.mirror,
                                                0.0 if picture else cfg.steady)
+            old_post = previous.luma_post if previous is not None and previous.luma else None
+            if self.luma_post.steady is not None and old_post is not None and old_post.steady is not None:
+                self.luma_post.steady.carry_on_from(old_post.steady)
             i420_shape = self.luma_pre.i420_shape
             pre_buffers = lambda: {"i420": np.empty(i420_shape, np.uint8), "input": np.empty(tensor_shape, dtype)}
             infer_buffers = lambda: {"output": np.empty(tensor_shape, dtype)}

@@ -281,12 +281,16 @@ class SteadyChange:
     Where a pixel is still (its input's 5 x 5 mean |change| below STILL_LEVELS), its change is `weight` x the
     previous frame's + (1 - weight) x this frame's (an exponential average over ~(1 + w) / (1 - w) frames); where
     it moves, this frame's change as it is, so nothing trails a moving edge. The first frame is taken as it is.
-    The average is kept in int16 sixteenths of a level (no float buffer on the uint8 path; a sixteenth keeps the
-    rounding of the average from sticking a level away from where it should settle). Buffers are allocated
-    once; call `update` from one thread only.
+    The average is kept in int16 128ths of a level (no float buffer on the uint8 path): each update rounds it to
+    a 128th, so it stops within 0.5 / (1 - w) 128ths of where it should settle, under half a level up to w = 0.99
+    (a change of at most 255 levels is 32,640 128ths, inside int16). Limits: pixels count as still by a fixed
+    level, so a very noisy picture (sigma ~5 levels and more) is steadied less and less; an edge that moves by
+    under a pixel a frame can count as still, and its change then follows over a few frames; after the model
+    pair's switch changes model, still pixels blend from one model's change to the other's over ~10 frames.
+    Buffers are allocated once; call `update` from one thread only.
     """
 
-    FRACTION_BITS = 4
+    FRACTION_BITS = 7
 
     def __init__(self, width: int, height: int, weight: float) -> None:
         if not 0.0 < weight < 1.0:
@@ -299,6 +303,14 @@ class SteadyChange:
         self._average_s16 = np.empty((height, width), np.int16)  # in sixteenths of a level
         self.change_s16 = np.empty((height, width), np.int16)  # the steadied change, whole levels (rounded)
         self._fresh = True
+
+    def carry_on_from(self, previous: "SteadyChange") -> None:
+        """Takes over another's average and last input (same size): a new processor for the same stream (a
+        strength change, a reload) goes on steadying instead of starting again from one frame."""
+        if previous.change_s16.shape == self.change_s16.shape and not previous._fresh:
+            np.copyto(self._average_s16, previous._average_s16)
+            np.copyto(self._previous_x_u8, previous._previous_x_u8)
+            self._fresh = False
 
     def update(self, x_u8: np.ndarray, model_u8: np.ndarray) -> np.ndarray:
         """This frame's input and model planes ((H, W) uint8) -> the steadied change (`change_s16`)."""
@@ -335,7 +347,7 @@ class LumaPostprocessor:
     """
 
     def __init__(self, geometry: FrameGeometry, dtype: np.dtype, strength: float, unsharp: float, mirror: bool,
-                 steady: float = 0.0) -> None:
+                 steady: float) -> None:
         self.geometry = geometry
         (cw, ch), (ww, wh) = geometry.capture, geometry.work
         self.even = (cw + cw % 2, ch + ch % 2)
