@@ -16,22 +16,7 @@ name=$(basename "$pair" .json)
 out=${2:-runs/bench/s9}
 rm -rf "$out" && mkdir -p "$out"
 blocky=$(mktemp -d)/blocky_720p.mkv
-python - "$blocky" <<'PY'
-import sys, cv2
-cap = cv2.VideoCapture("../shared/video/talking_720p.mp4")
-writer = None
-for _ in range(150):
-    ok, frame = cap.read()
-    if not ok:
-        break
-    h, w = frame.shape[:2]
-    small = cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    small = cv2.imdecode(cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 40])[1], cv2.IMREAD_COLOR)
-    if writer is None:
-        writer = cv2.VideoWriter(sys.argv[1], cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"FFV1"), 30, (w, h))
-    writer.write(cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC))
-writer.release()
-PY
+python runs/blocky_720p.py "$blocky"
 for r in 1 2 3 4 5; do
     for spec in "$(basename "$other" .json):$other" "$name:$pair" sharpcam-rt-int8:export/sharpcam-rt-int8.json; do
         IFS=: read -r n m <<< "$spec"
