@@ -300,7 +300,7 @@ class SteadyChange:
         self._motion_u8 = np.empty((height, width), np.uint8)
         self._moving_u8 = np.empty((height, width), np.uint8)
         self._now_s16 = np.empty((height, width), np.int16)
-        self._average_s16 = np.empty((height, width), np.int16)  # in sixteenths of a level
+        self._average_s16 = np.empty((height, width), np.int16)  # in 128ths of a level (FRACTION_BITS)
         self.change_s16 = np.empty((height, width), np.int16)  # the steadied change, whole levels (rounded)
         self._fresh = True
 
