@@ -23,9 +23,10 @@ from kd.degrade import modcrop  # noqa: E402
 from kd.evaluate import make_restorer  # noqa: E402
 from kd.metrics import shave, y_channel_f64  # noqa: E402
 from kd.webcam import SHAVE, DegradedInput, load_unsharp, read_clip  # noqa: E402
-from h264_s9 import clip_cells, write_table  # noqa: E402
+from h264_s9 import clip_cells, command_line, out_argument, write_table  # noqa: E402
 
 FRAMES, QUALITY = 60, 40
+DEFAULT_OUT = Path("runs/eval/blocky-clips-s9.md")
 
 
 def small_jpeg_stream(rgb_u8: np.ndarray) -> np.ndarray:
@@ -36,7 +37,7 @@ def small_jpeg_stream(rgb_u8: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(cv2.resize(cv2.imdecode(data, cv2.IMREAD_COLOR), (w, h), interpolation=cv2.INTER_CUBIC)[:, :, ::-1])
 
 
-def main(cards: list[str], out: Path = Path("runs/eval/blocky-clips-s9.md")) -> None:
+def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
     cfg = WebcamBenchConfig()
     methods = [DegradedInput(), load_unsharp(cfg.unsharp)] + [make_restorer(c, 2) for c in cards]
     rows: dict[str, dict[str, str]] = {m.label: {} for m in methods}
@@ -48,13 +49,8 @@ def main(cards: list[str], out: Path = Path("runs/eval/blocky-clips-s9.md")) -> 
     write_table(f"# The clips as a small JPEG stream up-scaled (each frame halved, JPEG q{QUALITY}, bicubic x2)", rows,
                 f"Y-PSNR gain over the input (dB) against the clip's own frames / still-area flicker (1.00 = none added); "
                 f"first {FRAMES} frames at <= {cfg.clip_max_width} px wide; (n/m alt.): frames a pair sent to its alternate.",
-                "python runs/blocky_clips_s9.py " + (f"--out {out.with_suffix('')} " if out != Path("runs/eval/blocky-clips-s9.md") else "")
-                + " ".join(cards), out)
+                command_line("blocky_clips_s9.py", cards, out, DEFAULT_OUT), out)
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if args[:1] == ["--out"]:
-        main(args[2:], Path(args[1] + ".md"))
-    else:
-        main(args)
+    main(*out_argument(sys.argv[1:], DEFAULT_OUT))

@@ -59,7 +59,10 @@ def degrade(frames: list[np.ndarray], factor: int, crf: int) -> list[np.ndarray]
     return [cv2.resize(f, (w, h), interpolation=cv2.INTER_CUBIC) for f in h264_round_trip(small, crf)]
 
 
-def main(cards: list[str], out: Path = Path("runs/eval/h264-s9.md")) -> None:
+DEFAULT_OUT = Path("runs/eval/h264-s9.md")
+
+
+def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
     cfg = WebcamBenchConfig()
     methods = [DegradedInput(), load_unsharp(cfg.unsharp), make_restorer("export/sharpcam-cs4-int8.json", 2)]
     methods += [make_restorer(c, 2) for c in cards]
@@ -75,8 +78,7 @@ def main(cards: list[str], out: Path = Path("runs/eval/h264-s9.md")) -> None:
                 f"Y-PSNR gain over the decoded input (dB) / still-area flicker, first {FRAMES} frames of each clip at <= "
                 f"{cfg.clip_max_width} px wide; x2: encoded at half size, up-scaled x2 (bicubic). (n/m alt.): frames the "
                 "pair's switch sent to its alternate (per frame, no hysteresis).",
-                "python runs/h264_s9.py " + (f"--out {out.with_suffix('')} " if out != Path("runs/eval/h264-s9.md") else "")
-                + " ".join(cards), out)
+                command_line("h264_s9.py", cards, out, DEFAULT_OUT), out)
 
 
 def clip_cells(methods: list, lq: list[np.ndarray], y_refs: list[np.ndarray], still_threshold: float) -> dict[str, str]:
@@ -95,6 +97,20 @@ def clip_cells(methods: list, lq: list[np.ndarray], y_refs: list[np.ndarray], st
     return cells
 
 
+def out_argument(args: list[str], default: Path) -> tuple[list[str], Path]:
+    """`[--out OUT] CARD ...` -> (the cards, OUT.md or `default`): the record scripts' one option."""
+    if args[:1] == ["--out"]:
+        if len(args) < 2:
+            sys.exit("--out needs a path without .md, e.g. --out runs/eval/h264-s11")
+        return args[2:], Path(args[1] + ".md")
+    return args, default
+
+
+def command_line(script: str, cards: list[str], out: Path, default: Path) -> str:
+    """The command that writes `out` (named in its table's "Produced by" line)."""
+    return f"python runs/{script} " + (f"--out {out.with_suffix('')} " if out != default else "") + " ".join(cards)
+
+
 def write_table(title: str, rows: dict[str, dict[str, str]], note: str, command: str, out: Path) -> None:
     """A Markdown table of `rows` (method -> column -> cell) with its note and command, printed and written."""
     cols = list(next(iter(rows.values())).keys())
@@ -106,8 +122,4 @@ def write_table(title: str, rows: dict[str, dict[str, str]], note: str, command:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if args[:1] == ["--out"]:
-        main(args[2:], Path(args[1] + ".md"))
-    else:
-        main(args)
+    main(*out_argument(sys.argv[1:], DEFAULT_OUT))
