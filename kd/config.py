@@ -22,7 +22,7 @@ DEFAULT_EVAL_DIRS = tuple(str(SHARED_DATASETS / "eval" / n) for n in ("Set5", "S
 
 # TrainConfig's overrides of the webcam mix's probabilities: setting -> WebcamMix field
 _MIX_PROBABILITIES = {"webcam_p_jpeg": "p_jpeg", "webcam_p_jpeg_low_res": "p_jpeg_low_res",
-                      "webcam_p_clean_x2": "p_clean_x2", "webcam_p_resize": "p_resize"}
+                      "webcam_p_clean_x2": "p_clean_x2", "webcam_p_resize": "p_resize", "webcam_p_h264": "p_h264"}
 
 
 # the webcam benchmark's cases a run can train on alone (webcam_case): patches are cut on a 2-pixel grid
@@ -86,6 +86,10 @@ class TrainConfig:
     # none left clean, as a specialist for small encoded streams trains)
     webcam_p_clean_x2: float | None = None
     webcam_p_resize: float | None = None
+    # of the coded pictures, the share coded as one H.264 intra frame instead of JPEG (needs PyAV: .[video]),
+    # at a CRF in webcam_h264_crf mapped from the JPEG quality draw
+    webcam_p_h264: float | None = None
+    webcam_h264_crf: tuple[int, int] | None = None
     # train on one of the webcam benchmark's fixed degradations (kd/degrade.py WEBCAM_BENCHMARK, e.g.
     # "x2+jpeg40") instead of the mix: a probe of what a design can reach on that case when trained for
     # nothing else, never a shipped model (its other cases go untrained; validation stays on plain x2, so
@@ -193,9 +197,18 @@ class TrainConfig:
             if (p := getattr(self, name)) is not None and not 0.0 <= p <= 1.0:
                 raise ConfigError(f"{name} must be a probability in [0, 1], got {p}")
         q = self.webcam_jpeg_quality
-        mix_set = [n for n in (*_MIX_PROBABILITIES, "webcam_jpeg_quality") if getattr(self, n) is not None]
+        mix_set = [n for n in (*_MIX_PROBABILITIES, "webcam_jpeg_quality", "webcam_h264_crf") if getattr(self, n) is not None]
         if q is not None and not (len(q) == 2 and 1 <= q[0] <= q[1] <= 100):
             raise ConfigError(f"webcam_jpeg_quality must be [low, high] with 1 <= low <= high <= 100, got {list(q)}")
+        c = self.webcam_h264_crf
+        if c is not None and not (len(c) == 2 and 0 <= c[0] <= c[1] <= 51):
+            raise ConfigError(f"webcam_h264_crf must be [low, high] with 0 <= low <= high <= 51, got {list(c)}")
+        if self.webcam_p_h264:
+            try:
+                import av  # noqa: F401
+            except ImportError:
+                raise ConfigError("webcam_p_h264 > 0 codes pictures with libx264 through PyAV, which is not installed: "
+                                  "pip install -e '.[video]'") from None
         if mix_set and not self.webcam:
             raise ConfigError(f"{' / '.join(mix_set)} change the webcam mix: set webcam = true too")
         if self.webcam_case is not None:
@@ -245,6 +258,8 @@ class TrainConfig:
                                      if (p := getattr(self, name)) is not None}
         if self.webcam_jpeg_quality is not None:
             overrides["jpeg_quality"] = (int(self.webcam_jpeg_quality[0]), int(self.webcam_jpeg_quality[1]))
+        if self.webcam_h264_crf is not None:
+            overrides["h264_crf"] = (int(self.webcam_h264_crf[0]), int(self.webcam_h264_crf[1]))
         return WebcamMix(**overrides)
 
     def model_args(self) -> tuple[str, dict[str, Any]]:

@@ -118,6 +118,31 @@ def jpeg_cv2(rgb_u8: np.ndarray, quality: int) -> np.ndarray:
     return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
 
 
+def h264_intra(rgb_u8: np.ndarray, crf: int) -> np.ndarray:
+    """H x W x 3 uint8 through libx264 as one intra frame (yuv420p, constant quality `crf`,
+    preset medium, one thread: the same bytes on every machine) and back: H.264's 4 x 4 transforms, intra
+    prediction and in-loop deblocking, which JPEG's 8 x 8 blocks do not teach. Needs PyAV (`.[video]`)."""
+    try:
+        import av
+    except ImportError as e:  # the mix is built long before the first H.264 draw: say it at once
+        raise ImportError("H.264 in the webcam mix needs PyAV: pip install -e '.[video]'") from e
+    h, w = rgb_u8.shape[:2]
+    # 4:2:0 needs even sides; a down-scaled window can be odd: repeat the last row / column, crop after
+    x = np.pad(rgb_u8, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format="h264") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = x.shape[1], x.shape[0], "yuv420p"
+        stream.options = {"crf": str(int(crf)), "preset": "medium", "threads": "1"}
+        for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(x), format="rgb24")):
+            out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    buf.seek(0)
+    with av.open(buf, mode="r", format="h264") as inp:
+        return np.ascontiguousarray(next(inp.decode(video=0)).to_ndarray(format="rgb24")[:h, :w])
+
+
 @dataclass(frozen=True)
 class WebcamMix:
     """The random webcam degradation the shipped default trains on; each field is a probability or the
@@ -140,6 +165,11 @@ class WebcamMix:
     p_jpeg: float = 0.7
     jpeg_quality: tuple[int, int] = (30, 95)
     p_jpeg_low_res: float = 0.5  # JPEG before the up-scale (a small encoded stream) vs after (MJPG at full size)
+    # Of the coded pictures: H.264 (one libx264 intra frame) instead of JPEG. Its CRF is the JPEG quality
+    # draw mapped onto h264_crf (the lowest quality to the highest CRF), so turning it on draws nothing
+    # more from the rng and leaves every other draw as it was.
+    p_h264: float = 0.0
+    h264_crf: tuple[int, int] = (18, 38)
 
     def __call__(self, rgb_u8: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """H x W x 3 uint8 (H, W even) -> the same shape, degraded; every draw comes from `rng`."""
@@ -167,13 +197,23 @@ class WebcamMix:
         jpeg = u[5] < self.p_jpeg
         q = int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1))
         low_res_jpeg = u[6] < self.p_jpeg_low_res
+        code = self._h264 if u[7] < self.p_h264 else jpeg_cv2
         if jpeg and (low_res_jpeg or not resized):
-            x = jpeg_cv2(x, q)
+            x = code(x, q)
         if resized:
             x = resize_u8(x, w, h, up)
             if jpeg and not low_res_jpeg:
-                x = jpeg_cv2(x, q)
+                x = code(x, q)
         return x
+
+    def h264_crf_for(self, quality: int) -> int:
+        """The CRF an H.264 draw uses for JPEG quality draw `quality`: linear, lowest quality -> highest CRF."""
+        lo, hi = self.jpeg_quality
+        t = (quality - lo) / (hi - lo) if hi > lo else 1.0
+        return int(round(self.h264_crf[1] - t * (self.h264_crf[1] - self.h264_crf[0])))
+
+    def _h264(self, rgb_u8: np.ndarray, quality: int) -> np.ndarray:
+        return h264_intra(rgb_u8, self.h264_crf_for(quality))
 
 
 # The webcam benchmark's four fixed degradations (`sharpcam-kd evaluate --webcam`): name -> function of

@@ -8,8 +8,8 @@ Streams (each frame a picture; first 60 frames; the shared clips at <= 640 px wi
   as a small JPEG stream up-scaled (runs/blocky_clips_s9.py), against their own frames: Y-PSNR gain and flicker;
 - the still scenes of scikit-image's photos with sensor noise per frame through H.264 (runs/unseen_s11.py), full
   size and half size x2 at CRF 23, against the clean photo.
-Per card: `--steady 0` (off) and the default. Writes runs/eval/steady-s11.md.
-python runs/steady_s11.py CARD.json [MORE_CARDS ...]
+Per card: `--steady 0` (off) and the default. Writes runs/eval/steady-s11.md, or OUT.md.
+python runs/steady_s11.py [--out OUT] CARD.json [MORE_CARDS ...]
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from vcam.config import DaemonConfig  # noqa: E402
 from vcam.engine import load_engine  # noqa: E402
 from vcam.processor import FrameProcessor  # noqa: E402
 from blocky_clips_s9 import small_jpeg_stream  # noqa: E402
-from h264_s9 import degrade, write_table  # noqa: E402
+from h264_s9 import command_line, degrade, out_argument, write_table  # noqa: E402
 from unseen_s11 import STILL, photo_rgb_u8, still_clip  # noqa: E402
 
 FRAMES = 60
@@ -58,7 +58,10 @@ def cell(lq: list[np.ndarray], out: list[np.ndarray], y_refs: list[np.ndarray] |
     return f"{gain:+.2f} / {flicker:.2f}"
 
 
-def main(cards: list[str]) -> None:
+DEFAULT_OUT = Path("runs/eval/steady-s11.md")
+
+
+def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
     cfg = WebcamBenchConfig()
     streams: dict[str, tuple[list[np.ndarray], list[np.ndarray] | None]] = {}
     for clip in cfg.clips:
@@ -90,10 +93,11 @@ def main(cards: list[str]) -> None:
                 f"Per stream: Y-PSNR gain over the input (dB) against its reference / still-area flicker (1.00 = none added); "
                 f"for the clips as they are (no reference): flicker / sharpness ratio. First {FRAMES} frames, clips at <= "
                 f"{cfg.clip_max_width} px wide; still scenes: scikit-image photos with sensor noise per frame, then libx264.",
-                "python runs/steady_s11.py " + " ".join(cards), Path("runs/eval/steady-s11.md"))
+                command_line("steady_s11.py", cards, out, DEFAULT_OUT), out)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit("usage: python runs/steady_s11.py CARD.json [MORE_CARDS ...]")
-    main(sys.argv[1:])
+    args, out = out_argument(sys.argv[1:], DEFAULT_OUT)
+    if not args:
+        sys.exit("usage: python runs/steady_s11.py [--out OUT] CARD.json [MORE_CARDS ...]")
+    main(args, out)

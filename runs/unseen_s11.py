@@ -13,8 +13,9 @@ greyscale ones as three equal planes. Two measurements:
    a still scene gives both the Y-PSNR gain and the still-area flicker (over the pixels the flicker metric
    counts as still: where the input's 5 x 5 mean change stays under 2 levels, most but not all of a frame).
 
-Writes runs/eval/unseen-s11-webcam.{md,json}, unseen-s11-photos.md (the first card per photo) and unseen-s11-still.md.
-python runs/unseen_s11.py CARD.json [MORE_CARDS ...]
+Writes runs/eval/unseen-s11-webcam.{md,json}, unseen-s11-photos.md (the first card per photo) and unseen-s11-still.md
+(or PREFIX-webcam, -photos, -still with --out PREFIX).
+python runs/unseen_s11.py [--out PREFIX] CARD.json [MORE_CARDS ...]
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from kd.degrade import WEBCAM_BENCHMARK, add_sensor_noise, modcrop  # noqa: E402
 from kd.evaluate import make_restorer  # noqa: E402
 from kd.metrics import shave, y_channel_f64  # noqa: E402
 from kd.webcam import SHAVE, DegradedInput, image_seed, load_unsharp, y_scores  # noqa: E402
-from h264_s9 import clip_cells, degrade, write_table  # noqa: E402
+from h264_s9 import clip_cells, command_line, degrade, out_argument, write_table  # noqa: E402
 
 # skimage.data's natural photographs (the rest are charts, micrographs, text and synthetic images)
 PHOTOS = ["astronaut", "camera", "chelsea", "coffee", "rocket", "coins", "clock", "brick", "grass", "gravel", "moon",
@@ -55,16 +56,19 @@ def still_clip(rgb_u8: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]
     return [add_sensor_noise(rgb_u8, rng, 2.0, 0.04) for _ in range(FRAMES)]
 
 
-def main(cards: list[str]) -> None:
-    out = Path("runs/eval")
+DEFAULT_OUT = Path("runs/eval/unseen-s11.md")  # a prefix: unseen-s11-webcam, -photos, -still
+
+
+def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
+    prefix, command = str(out.with_suffix("")), command_line("unseen_s11.py", cards, out, DEFAULT_OUT)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "skimage-photos"
         folder.mkdir()
         for name in PHOTOS:
             Image.fromarray(photo_rgb_u8(name)).save(folder / f"{name}.png")
         subprocess.run(["sharpcam-kd", "evaluate", "--webcam", *cards, "--set", str(folder), "--no-clips",
-                        "--out", str(out / "unseen-s11-webcam")], check=True)
-        for f in (out / "unseen-s11-webcam.md", out / "unseen-s11-webcam.json"):  # the folder is gone after this
+                        "--out", f"{prefix}-webcam"], check=True)
+        for f in (Path(f"{prefix}-webcam.md"), Path(f"{prefix}-webcam.json")):  # the folder is gone after this
             f.write_text(f.read_text().replace(str(folder), "skimage-photos (written by runs/unseen_s11.py)"))
 
     cfg = WebcamBenchConfig()
@@ -79,8 +83,7 @@ def main(cards: list[str]) -> None:
             y_hr = shave(y_channel_f64(hr), SHAVE)
             per_photo[name][d] = f"{y_scores(methods[2].restore(lq), y_hr)[0] - y_scores(lq, y_hr)[0]:+.2f}"
     write_table(f"# {methods[2].label} per photo (Y-PSNR gain over the degraded input, dB)", per_photo,
-                "The webcam benchmark's degradations, seeded as there.", "python runs/unseen_s11.py " + " ".join(cards),
-                out / "unseen-s11-photos.md")
+                "The webcam benchmark's degradations, seeded as there.", command, Path(f"{prefix}-photos.md"))
     rows: dict[str, dict[str, str]] = {m.label: {} for m in methods}
     for i, (scene, (name, (top, left, h, w))) in enumerate(STILL.items()):
         ref = modcrop(photo_rgb_u8(name)[top : top + h, left : left + w], 4)
@@ -94,10 +97,11 @@ def main(cards: list[str]) -> None:
                 f"Y-PSNR gain over the decoded input (dB) against the clean photo / still-area flicker (1.00 = none added), "
                 f"{FRAMES} frames; x2: encoded at half size, up-scaled x2 (bicubic). (n/m alt.): frames a pair's switch sent "
                 "to its alternate (per frame, no hysteresis).",
-                "python runs/unseen_s11.py " + " ".join(cards), out / "unseen-s11-still.md")
+                command, Path(f"{prefix}-still.md"))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit("usage: python runs/unseen_s11.py CARD.json [MORE_CARDS ...]")
-    main(sys.argv[1:])
+    args, out = out_argument(sys.argv[1:], DEFAULT_OUT)
+    if not args:
+        sys.exit("usage: python runs/unseen_s11.py [--out PREFIX] CARD.json [MORE_CARDS ...]")
+    main(args, out)

@@ -119,3 +119,28 @@ def test_noise_blur_and_jpeg_do_what_they_say():
     assert np.abs(defocus_blur(img, 2.0).astype(int) - img).mean() > 2
     assert np.array_equal(defocus_blur(flat, 2.0), flat)  # a normalised kernel keeps flat areas
     assert _psnr_y(jpeg_cv2(img, 30), img, 1) < _psnr_y(jpeg_cv2(img, 90), img, 1)
+
+
+from kd.degrade import h264_intra  # noqa: E402
+
+
+def test_h264_intra_is_deterministic_keeps_odd_sizes_and_follows_its_crf():
+    img = photo("astronaut")[100:181, 150:247]  # 81 x 97: odd sides, padded for 4:2:0 and cropped back
+    a, b = h264_intra(img, 30), h264_intra(img, 30)
+    assert a.shape == img.shape and a.dtype == np.uint8 and np.array_equal(a, b)
+    assert _psnr_y(h264_intra(img, 18), img, 1) > _psnr_y(a, img, 1) > _psnr_y(h264_intra(img, 40), img, 1) > 20
+
+
+def test_h264_in_the_mix_draws_nothing_more_and_maps_its_crf_from_the_jpeg_draw():
+    hr = modcrop(photo("coffee")[:120, :150], 2)
+    old, none, half, every = WebcamMix(), WebcamMix(p_h264=0.0), WebcamMix(p_h264=0.5), WebcamMix(p_h264=1.0)
+    for s in range(12):  # off, the draws are the ones the shipped models trained on
+        assert np.array_equal(old(hr, np.random.default_rng(s)), none(hr, np.random.default_rng(s)))
+    h264 = [every(hr, np.random.default_rng(s)) for s in range(12)]
+    assert all(np.array_equal(x, every(hr, np.random.default_rng(s))) for s, x in enumerate(h264))
+    jpeg = [old(hr, np.random.default_rng(s)) for s in range(12)]
+    differs = [not np.array_equal(a, b) for a, b in zip(h264, jpeg)]
+    mixed = [not np.array_equal(half(hr, np.random.default_rng(s)), j) for s, j in enumerate(jpeg)]
+    assert 0 < sum(mixed) < sum(differs)  # half the coded draws: some, not all, of those every-H.264 changes
+    assert [every.h264_crf_for(q) for q in (30, 95, 62)] == [38, 18, 28]
+    assert WebcamMix(jpeg_quality=(50, 50), h264_crf=(20, 30)).h264_crf_for(50) == 20

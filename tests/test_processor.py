@@ -255,6 +255,8 @@ def test_steady_calms_a_still_noisy_scene_and_starts_from_the_model(luma_card: P
 
 
 def test_steady_leaves_moving_content_as_the_model_draws_it(luma_card: Path) -> None:
+    from vcam.transforms import MAX_STILL_LEVELS
+
     frames = panned_frames(W, H, 4, "astronaut")
     for a, b in zip(frames, frames[1:]):
         assert not np.array_equal(a, b)
@@ -262,7 +264,8 @@ def test_steady_leaves_moving_content_as_the_model_draws_it(luma_card: Path) -> 
     on = stream_y(luma_card, frames, steady=0.8)
     y_in = [cv2.cvtColor(f, cv2.COLOR_BGR2YUV_I420)[:H] for f in frames]
     for i in range(1, len(frames)):
-        moving = cv2.blur(cv2.absdiff(y_in[i], y_in[i - 1]), (5, 5)) >= 6  # STILL_LEVELS
+        # above the highest still bar, whatever the noise estimate made of this pan
+        moving = cv2.blur(cv2.absdiff(y_in[i], y_in[i - 1]), (5, 5)) >= MAX_STILL_LEVELS
         assert moving.mean() > 0.2
         np.testing.assert_array_equal(on[i][moving], off[i][moving])
 
@@ -301,6 +304,39 @@ def test_steady_change_settles_on_the_mean_and_on_a_small_constant_change() -> N
         assert (change == 1).all(), weight
     with pytest.raises(ValueError, match="in \\(0, 1\\)"):
         SteadyChange(16, 16, 1.0)
+
+
+def test_the_still_bar_rises_with_the_noise_up_to_its_cap() -> None:
+    """In a quiet still picture the bar stays at STILL_LEVELS; in a dim or dark one (sigma 5, 8) it rises to
+    about 2 x the noise's mean 5 x 5 |change| (~2.25 sigma); where everything moves, it stops at the cap."""
+    from vcam.transforms import MAX_STILL_LEVELS, STILL_LEVELS, SteadyChange
+
+    y = cv2.cvtColor(panned_frames(W, H, 1, "coffee")[0], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    rng = np.random.default_rng(0)
+    for sigma, low, high in ((1.5, STILL_LEVELS, STILL_LEVELS), (5.0, 9, 13), (8.0, 14, MAX_STILL_LEVELS)):
+        steady = SteadyChange(W, H, 0.8)
+        for _ in range(12):
+            x = np.clip(np.rint(y + rng.normal(0, sigma, y.shape)), 0, 255).astype(np.uint8)
+            steady.update(x, x)
+        assert low <= steady.still_levels <= high, (sigma, steady.still_levels, steady.noise_levels)
+    steady = SteadyChange(W, H, 0.8)
+    for _ in range(12):
+        x = rng.integers(0, 256, (H, W), dtype=np.uint8)
+        steady.update(x, x)
+    assert steady.still_levels == MAX_STILL_LEVELS
+
+
+def test_in_a_dark_still_scene_the_rising_bar_steadies_more_than_a_fixed_one(luma_card: Path, monkeypatch) -> None:
+    import vcam.transforms as transforms
+
+    frame = panned_frames(W, H, 1, "coffee")[0].astype(np.float32)
+    rng = np.random.default_rng(1)
+    frames = [np.clip(np.rint(frame + rng.normal(0, 8, frame.shape)), 0, 255).astype(np.uint8) for _ in range(12)]
+    rising = stream_y(luma_card, frames, steady=0.8)
+    monkeypatch.setattr(transforms, "MAX_STILL_LEVELS", transforms.STILL_LEVELS)  # sitting 11's fixed bar
+    fixed = stream_y(luma_card, frames, steady=0.8)
+    np.testing.assert_array_equal(rising[0], fixed[0])
+    assert frame_to_frame(rising[2:]) < 0.9 * frame_to_frame(fixed[2:])
 
 
 @pytest.mark.parametrize(("height", "strength", "work_size"), [(122, 1.0, None), (122, 0.6, None), (H, 1.0, (98, 58))])

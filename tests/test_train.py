@@ -339,6 +339,30 @@ def test_webcam_mix_overrides_reach_the_degradation():
     assert (mix.p_clean_x2, mix.p_resize, mix.p_jpeg_low_res) == (0.0, 1.0, WebcamMix().p_jpeg_low_res)
     with pytest.raises(ConfigError, match="webcam_p_resize must be a probability"):
         TrainConfig(webcam=True, webcam_p_resize=2.0)
+    mix = TrainConfig(webcam=True, webcam_p_h264=0.5, webcam_h264_crf=(22, 40)).webcam_mix()
+    assert (mix.p_h264, mix.h264_crf, mix.p_jpeg) == (0.5, (22, 40), WebcamMix().p_jpeg)
+    with pytest.raises(ConfigError, match="webcam_h264_crf must be"):
+        TrainConfig(webcam=True, webcam_h264_crf=(40, 22))
+    with pytest.raises(ConfigError, match="webcam_p_h264 must be a probability"):
+        TrainConfig(webcam=True, webcam_p_h264=1.2)
+    with pytest.raises(ConfigError, match="webcam = true"):
+        TrainConfig(webcam_h264_crf=(22, 40))
+
+
+def test_h264_in_the_mix_without_pyav_is_one_line_naming_the_extra(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_av(name, *args, **kwargs):
+        if name == "av":
+            raise ImportError("No module named 'av'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_av)
+    with pytest.raises(ConfigError, match=r"PyAV.*\.\[video\]"):
+        TrainConfig(webcam=True, webcam_p_h264=0.5)
+    TrainConfig(webcam=True, webcam_p_h264=0.0)  # off: PyAV not needed
 
 
 def test_a_webcam_case_trains_on_that_benchmark_degradation_alone(folder, tmp_path):

@@ -1,0 +1,69 @@
+"""Sitting 12: what the models do to a picture that is already sharp.
+
+Every training mix here is mostly blurred (the default's: 4 % of its pictures never resized nor blurred), and
+the webcam benchmark's four cases are all blurred. A good camera in good light, or a 1080p camera that the
+runtime works on at 720p, gives the model a sharp picture with only sensor noise and its codec's marks. Here
+scikit-image's 12 natural photographs (in neither this repository nor ../shared; a 384 px top-left crop each)
+are kept at full size and given: sensor noise (read sigma 2, shot gain 0.04, seeded per photo), MJPG q85,
+both, and one H.264 intra frame at CRF 23 after the noise. Per method: the mean Y-PSNR gain over that input
+against the clean photo (the benchmark's Y BT.601, 3 px shaved) and the worst photo's.
+Writes runs/eval/sharp-s12.md, or OUT.md: python runs/sharp_s12.py [--out OUT] CARD_OR_CHECKPOINT [MORE ...]
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kd.config import WebcamBenchConfig  # noqa: E402
+from kd.degrade import add_sensor_noise, h264_intra, jpeg_cv2, modcrop  # noqa: E402
+from kd.evaluate import make_restorer  # noqa: E402
+from kd.metrics import shave, y_channel_f64  # noqa: E402
+from kd.webcam import SHAVE, DegradedInput, load_unsharp, y_scores  # noqa: E402
+from h264_s9 import command_line, out_argument, write_table  # noqa: E402
+from unseen_s11 import PHOTOS, photo_rgb_u8  # noqa: E402
+
+DEFAULT_OUT = Path("runs/eval/sharp-s12.md")
+CROP = 384
+
+
+def _noise(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return add_sensor_noise(x, rng, 2.0, 0.04)
+
+
+CASES = {
+    "noise": _noise,
+    "MJPG q85": lambda x, rng: jpeg_cv2(x, 85),
+    "noise + MJPG q85": lambda x, rng: jpeg_cv2(_noise(x, rng), 85),
+    "noise + H.264 intra CRF 23": lambda x, rng: h264_intra(_noise(x, rng), 23),
+}
+
+
+def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
+    methods = [DegradedInput(), load_unsharp(WebcamBenchConfig().unsharp)] + [make_restorer(c, 2) for c in cards]
+    gains: dict[str, dict[str, list[float]]] = {m.label: {c: [] for c in CASES} for m in methods}
+    for i, name in enumerate(PHOTOS):
+        hr = modcrop(photo_rgb_u8(name), 4)[:CROP, :CROP]
+        y_hr = shave(y_channel_f64(hr), SHAVE)
+        for case, fn in CASES.items():
+            lq = fn(hr, np.random.default_rng(i))
+            base = y_scores(lq, y_hr)[0]
+            for m in methods:
+                gains[m.label][case].append(y_scores(m.restore(lq), y_hr)[0] - base)
+        print(f"{name} done", file=sys.stderr)
+    rows = {label: {c: f"{np.mean(v):+.2f} (worst {min(v):+.2f})" for c, v in by_case.items()}
+            for label, by_case in gains.items()}
+    write_table("# Sharp pictures at full size: sensor noise and a codec only", rows,
+                f"Y-PSNR gain over the input (dB) against the clean photo: mean over scikit-image's {len(PHOTOS)} photos "
+                f"({CROP} px top-left crops) and the worst photo. Noise: read sigma 2, shot gain 0.04, seeded per photo.",
+                command_line("sharp_s12.py", cards, out, DEFAULT_OUT), out)
+
+
+if __name__ == "__main__":
+    args, out = out_argument(sys.argv[1:], DEFAULT_OUT)
+    if not args:
+        sys.exit("usage: python runs/sharp_s12.py [--out OUT] CARD_OR_CHECKPOINT [MORE ...]")
+    main(args, out)
