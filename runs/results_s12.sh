@@ -1,50 +1,50 @@
 #!/usr/bin/env bash
-# Sitting 12 (no GPU lent): H.264 in the webcam mix (webcam_p_h264) for the default's plain half, in two arms (the
-# folded QAT alone on the new mix; 40,000 float steps on the new mix with more sharp pictures, then the folded QAT),
-# each paired with the shipped JPEG specialist and judged by the rule written into their recipes before the runs;
+# Sitting 12 (no GPU lent): two arms for the default's plain half, each paired with the shipped JPEG specialist and
+# judged by the rule written into its recipe before its run: H.264 in the webcam mix (webcam_p_h264; the folded QAT
+# alone on the new mix), and more sharp pictures in the mix (40,000 float steps, then the folded QAT);
 # what every model does to a picture that is already sharp; the runtime's still bar that rises with the noise.
 # Every quality figure of the README's "Sitting 12" section comes from this script (~45 min on 2 cores, quiet
 # machine), after the runs:
 #   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s12_h264_fold_qat.toml
-#   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s12_h264.toml
-#   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s12_h264_qat.toml
+#   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s12_sharp.toml
+#   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s12_sharp_qat.toml
 # bash runs/results_s12.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 q="sharpcam-kd quantize --config kd/recipes/quantize_s10_fold.toml"
 # 1. The two arms' folded QATs (exported folded, as their checkpoints say), all-integer int8; arm 2's float stage too
 sharpcam-kd export runs/student_x4grid_webcam_s12_h264_fold_qat/best.pt --name s12-cs4-h264-foldqat --planes Y --out runs/onnx
-sharpcam-kd export runs/student_x4grid_webcam_s12_h264_qat/best.pt --name s12-cs4-h264sharp-foldqat --planes Y --out runs/onnx
-sharpcam-kd export runs/student_x4grid_webcam_s12_h264/best.pt --name s12-cs4-h264sharp --planes Y --out runs/onnx
-for arm in h264 h264sharp; do
+sharpcam-kd export runs/student_x4grid_webcam_s12_sharp_qat/best.pt --name s12-cs4-sharp-foldqat --planes Y --out runs/onnx
+sharpcam-kd export runs/student_x4grid_webcam_s12_sharp/best.pt --name s12-cs4-sharp --planes Y --out runs/onnx
+for arm in h264 sharp; do
     $q runs/onnx/s12-cs4-$arm-foldqat.json --name s12-cs4-$arm-foldqat-int8
 done
 # 2. Each int8 paired with the shipped specialist (a pair's cards share a folder; the cut chosen on the training split)
 cp export/sharpcam-cs4-lowres-jpeg-int8.onnx export/sharpcam-cs4-lowres-jpeg-int8.json runs/onnx/
-for arm in h264 h264sharp; do
+for arm in h264 sharp; do
     sharpcam-kd pair --default runs/onnx/s12-cs4-$arm-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s12-pair-$arm
 done
 # 3. The published x2 protocol
 sharpcam-kd evaluate export/sharpcam-cs4.json export/sharpcam-cs4-fold-int8.json runs/onnx/s12-cs4-h264-foldqat.json \
-    runs/onnx/s12-cs4-h264-foldqat-int8.json runs/onnx/s12-cs4-h264sharp.json runs/onnx/s12-cs4-h264sharp-foldqat.json \
-    runs/onnx/s12-cs4-h264sharp-foldqat-int8.json export/sharpcam-cs4-switch.json runs/onnx/s12-pair-h264.json \
-    runs/onnx/s12-pair-h264sharp.json --no-test --no-fps --out runs/eval/x2-s12
+    runs/onnx/s12-cs4-h264-foldqat-int8.json runs/onnx/s12-cs4-sharp.json runs/onnx/s12-cs4-sharp-foldqat.json \
+    runs/onnx/s12-cs4-sharp-foldqat-int8.json export/sharpcam-cs4-switch.json runs/onnx/s12-pair-h264.json \
+    runs/onnx/s12-pair-sharp.json --no-test --no-fps --out runs/eval/x2-s12
 # 4. The webcam benchmark (shared eval sets and clips)
-sharpcam-kd evaluate --webcam export/sharpcam-cs4-switch.json runs/onnx/s12-pair-h264.json runs/onnx/s12-pair-h264sharp.json \
-    export/sharpcam-cs4-fold-int8.json runs/onnx/s12-cs4-h264-foldqat-int8.json runs/onnx/s12-cs4-h264sharp-foldqat-int8.json \
-    runs/onnx/s12-cs4-h264sharp.json --out runs/eval/webcam-s12
+sharpcam-kd evaluate --webcam export/sharpcam-cs4-switch.json runs/onnx/s12-pair-h264.json runs/onnx/s12-pair-sharp.json \
+    export/sharpcam-cs4-fold-int8.json runs/onnx/s12-cs4-h264-foldqat-int8.json runs/onnx/s12-cs4-sharp-foldqat-int8.json \
+    runs/onnx/s12-cs4-sharp.json --out runs/eval/webcam-s12
 # 5. Real H.264 on the shared clips (one x264 thread from this sitting on), the unseen photos, sharp pictures
-pairs="export/sharpcam-cs4-switch.json runs/onnx/s12-pair-h264.json runs/onnx/s12-pair-h264sharp.json"
+pairs="export/sharpcam-cs4-switch.json runs/onnx/s12-pair-h264.json runs/onnx/s12-pair-sharp.json"
 python runs/h264_s9.py --out runs/eval/h264-s12 $pairs
 python runs/unseen_s11.py --out runs/eval/unseen-s12 $pairs
-python runs/sharp_s12.py $pairs export/sharpcam-cs4.json runs/onnx/s12-cs4-h264sharp.json runs/gpu_teacher_webcam/best.pt
+python runs/sharp_s12.py $pairs runs/onnx/s11-pair-sharp.json export/sharpcam-cs4.json runs/onnx/s12-cs4-sharp.json runs/gpu_teacher_webcam/best.pt
 python runs/blocky_clips_s9.py --out runs/eval/blocky-clips-s12 $pairs
 # 6. Through the runtime (steadied, as a user gets them): the pairs on the streams of runs/steady_s11.py
 python runs/steady_s11.py --out runs/eval/steady-s12-pairs $pairs
 # 7. The runtime's still bar that rises with the noise, against sitting 11's fixed bar, the shipped pair
 python runs/steady_s12.py export/sharpcam-cs4-switch.json
 # 8. Curves and a face
-sharpcam-kd curves runs/student_x4grid_webcam_s10_fold_qat runs/student_x4grid_webcam_s12_h264_fold_qat runs/student_x4grid_webcam_s12_h264 \
-    runs/student_x4grid_webcam_s12_h264_qat --title "the default's plain half: shipped QAT, H.264 QAT, H.264 + sharp float, its QAT" \
+sharpcam-kd curves runs/student_x4grid_webcam_s10_fold_qat runs/student_x4grid_webcam_s12_h264_fold_qat runs/student_x4grid_webcam_s12_sharp \
+    runs/student_x4grid_webcam_s12_sharp_qat --title "the default's plain half: shipped QAT, H.264 QAT, more sharp pictures (float, then QAT)" \
     --out runs/eval/curves-s12.png
 sharpcam-kd grid $pairs --degradation x2 --degradation blur1.2+noise4+jpeg60 --out runs/eval/faces-s12.png
