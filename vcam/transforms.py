@@ -278,6 +278,7 @@ STILL_LEVELS = 6
 # a codec's smoothing of the noise makes both read low, and the bar then stays at STILL_LEVELS (sitting 11's).
 NOISE_FACTOR = 2.25
 NOISE_STRIDE = 4
+NOISE_EVERY = 4  # frames between two estimates: noise changes with the light, not from frame to frame (0.6 ms at 720p)
 MAX_STILL_LEVELS = 16
 _DECILE = 0.1
 _MOTION_DECILE = 0.91  # of a still pixel's 5 x 5 mean |change|, in sigmas: 1.13 - 1.28 x 0.17
@@ -320,6 +321,7 @@ class SteadyChange:
         self._response_s16 = np.empty(sample, np.int16)
         self._decile_index = int(_DECILE * (sample[0] * sample[1] - 1))
         self.noise_levels = 0.0  # the input's noise sigma in grey levels, averaged over frames
+        self._frames = 0
         self.still_levels = STILL_LEVELS
         self._now_s16 = np.empty((height, width), np.int16)
         self._average_s16 = np.empty((height, width), np.int16)  # in 128ths of a level (FRACTION_BITS)
@@ -346,8 +348,8 @@ class SteadyChange:
         self._motion_sample_u8.reshape(-1).partition(i)
         self._response_s16.reshape(-1).partition(i)
         sigma = min(float(self._motion_sample_u8.flat[i]) / _MOTION_DECILE, float(self._response_s16.flat[i]) / _IMMERKAER_DECILE)
-        # ~10 frames of memory: one frame of a sudden move or cut does not lift the bar
-        self.noise_levels = sigma if self.noise_levels == 0.0 else 0.9 * self.noise_levels + 0.1 * sigma
+        # ~3 estimates (~12 frames) of memory: one frame of a sudden move or cut does not lift the bar
+        self.noise_levels = sigma if self.noise_levels == 0.0 else 0.7 * self.noise_levels + 0.3 * sigma
         return int(min(MAX_STILL_LEVELS, max(STILL_LEVELS, round(NOISE_FACTOR * self.noise_levels))))
 
     def update(self, x_u8: np.ndarray, model_u8: np.ndarray) -> np.ndarray:
@@ -362,7 +364,9 @@ class SteadyChange:
         else:
             cv2.absdiff(x_u8, self._previous_x_u8, dst=self._motion_u8)
             cv2.blur(self._motion_u8, (5, 5), dst=self._motion_u8)
-            self.still_levels = self._still_levels(x_u8)
+            if self._frames % NOISE_EVERY == 0:
+                self.still_levels = self._still_levels(x_u8)
+            self._frames += 1
             cv2.threshold(self._motion_u8, self.still_levels - 1, 255, cv2.THRESH_BINARY, dst=self._moving_u8)
             cv2.addWeighted(self._average_s16, self.weight, self._now_s16, 1.0 - self.weight, 0.0, dst=self._average_s16)
             cv2.copyTo(self._now_s16, self._moving_u8, self._average_s16)
