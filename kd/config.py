@@ -203,6 +203,8 @@ class TrainConfig:
         c = self.webcam_h264_crf
         if c is not None and not (len(c) == 2 and 0 <= c[0] <= c[1] <= 51):
             raise ConfigError(f"webcam_h264_crf must be [low, high] with 0 <= low <= high <= 51, got {list(c)}")
+        if c is not None and not self.webcam_p_h264:
+            raise ConfigError("webcam_h264_crf sets the CRF of H.264 draws, and there are none: set webcam_p_h264 > 0 or drop it")
         if self.webcam_p_h264:
             try:
                 import av  # noqa: F401

@@ -120,7 +120,7 @@ def jpeg_cv2(rgb_u8: np.ndarray, quality: int) -> np.ndarray:
 
 def h264_intra(rgb_u8: np.ndarray, crf: int) -> np.ndarray:
     """H x W x 3 uint8 through libx264 as one intra frame (yuv420p, constant quality `crf`,
-    preset medium, one thread: the same bytes on every machine) and back: H.264's 4 x 4 transforms, intra
+    preset medium, one thread: the same bytes from run to run with one PyAV build) and back: H.264's 4 x 4 transforms, intra
     prediction and in-loop deblocking, which JPEG's 8 x 8 blocks do not teach. Needs PyAV (`.[video]`)."""
     try:
         import av
@@ -207,7 +207,8 @@ class WebcamMix:
         return x
 
     def h264_crf_for(self, quality: int) -> int:
-        """The CRF an H.264 draw uses for JPEG quality draw `quality`: linear, lowest quality -> highest CRF."""
+        """The CRF an H.264 draw uses for JPEG quality draw `quality`: linear, lowest quality -> highest CRF (a
+        single JPEG quality maps to the lowest CRF, h264_crf[0])."""
         lo, hi = self.jpeg_quality
         t = (quality - lo) / (hi - lo) if hi > lo else 1.0
         return int(round(self.h264_crf[1] - t * (self.h264_crf[1] - self.h264_crf[0])))

@@ -3,7 +3,8 @@
 Every training mix here is mostly blurred (the default's: 4 % of its pictures never resized nor blurred), and
 the webcam benchmark's four cases are all blurred. A good camera in good light, or a 1080p camera that the
 runtime works on at 720p, gives the model a sharp picture with only sensor noise and its codec's marks. Here
-scikit-image's 12 natural photographs (in neither this repository nor ../shared; a 384 px top-left crop each)
+scikit-image's 12 natural photographs (in neither this repository nor ../shared; a top-left crop of up to
+384 x 384 px each)
 are kept at full size and given: sensor noise (read sigma 2, shot gain 0.04, seeded per photo), MJPG q85,
 both, and one H.264 intra frame at CRF 23 after the noise. Per method: the mean Y-PSNR gain over that input
 against the clean photo (the benchmark's Y BT.601, 3 px shaved) and the worst photo's.

@@ -346,7 +346,9 @@ def test_webcam_mix_overrides_reach_the_degradation():
     with pytest.raises(ConfigError, match="webcam_p_h264 must be a probability"):
         TrainConfig(webcam=True, webcam_p_h264=1.2)
     with pytest.raises(ConfigError, match="webcam = true"):
-        TrainConfig(webcam_h264_crf=(22, 40))
+        TrainConfig(webcam_h264_crf=(22, 40), webcam_p_h264=0.5)
+    with pytest.raises(ConfigError, match="set webcam_p_h264 > 0"):
+        TrainConfig(webcam=True, webcam_h264_crf=(22, 40))
 
 
 def test_h264_in_the_mix_without_pyav_is_one_line_naming_the_extra(monkeypatch):

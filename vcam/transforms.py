@@ -271,14 +271,17 @@ class LumaPreprocessor:
 # ~2-4 levels a frame), a moving edge does not.
 STILL_LEVELS = 6
 # In a noisier picture the bar rises with the noise: NOISE_FACTOR x the noise's sigma (a still pixel's 5 x 5 mean
-# |change| is ~1.13 sigma), up to MAX_STILL_LEVELS. Sigma is the smaller of two estimates, each from a low decile
-# taken on every NOISE_STRIDE-th pixel of every NOISE_STRIDE-th row: of the 5 x 5 mean |change| (~0.91 sigma while a
-# tenth of the picture stands still; a pan lifts it) and of |Immerkaer's 3 x 3 noise filter| on this frame (~0.75
-# sigma in flat areas, whatever moves; texture lifts it). A pan is not noise to the second, texture not to the first;
-# a codec's smoothing of the noise makes both read low, and the bar then stays at STILL_LEVELS (sitting 11's).
+# |change| is ~1.13 sigma), up to MAX_STILL_LEVELS. Sigma is the smaller of two estimates, each a low decile over
+# every NOISE_STRIDE-th pixel of every NOISE_STRIDE-th row: of the 5 x 5 mean |change| (~0.91 sigma while a tenth of
+# the picture stands still; a pan lifts it) and of |Immerkaer's 3 x 3 noise filter| on this frame at full
+# resolution (~0.75 sigma in flat areas, whatever moves; texture lifts it). A pan is not noise to the second, texture
+# not to the first; only a pan over texture that fills the picture (grass, gravel) lifts both, up to the cap, and
+# such texture moving slowly is then steadied (its change trails by a few frames). Flat clipped areas (crushed
+# blacks, blown highlights) over a tenth of the picture, or a codec's smoothing of the noise, make the estimate read
+# low: the bar then stays at STILL_LEVELS, sitting 11's.
 NOISE_FACTOR = 2.25
 NOISE_STRIDE = 4
-NOISE_EVERY = 4  # frames between two estimates: noise changes with the light, not from frame to frame (0.6 ms at 720p)
+NOISE_EVERY = 4  # frames between two estimates: noise changes with the light, not from frame to frame (~1 ms at 720p)
 MAX_STILL_LEVELS = 16
 _DECILE = 0.1
 _MOTION_DECILE = 0.91  # of a still pixel's 5 x 5 mean |change|, in sigmas: 1.13 - 1.28 x 0.17
@@ -293,15 +296,14 @@ class SteadyChange:
     A sharpening model draws each frame's sensor noise and codec flutter a little larger, so still areas
     shimmer more than the camera's own picture (README, sitting 11: ~2x on a still, noisy scene through H.264).
     Where a pixel is still (its input's 5 x 5 mean |change| below the still bar: STILL_LEVELS, or more in a noisy
-    picture, `still_levels`), its change is `weight` x the
+    picture, `still_levels`: see NOISE_FACTOR), its change is `weight` x the
     previous frame's + (1 - weight) x this frame's (an exponential average over ~(1 + w) / (1 - w) frames); where
     it moves, this frame's change as it is, so nothing trails a moving edge. The first frame is taken as it is.
     The average is kept in int16 128ths of a level (no float buffer on the uint8 path): each update rounds it to
     a 128th, so it stops within 0.5 / (1 - w) 128ths of where it should settle, under half a level up to w = 0.99
     (a change of at most 255 levels is 32,640 128ths, inside int16). Limits: the bar stops at MAX_STILL_LEVELS, so
-    a picture noisier than sigma ~7 levels is steadied less and less; a noisy pan over texture lifts the bar (to
-    ~10 at sigma 3), and an edge that moves by
-    under a pixel a frame can count as still, and its change then follows over a few frames; after the model
+    a picture noisier than sigma ~7 levels is steadied less and less; a pan over texture that fills the picture
+    lifts the bar (see NOISE_FACTOR); an edge that moves by under a pixel a frame can count as still, and its change then follows over a few frames; after the model
     pair's switch changes model, still pixels blend from one model's change to the other's over ~10 frames.
     Buffers are allocated once; call `update` from one thread only.
     """
@@ -317,10 +319,11 @@ class SteadyChange:
         self._moving_u8 = np.empty((height, width), np.uint8)
         sample = ((height + NOISE_STRIDE - 1) // NOISE_STRIDE, (width + NOISE_STRIDE - 1) // NOISE_STRIDE)
         self._motion_sample_u8 = np.empty(sample, np.uint8)
-        self._x_sample_u8 = np.empty(sample, np.uint8)
+        self._response_full_s16 = np.empty((height, width), np.int16)
         self._response_s16 = np.empty(sample, np.int16)
         self._decile_index = int(_DECILE * (sample[0] * sample[1] - 1))
         self.noise_levels = 0.0  # the input's noise sigma in grey levels, averaged over frames
+        self._estimated = False
         self._frames = 0
         self.still_levels = STILL_LEVELS
         self._now_s16 = np.empty((height, width), np.int16)
@@ -334,22 +337,24 @@ class SteadyChange:
         if previous.change_s16.shape == self.change_s16.shape and not previous._fresh:
             np.copyto(self._average_s16, previous._average_s16)
             np.copyto(self._previous_x_u8, previous._previous_x_u8)
-            self.noise_levels, self.still_levels = previous.noise_levels, previous.still_levels
+            self.noise_levels, self.still_levels, self._estimated = previous.noise_levels, previous.still_levels, previous._estimated
             self._fresh = False
 
     def _still_levels(self, x_u8: np.ndarray) -> int:
         """The still bar for this frame, from its input plane and its 5 x 5 mean |change| (`_motion_u8`)."""
         i, step = self._decile_index, NOISE_STRIDE
         np.copyto(self._motion_sample_u8, self._motion_u8[::step, ::step])
-        np.copyto(self._x_sample_u8, x_u8[::step, ::step])
-        cv2.filter2D(self._x_sample_u8, cv2.CV_16S, _IMMERKAER_F32, dst=self._response_s16, borderType=cv2.BORDER_REPLICATE)
+        # at full resolution: on the sample its neighbours would be 4 px apart and it would read texture as noise
+        cv2.filter2D(x_u8, cv2.CV_16S, _IMMERKAER_F32, dst=self._response_full_s16, borderType=cv2.BORDER_REPLICATE)
+        np.copyto(self._response_s16, self._response_full_s16[::step, ::step])
         np.abs(self._response_s16, out=self._response_s16)
         # ndarray.partition works in place: no buffer per frame
         self._motion_sample_u8.reshape(-1).partition(i)
         self._response_s16.reshape(-1).partition(i)
         sigma = min(float(self._motion_sample_u8.flat[i]) / _MOTION_DECILE, float(self._response_s16.flat[i]) / _IMMERKAER_DECILE)
         # ~3 estimates (~12 frames) of memory: one frame of a sudden move or cut does not lift the bar
-        self.noise_levels = sigma if self.noise_levels == 0.0 else 0.7 * self.noise_levels + 0.3 * sigma
+        self.noise_levels = 0.7 * self.noise_levels + 0.3 * sigma if self._estimated else sigma
+        self._estimated = True
         return int(min(MAX_STILL_LEVELS, max(STILL_LEVELS, round(NOISE_FACTOR * self.noise_levels))))
 
     def update(self, x_u8: np.ndarray, model_u8: np.ndarray) -> np.ndarray:
