@@ -8,11 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/bench/s11}
 rm -rf "$out" && mkdir -p "$out"
+# the pair shipped in sittings 10-11 (export/sharpcam-cs4-switch.json then), rebuilt: sitting 12 shipped a new plain half
+cp export/sharpcam-cs4-fold-int8.onnx export/sharpcam-cs4-fold-int8.json export/sharpcam-cs4-lowres-jpeg-int8.onnx export/sharpcam-cs4-lowres-jpeg-int8.json runs/onnx/
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-fold-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-shipped-pair
 blocky=$(mktemp -d)/blocky_720p.mkv
 python runs/blocky_720p.py "$blocky"
 for r in 1 2 3 4 5; do
-    for spec in "sharpcam-cs4-switch steady-0.8|export/sharpcam-cs4-switch.json|--steady 0.8" \
-                "sharpcam-cs4-switch steady-0|export/sharpcam-cs4-switch.json|--steady 0" \
+    for spec in "sharpcam-cs4-switch steady-0.8|runs/onnx/s11-shipped-pair.json|--steady 0.8" \
+                "sharpcam-cs4-switch steady-0|runs/onnx/s11-shipped-pair.json|--steady 0" \
                 "sharpcam-rt-int8|export/sharpcam-rt-int8.json|"; do
         IFS='|' read -r n m extra <<< "$spec"
         # shellcheck disable=SC2086

@@ -11,10 +11,12 @@ rm -rf "$out" && mkdir -p "$out"
 blocky=$(mktemp -d)/blocky_720p.mkv
 python runs/blocky_720p.py "$blocky"
 for r in 1 2 3 4 5; do
-    for spec in "sharpcam-cs4-switch|export/sharpcam-cs4-switch.json" "sharpcam-rt-int8|export/sharpcam-rt-int8.json"; do
-        IFS='|' read -r n m <<< "$spec"
-        sharpcam bench --model "$m" --clip ../shared/video/talking_720p.mp4 --fps 30 --duration 15 --json > "$out/${n}_720p30_r$r.json"
-        sharpcam bench --model "$m" --clip "$blocky" --fps 30 --duration 15 --json > "$out/${n}_720p30-blocky_r$r.json"
+    for spec in "sharpcam-cs4-switch|export/sharpcam-cs4-switch.json|--steady 0.8" "sharpcam-rt-int8|export/sharpcam-rt-int8.json|"; do
+        IFS='|' read -r n m extra <<< "$spec"
+        # shellcheck disable=SC2086
+        sharpcam bench --model "$m" $extra --clip ../shared/video/talking_720p.mp4 --fps 30 --duration 15 --json > "$out/${n}_720p30_r$r.json"
+        # shellcheck disable=SC2086
+        sharpcam bench --model "$m" $extra --clip "$blocky" --fps 30 --duration 15 --json > "$out/${n}_720p30-blocky_r$r.json"
     done
 done
 rm -rf "$(dirname "$blocky")"

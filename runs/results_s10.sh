@@ -6,7 +6,7 @@
 #   sharpcam-kd train-gt --config kd/recipes/specialist_x4grid_jpeglow_s10_fold_qat.toml   (the specialist)
 #   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s10_fold_qat.toml       (the default, from its float model)
 #   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s10_fold_qat2.toml      (the default, short, from its QAT)
-# Speed: bash runs/bench_s9.sh export/sharpcam-cs4-switch.json runs/bench/s10 runs/onnx/s9-pair-clean20-fp32.json
+# Speed: bash runs/bench_s9.sh runs/onnx/s11-shipped-pair.json runs/bench/s10 runs/onnx/s9-pair-clean20-fp32.json
 # bash runs/results_s10.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,18 +37,21 @@ sharpcam-kd pair --default runs/onnx/s10-cs4-foldqat2-int8.json --alternate runs
 #     s10-cs4-s4qat-fold-int8 and s10-specialist-foldqat-int8, under the names they ship as)
 $q runs/onnx/s10-cs4-s4qat-fold.json --name sharpcam-cs4-fold-int8 --out export
 $q --name sharpcam-cs4-lowres-jpeg-int8 --out export
-sharpcam-kd pair --default export/sharpcam-cs4-fold-int8.json --alternate export/sharpcam-cs4-lowres-jpeg-int8.json --name sharpcam-cs4-switch
+# (this pair shipped as export/sharpcam-cs4-switch.json in sittings 10-11; sitting 12 shipped a new plain half in it, so a
+#  rerun builds it under runs/onnx as s11-shipped-pair: the same cut and bytes, its rows labelled so)
+cp export/sharpcam-cs4-fold-int8.onnx export/sharpcam-cs4-fold-int8.json export/sharpcam-cs4-lowres-jpeg-int8.onnx export/sharpcam-cs4-lowres-jpeg-int8.json runs/onnx/
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-fold-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-shipped-pair
 # 5. The webcam benchmark (each picture decides for a pair), the published x2 protocol, the clips made a small JPEG stream
 sharpcam-kd evaluate --webcam runs/onnx/s9-pair-clean20-fp32.json runs/onnx/s10-pair-s9qat-fold-int8.json runs/onnx/s10-pair-foldqat-int8.json \
-    runs/onnx/s10-pair-foldqat-both.json runs/onnx/s10-pair-foldqat2-foldqat.json export/sharpcam-cs4-switch.json \
+    runs/onnx/s10-pair-foldqat-both.json runs/onnx/s10-pair-foldqat2-foldqat.json runs/onnx/s11-shipped-pair.json \
     export/sharpcam-cs4-int8.json export/sharpcam-cs4-fold-int8.json runs/onnx/s10-cs4-foldqat-int8.json --out runs/eval/webcam-s10
 sharpcam-kd evaluate export/sharpcam-cs4.json export/sharpcam-cs4-int8.json export/sharpcam-cs4-fold-int8.json runs/onnx/s10-cs4-foldqat.json \
     runs/onnx/s10-cs4-foldqat-int8.json runs/onnx/s10-cs4-foldqat2-int8.json export/sharpcam-cs4-lowres-jpeg.json runs/onnx/s10-specialist-foldqat.json runs/onnx/s10-specialist-foldqat-int8.json \
-    runs/onnx/s9-pair-clean20-fp32.json export/sharpcam-cs4-switch.json --no-test --no-fps --out runs/eval/x2-s10
-sharpcam-kd card export/sharpcam-cs4-switch.json --metrics runs/eval/x2-s10.json --metrics-label sharpcam-cs4-switch
+    runs/onnx/s9-pair-clean20-fp32.json runs/onnx/s11-shipped-pair.json --no-test --no-fps --out runs/eval/x2-s10
+# (sitting 10 put this row into export/sharpcam-cs4-switch.json's card; since sitting 12 that card holds sitting 12's pair)
 python runs/blocky_clips_s9.py --out runs/eval/blocky-clips-s10 export/sharpcam-cs4-int8.json export/sharpcam-cs4-fold-int8.json \
     runs/onnx/s10-cs4-foldqat-int8.json runs/onnx/s9-pair-clean20-fp32.json runs/onnx/s10-pair-s9qat-fold-int8.json runs/onnx/s10-pair-foldqat-int8.json \
-    runs/onnx/s10-pair-fold-s4qat-s9qat.json runs/onnx/s10-pair-foldqat-both.json runs/onnx/s10-pair-foldqat2-foldqat.json export/sharpcam-cs4-switch.json
+    runs/onnx/s10-pair-fold-s4qat-s9qat.json runs/onnx/s10-pair-foldqat-both.json runs/onnx/s10-pair-foldqat2-foldqat.json runs/onnx/s11-shipped-pair.json
 # 6. The folded int8 models' own roundings, as in 1
 python runs/int8_flicker_s10.py runs/eval/int8-flicker-s10-folded export/sharpcam-cs4-lowres-jpeg-int8.json export/sharpcam-cs4-fold-int8.json
 #    ... and the defaults' float and int8 forms on the shared clips as they are (whose flicker the rules compare)
@@ -60,7 +63,7 @@ sharpcam-kd curves runs/specialist_x4grid_jpeglow_s9_clean20_qat runs/specialist
     runs/student_x4grid_webcam_qat_int runs/student_x4grid_webcam_s10_fold_qat runs/student_x4grid_webcam_s10_fold_qat2 --title "QAT: conv output rounded apart vs identity folded" \
     --out runs/eval/curves-s10.png
 # 8. A face to look at: x2 + JPEG q40 and x2, sitting 9's pair (fp32 specialist) and this sitting's (all int8)
-sharpcam-kd grid runs/onnx/s9-pair-clean20-fp32.json export/sharpcam-cs4-switch.json --degradation x2+jpeg40 --degradation x2 \
+sharpcam-kd grid runs/onnx/s9-pair-clean20-fp32.json runs/onnx/s11-shipped-pair.json --degradation x2+jpeg40 --degradation x2 \
     --out runs/eval/faces-s10.png
 # 9. The same fold on sitting 7's x2-grid arms (their QAT checkpoints, no training), beside their int8 of sitting 7
 for a in kd gt; do

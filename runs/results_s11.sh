@@ -23,6 +23,10 @@ for run in sharp stable stable025; do
 done
 # 2. The int8 of the three ground-truth QATs paired with the shipped specialist (a pair's cards share a folder)
 cp export/sharpcam-cs4-lowres-jpeg-int8.onnx export/sharpcam-cs4-lowres-jpeg-int8.json runs/onnx/
+# ... and the pair shipped in sittings 10-11 (export/sharpcam-cs4-switch.json then; sitting 12 shipped a new plain half in
+#     that card), rebuilt here: the same cut and bytes, its rows labelled s11-shipped-pair on a rerun
+cp export/sharpcam-cs4-fold-int8.onnx export/sharpcam-cs4-fold-int8.json export/sharpcam-cs4-lowres-jpeg-int8.onnx export/sharpcam-cs4-lowres-jpeg-int8.json runs/onnx/
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-fold-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-shipped-pair
 for run in sharp stable stable025; do
     sharpcam-kd pair --default runs/onnx/s11-cs4-$run-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-pair-$run
 done
@@ -30,24 +34,24 @@ done
 sharpcam-kd evaluate export/sharpcam-cs4.json export/sharpcam-cs4-fold-int8.json runs/onnx/s11-cs4-foldkdqat-best.json \
     runs/onnx/s11-cs4-foldkdqat-best-int8.json runs/onnx/s11-cs4-sharp-foldqat.json runs/onnx/s11-cs4-sharp-foldqat-int8.json \
     runs/onnx/s11-cs4-stable-foldqat.json runs/onnx/s11-cs4-stable-foldqat-int8.json runs/onnx/s11-cs4-stable025-foldqat.json \
-    runs/onnx/s11-cs4-stable025-foldqat-int8.json export/sharpcam-cs4-switch.json runs/onnx/s11-pair-sharp.json \
+    runs/onnx/s11-cs4-stable025-foldqat-int8.json runs/onnx/s11-shipped-pair.json runs/onnx/s11-pair-sharp.json \
     runs/onnx/s11-pair-stable.json runs/onnx/s11-pair-stable025.json --no-test --no-fps --out runs/eval/x2-s11
 # 4. The webcam benchmark (shared eval sets and clips), the shipped pair against the new pairs
-sharpcam-kd evaluate --webcam export/sharpcam-cs4-switch.json runs/onnx/s11-pair-sharp.json runs/onnx/s11-pair-stable.json \
+sharpcam-kd evaluate --webcam runs/onnx/s11-shipped-pair.json runs/onnx/s11-pair-sharp.json runs/onnx/s11-pair-stable.json \
     runs/onnx/s11-pair-stable025.json export/sharpcam-cs4-fold-int8.json runs/onnx/s11-cs4-sharp-foldqat-int8.json \
     runs/onnx/s11-cs4-stable-foldqat-int8.json runs/onnx/s11-cs4-stable025-foldqat-int8.json --out runs/eval/webcam-s11
 # 5. Real H.264 on the shared clips (full size and half size x2), and the unseen material
-python runs/h264_s9.py --out runs/eval/h264-s11 export/sharpcam-cs4-switch.json runs/onnx/s11-pair-sharp.json runs/onnx/s11-pair-stable.json \
+python runs/h264_s9.py --out runs/eval/h264-s11 runs/onnx/s11-shipped-pair.json runs/onnx/s11-pair-sharp.json runs/onnx/s11-pair-stable.json \
     runs/onnx/s11-pair-stable025.json
-python runs/unseen_s11.py export/sharpcam-cs4-switch.json runs/onnx/s11-pair-sharp.json runs/onnx/s11-pair-stable025.json export/sharpcam-cs4.json \
+python runs/unseen_s11.py runs/onnx/s11-shipped-pair.json runs/onnx/s11-pair-sharp.json runs/onnx/s11-pair-stable025.json export/sharpcam-cs4.json \
     export/sharpcam-rt-int8.json
 # 6. The clips as a small JPEG stream (the specialist's case), curves, a face
-python runs/blocky_clips_s9.py --out runs/eval/blocky-clips-s11 export/sharpcam-cs4-switch.json runs/onnx/s11-pair-sharp.json \
+python runs/blocky_clips_s9.py --out runs/eval/blocky-clips-s11 runs/onnx/s11-shipped-pair.json runs/onnx/s11-pair-sharp.json \
     runs/onnx/s11-pair-stable.json runs/onnx/s11-pair-stable025.json
 sharpcam-kd curves runs/student_x4grid_webcam_s10_fold_qat runs/student_x4grid_webcam_s11_fold_kdqat runs/student_x4grid_webcam_s11_sharp_fold_qat \
     runs/student_x4grid_webcam_s11_stable_fold_qat runs/student_x4grid_webcam_s11_stable025_fold_qat \
     --title "folded QAT of the default: ground truth, distilled, more never-resized frames, + stability 1 / 0.25" --out runs/eval/curves-s11.png
-sharpcam-kd grid export/sharpcam-cs4-switch.json runs/onnx/s11-pair-sharp.json runs/onnx/s11-pair-stable025.json --degradation x2 \
+sharpcam-kd grid runs/onnx/s11-shipped-pair.json runs/onnx/s11-pair-sharp.json runs/onnx/s11-pair-stable025.json --degradation x2 \
     --degradation blur1.2+noise4+jpeg60 --out runs/eval/faces-s11.png
 # 7. The runtime's steadying on streams (through vcam's frame processor), the shipped pair
-python runs/steady_s11.py export/sharpcam-cs4-switch.json
+python runs/steady_s11.py runs/onnx/s11-shipped-pair.json

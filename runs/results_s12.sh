@@ -3,8 +3,8 @@
 # judged by the rule written into its recipe before its run: H.264 in the webcam mix (webcam_p_h264; the folded QAT
 # alone on the new mix), and more sharp pictures in the mix (40,000 float steps, then the folded QAT);
 # what every model does to a picture that is already sharp; the runtime's still bar that rises with the noise.
-# Every quality figure of the README's "Sitting 12" section comes from this script (~45 min on 2 cores, quiet
-# machine), after the runs:
+# Every quality figure of the README's "Sitting 12" section comes from this script (~25 min on 2 cores, quiet
+# machine); step 9 writes the shipped files into export/ (the new plain half, its float, the pair card). After the runs:
 #   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s12_h264_fold_qat.toml
 #   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s12_sharp.toml
 #   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s12_sharp_qat.toml
@@ -41,6 +41,7 @@ pairs="runs/onnx/s11-shipped-pair.json runs/onnx/s12-pair-h264.json runs/onnx/s1
 python runs/h264_s9.py --out runs/eval/h264-s12 $pairs
 python runs/unseen_s11.py --out runs/eval/unseen-s12 $pairs
 python runs/sharp_s12.py $pairs runs/onnx/s11-pair-sharp.json export/sharpcam-cs4.json runs/onnx/s12-cs4-sharp.json runs/gpu_teacher_webcam/best.pt
+python runs/clamp_s12.py runs/onnx/s11-shipped-pair.json
 python runs/blocky_clips_s9.py --out runs/eval/blocky-clips-s12 $pairs
 # 6. Through the runtime (steadied, as a user gets them): the pairs on the streams of runs/steady_s11.py
 python runs/steady_s11.py --out runs/eval/steady-s12-pairs $pairs

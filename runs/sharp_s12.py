@@ -73,9 +73,10 @@ def face_picture(methods: list, path: Path, zoom: int = 3) -> None:
     lq = CASES["noise + MJPG q85"](hr, np.random.default_rng(0))
     row = {"sharp original": hr} | {("input: noise + MJPG q85" if isinstance(m, DegradedInput) else m.label): m.restore(lq)
                                     for m in methods}
-    c = hr.shape[0] // zoom
-    y = (hr.shape[0] - c) // 2
-    enlarged = {k: np.repeat(np.repeat(v[y : y + c, y : y + c], zoom, 0), zoom, 1) for k, v in row.items()}
+    h, w = hr.shape[:2]
+    ch, cw = h // zoom, w // zoom
+    y, x = (h - ch) // 2, (w - cw) // 2
+    enlarged = {k: np.repeat(np.repeat(v[y : y + ch, x : x + cw], zoom, 0), zoom, 1) for k, v in row.items()}
     comparison_grid([row, enlarged], path, "a sharp picture with sensor noise and MJPG q85 (centre enlarged below)")
 
 

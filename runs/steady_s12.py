@@ -1,6 +1,7 @@
 """Sitting 12: the runtime's steadying with a still bar that rises with the picture's noise (vcam/transforms.py
-SteadyChange: 2 x the lower quartile of the input's 5 x 5 mean |change|, between STILL_LEVELS and
-MAX_STILL_LEVELS) against sitting 11's fixed bar (STILL_LEVELS; here by setting MAX_STILL_LEVELS to it), and off.
+SteadyChange: 2.25 x the noise's sigma, the smaller of a temporal and a spatial low-decile estimate, averaged over
+estimates taken every 4th frame, between STILL_LEVELS and MAX_STILL_LEVELS) against sitting 11's fixed bar
+(STILL_LEVELS; here by setting MAX_STILL_LEVELS to it), and off.
 
 Streams, through the runtime's own frame processor (runs/steady_s11.py run_stream), first 60 frames:
 - moving pictures: the shared clips as they are (flicker / sharpness ratio), through full-size H.264 CRF 30 and

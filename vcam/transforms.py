@@ -275,7 +275,7 @@ STILL_LEVELS = 6
 # every NOISE_STRIDE-th pixel of every NOISE_STRIDE-th row: of the 5 x 5 mean |change| (~0.91 sigma while a tenth of
 # the picture stands still; a pan lifts it) and of |Immerkaer's 3 x 3 noise filter| on this frame at full
 # resolution (~0.75 sigma in flat areas, whatever moves; texture lifts it). A pan is not noise to the second, texture
-# not to the first; only a pan over texture that fills the picture (grass, gravel) lifts both, up to the cap, and
+# not to the first; only a pan over fine texture that fills a small picture lifts both (grass at 200 x 120), and
 # such texture moving slowly is then steadied (its change trails by a few frames). Flat clipped areas (crushed
 # blacks, blown highlights) over a tenth of the picture, or a codec's smoothing of the noise, make the estimate read
 # low: the bar then stays at STILL_LEVELS, sitting 11's.
