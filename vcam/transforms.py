@@ -302,9 +302,10 @@ class SteadyChange:
     The average is kept in int16 128ths of a level (no float buffer on the uint8 path): each update rounds it to
     a 128th, so it stops within 0.5 / (1 - w) 128ths of where it should settle, under half a level up to w = 0.99
     (a change of at most 255 levels is 32,640 128ths, inside int16). Limits: the bar stops at MAX_STILL_LEVELS, so
-    a picture noisier than sigma ~7 levels is steadied less and less; a pan over texture that fills the picture
-    lifts the bar (see NOISE_FACTOR); an edge that moves by under a pixel a frame can count as still, and its change then follows over a few frames; after the model
-    pair's switch changes model, still pixels blend from one model's change to the other's over ~10 frames.
+    a picture noisier than sigma ~7 levels is steadied less and less; a pan over fine texture that fills a small
+    picture lifts the bar (see NOISE_FACTOR); an edge that moves by under a pixel a frame can count as still, and
+    its change then follows over a few frames; after the model pair's switch changes model, still pixels blend
+    from one model's change to the other's over ~10 frames.
     Buffers are allocated once; call `update` from one thread only.
     """
 
