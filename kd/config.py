@@ -86,6 +86,9 @@ class TrainConfig:
     # none left clean, as a specialist for small encoded streams trains)
     webcam_p_clean_x2: float | None = None
     webcam_p_resize: float | None = None
+    # the range the mix draws its down-scale factor from (uniformly; WebcamMix's own is 1.5..3.0, which
+    # puts the benchmark's x3 at its very edge)
+    webcam_scale: tuple[float, float] | None = None
     # of the coded pictures, the share coded as one H.264 intra frame instead of JPEG (needs PyAV: .[video]),
     # at a CRF in webcam_h264_crf mapped from the JPEG quality draw
     webcam_p_h264: float | None = None
@@ -197,9 +200,13 @@ class TrainConfig:
             if (p := getattr(self, name)) is not None and not 0.0 <= p <= 1.0:
                 raise ConfigError(f"{name} must be a probability in [0, 1], got {p}")
         q = self.webcam_jpeg_quality
-        mix_set = [n for n in (*_MIX_PROBABILITIES, "webcam_jpeg_quality", "webcam_h264_crf") if getattr(self, n) is not None]
+        mix_set = [n for n in (*_MIX_PROBABILITIES, "webcam_jpeg_quality", "webcam_h264_crf", "webcam_scale")
+                   if getattr(self, n) is not None]
         if q is not None and not (len(q) == 2 and 1 <= q[0] <= q[1] <= 100):
             raise ConfigError(f"webcam_jpeg_quality must be [low, high] with 1 <= low <= high <= 100, got {list(q)}")
+        sc = self.webcam_scale
+        if sc is not None and not (len(sc) == 2 and 1.0 < sc[0] <= sc[1] <= 4.0):
+            raise ConfigError(f"webcam_scale must be [low, high] with 1 < low <= high <= 4, got {list(sc)}")
         c = self.webcam_h264_crf
         if c is not None and not (len(c) == 2 and 0 <= c[0] <= c[1] <= 51):
             raise ConfigError(f"webcam_h264_crf must be [low, high] with 0 <= low <= high <= 51, got {list(c)}")
@@ -260,6 +267,8 @@ class TrainConfig:
                                      if (p := getattr(self, name)) is not None}
         if self.webcam_jpeg_quality is not None:
             overrides["jpeg_quality"] = (int(self.webcam_jpeg_quality[0]), int(self.webcam_jpeg_quality[1]))
+        if self.webcam_scale is not None:
+            overrides["scale"] = (float(self.webcam_scale[0]), float(self.webcam_scale[1]))
         if self.webcam_h264_crf is not None:
             overrides["h264_crf"] = (int(self.webcam_h264_crf[0]), int(self.webcam_h264_crf[1]))
         return WebcamMix(**overrides)

@@ -349,6 +349,14 @@ def test_webcam_mix_overrides_reach_the_degradation():
         TrainConfig(webcam_h264_crf=(22, 40), webcam_p_h264=0.5)
     with pytest.raises(ConfigError, match="set webcam_p_h264 > 0"):
         TrainConfig(webcam=True, webcam_h264_crf=(22, 40))
+    mix = TrainConfig(webcam=True, webcam_scale=(1.5, 3.5)).webcam_mix()
+    assert (mix.scale, mix.p_resize) == ((1.5, 3.5), WebcamMix().p_resize)
+    with pytest.raises(ConfigError, match="webcam_scale must be"):
+        TrainConfig(webcam=True, webcam_scale=(3.0, 1.5))
+    with pytest.raises(ConfigError, match="webcam_scale must be"):
+        TrainConfig(webcam=True, webcam_scale=(1.0, 2.0))
+    with pytest.raises(ConfigError, match="webcam = true"):
+        TrainConfig(webcam_scale=(1.5, 3.5))
 
 
 def test_h264_in_the_mix_without_pyav_is_one_line_naming_the_extra(monkeypatch):
