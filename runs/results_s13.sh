@@ -4,8 +4,8 @@
 # 40,000 float steps from sitting 12's float, then the folded QAT, "sharper"); from that float, the mix's down-scale
 # drawn from 1.5..3.5 instead of 1.5..3.0 for the x3 margin on unseen photos: the folded QAT alone ("x3"), the same
 # with 24 % sharp pictures ("x3sharp"), and 20,000 float steps before the QAT ("x3_float").
-# Every quality figure of the README's "Sitting 13" section comes from this script (~20 min on 2 cores, quiet
-# machine). After the runs:
+# Every quality figure of the README's "Sitting 13" section comes from this script (~21 min on 2 cores, quiet
+# machine; it writes nothing into export/: no arm was adopted). After the runs:
 #   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s13_sharper.toml
 #   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s13_sharper_qat.toml
 #   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s13_x3_qat.toml
