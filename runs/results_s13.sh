@@ -4,7 +4,7 @@
 # 40,000 float steps from sitting 12's float, then the folded QAT, "sharper"); from that float, the mix's down-scale
 # drawn from 1.5..3.5 instead of 1.5..3.0 for the x3 margin on unseen photos: the folded QAT alone ("x3"), the same
 # with 24 % sharp pictures ("x3sharp"), and 20,000 float steps before the QAT ("x3_float").
-# Every quality figure of the README's "Sitting 13" section comes from this script (~21 min on 2 cores, quiet
+# Every quality figure of the README's "Sitting 13" section comes from this script (~25 min on 2 cores, quiet
 # machine; it writes nothing into export/: no arm was adopted). After the runs:
 #   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s13_sharper.toml
 #   sharpcam-kd train-gt --config kd/recipes/student_x4grid_webcam_s13_sharper_qat.toml
@@ -52,3 +52,5 @@ sharpcam-kd curves runs/student_x4grid_webcam_s12_sharp runs/student_x4grid_webc
     --title "the default's plain half: sitting 12's (float, QAT); 20 % sharp (float, QAT); down-scales to 3.5 (QAT; 24 % sharp QAT; float, QAT)" \
     --out runs/eval/curves-s13.png
 sharpcam-kd grid $pairs --degradation x2 --degradation x3 --out runs/eval/faces-s13.png
+# 8. The pair's detail figure as a sharp-picture gate (the cut chosen on the training split), on the shipped pair
+python runs/sharp_detect_s13.py runs/onnx/s12-pair-sharp.json
