@@ -8,7 +8,8 @@ difference| of the Y plane): low for a picture up-scaled from a smaller one, hig
    the cut that puts the most of them on the right side (kd/switch.py best_cut), chosen once here.
 2. With that cut frozen, what a "leave sharp pictures alone" gate would do to a pair (the input passed through where
    the figure is above the cut): on the benchmark's four cases over the shared eval sets and scikit-image's photos,
-   and on the sharp pictures of runs/sharp_s12.py; and a soft gate that scales the pair's change down over a ramp
+   and on runs/sharp_s12.py's sharp photos and cases (its noise drawn here per photo name, as the benchmark draws
+   it, so not the same draws as there); and a soft gate that scales the pair's change down over a ramp
    of the figure (as --strength does). A measurement for a design, not a runtime feature.
 Writes runs/eval/sharp-detect-s13.md, or OUT.md: python runs/sharp_detect_s13.py [--out OUT] PAIR_CARD.json
 """
@@ -41,8 +42,9 @@ def detail(rgb_u8: np.ndarray) -> float:
     return block_figures(y_plane_u8(rgb_u8))[1]
 
 
-def sharp_inputs(hr: np.ndarray, name: str) -> dict[str, np.ndarray]:
-    return {"as it is": hr} | {c: fn(hr, image_seed(name, c, SEED)) for c, fn in SHARP_CASES.items()}
+def sharp_inputs(hr: np.ndarray, name: str, as_it_is: bool = True) -> dict[str, np.ndarray]:
+    """The picture kept sharp: as it is (for the cut; nothing to gain there) and runs/sharp_s12.py's four cases."""
+    return ({"as it is": hr} if as_it_is else {}) | {c: fn(hr, image_seed(name, c, SEED)) for c, fn in SHARP_CASES.items()}
 
 
 def choose_cut(files: list[Path]) -> tuple[float, dict[str, np.ndarray]]:
@@ -72,6 +74,7 @@ def gains(pair, unsharp, items: list[tuple[str, np.ndarray, dict[str, np.ndarray
     above, as --strength scales it), the unsharp mask's, and the names the hard gate passed through."""
     out: dict[str, dict[str, list]] = {}
     lo, hi = ramp
+    assert lo < hi, f"the soft gate's ramp must rise: {ramp}"
     for name, hr, inputs in tqdm(items, desc="gains", unit="img", file=sys.stderr, dynamic_ncols=True):
         y_hr = shave(y_channel_f64(hr), SHAVE)
         for case, lq in inputs.items():
@@ -99,7 +102,7 @@ def main(card: str, out: Path = DEFAULT_OUT) -> None:
               for d in DEFAULT_EVAL_DIRS for f in list_images(d)]
     # named as runs/unseen_s11.py's benchmark names them, so the noise draws are the same
     photos = [(n, hr := modcrop(photo_rgb_u8(n), 6), degraded_inputs(hr, f"skimage-photos/{n}.png", SEED)) for n in PHOTOS]
-    sharp = [(n, hr := modcrop(photo_rgb_u8(n), 4)[:CROP, :CROP], sharp_inputs(hr, f"skimage/{n}")) for n in PHOTOS]
+    sharp = [(n, hr := modcrop(photo_rgb_u8(n), 4)[:CROP, :CROP], sharp_inputs(hr, f"skimage/{n}", as_it_is=False)) for n in PHOTOS]
     ramp = soft_ramp(fig)
     rows: dict[str, dict[str, str]] = {}
     rows["training split: median detail (share above the cut)"] = {c: f"{np.median(v):.3f} ({np.mean(v > cut):.0%} above)"
@@ -107,8 +110,6 @@ def main(card: str, out: Path = DEFAULT_OUT) -> None:
     passed: list[str] = []
     for label, items in (("shared eval sets", shared), ("scikit-image photos", photos), ("scikit-image photos kept sharp", sharp)):
         for case, r in gains(pair, unsharp, items, cut, ramp).items():
-            if case == "as it is":
-                continue  # the clean picture itself: nothing to gain (its PSNR is infinite)
             p, u = np.mean(r["pair"]), np.mean(r["unsharp"])
             rows.setdefault(f"{label}: pair gain / margin", {})[case] = f"{p:+.2f} / {p - u:+.2f}"
             rows.setdefault(f"{label}: hard gate (share passed through)", {})[case] = \
