@@ -134,12 +134,12 @@ def gains(pair, unsharp, items: list[tuple[str, np.ndarray, dict[str, np.ndarray
 
 
 def clip_shares(gates: dict[str, tuple[float, tuple[float, float]]]) -> str:
-    """On the shared clips (first 60 frames at <= 640 px, as the benchmark reads them), as they are and through
+    """On the shared clips (their first frames, as the webcam benchmark reads them), as they are and through
     libx264 at CRF 30 (full size; half size up-scaled x2, as runs/h264_s9.py): the share of frames each figure
     puts above its cut, i.e. that the gate would pass through."""
-    parts = []
+    parts, bench = [], WebcamBenchConfig()
     for clip in DEFAULT_CLIPS:
-        frames = read_clip(Path(clip), 60, 640)
+        frames = read_clip(Path(clip), bench.clip_frames, bench.clip_max_width)
         for case, lq in (("as it is", frames), ("H.264 CRF 30", degrade(frames, 1, 30)), ("x2 + H.264 CRF 30", degrade(frames, 2, 30))):
             values = [figures(f) for f in lq]
             shares = " / ".join(f"{np.mean([v[n] > cut for v in values]):.0%}" for n, (cut, _) in gates.items())
