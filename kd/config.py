@@ -440,7 +440,8 @@ class WebcamBenchConfig:
 @dataclass(frozen=True)
 class PairConfig:
     """`kd pair`: a card that switches per frame from `default` to `alternate` above a blockiness cut and
-    below a detail cut, both chosen on the training split (kd/switch.py)."""
+    below a detail cut, and passes frames through above a textured cut (the gate), all chosen on the training
+    split (kd/switch.py)."""
 
     default: str = ""  # the plain model's card
     alternate: str = ""  # the specialist's card, in the same folder
@@ -449,12 +450,17 @@ class PairConfig:
     target: str = "x2+jpeg40"  # the benchmark case the alternate is for; the other three are the rest
     period: int = 16  # px: 8 x 8 JPEG blocks at half size, up-scaled x2
     seed: int = 0  # the benchmark's per-image degradation seed
+    # the gate's textured figure (vcam/detect.py Texture) counts differences of at least this many grey levels
+    # (chosen in sitting 13 on the training split among 2, 3, 4, 6, 8: runs/eval/sharp-detect-s13.md); 0: no gate
+    gate_step: int = 8
 
     def __post_init__(self) -> None:
         if not self.default or not self.alternate or not self.name:
             raise ConfigError("a pair needs --default, --alternate and --name: the two cards and the new card's name")
         if not 2 <= self.period <= 64 or self.period % 2:
             raise ConfigError(f"period {self.period} must be an even number of pixels from 2 to 64 (what a card's switch takes)")
+        if not 0 <= self.gate_step <= 255:
+            raise ConfigError(f"gate_step {self.gate_step} must be 1..255 grey levels, or 0 for no gate")
         if Path(self.name).name != self.name or self.name.endswith(".json"):
             raise ConfigError(f"name {self.name!r} must be a plain card name (no folder, no .json): the card goes beside the default's")
 

@@ -243,3 +243,18 @@ WEBCAM_BENCHMARK = {
     "blur1.2+noise4+jpeg60": _blur_noise_jpeg60,
     "x3": _x3,
 }
+
+
+def _camera_noise(hr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return add_sensor_noise(hr, rng, 2.0, 0.04)
+
+
+# A picture that is already sharp, as a good camera in good light sends it at full size: sensor noise (read sigma
+# 2, shot gain 0.04) and its codec's marks only (README, sitting 12). A model should leave these alone; the pair's
+# gate is cut between them and WEBCAM_BENCHMARK (kd/switch.py). The H.264 case needs PyAV (`.[video]`).
+SHARP_CASES = {
+    "noise": _camera_noise,
+    "MJPG q85": lambda hr, rng: jpeg_cv2(hr, 85),
+    "noise + MJPG q85": lambda hr, rng: jpeg_cv2(_camera_noise(hr, rng), 85),
+    "noise + H.264 intra CRF 23": lambda hr, rng: h264_intra(_camera_noise(hr, rng), 23),
+}

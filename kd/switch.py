@@ -10,8 +10,13 @@ never up-scaled): the value that best puts the target case below it and the trai
 themselves, undegraded, above. The card records both cuts, the images and the share of
 each case the switch sends to the alternate.
 
+The card's gate (sitting 14) leaves frames that are already sharp alone: no model runs where the `textured`
+figure (vcam/detect.py Texture, at `gate_step` grey levels) is above its cut, chosen here on the same training
+split between the benchmark's four (blurred) cases and sharp pictures (each image as it is and under
+kd/degrade.py SHARP_CASES: sensor noise and a codec at full size).
+
 `SwitchedRestorer` scores such a card in `kd evaluate` as the runtime runs one picture: the picture's own
-statistic picks the model (the daemon adds hysteresis over frames on top: vcam/detect.py BlockSwitch).
+figures pass it through or pick the model (the daemon adds hysteresis over frames on top: vcam/detect.py).
 """
 
 from __future__ import annotations
@@ -25,11 +30,11 @@ import numpy as np
 from tqdm import tqdm
 
 from kd.config import ConfigError, PairConfig, merge
-from kd.degrade import WEBCAM_BENCHMARK, modcrop
+from kd.degrade import SHARP_CASES, WEBCAM_BENCHMARK, modcrop
 from kd.evaluate import i420_y_even_u8
 from kd.export import ExportError, load_card
 from vcam.card import CardError, read_card, write_card
-from vcam.detect import MIN_PERIODS, Blockiness, block_figures
+from vcam.detect import MIN_PERIODS, Blockiness, Texture, block_figures, textured
 
 
 class PairError(Exception):
@@ -45,21 +50,28 @@ def y_plane_u8(rgb_u8: np.ndarray) -> np.ndarray:
 CLEAN = "clean"  # the training picture itself: sharp, never up-scaled
 
 
-def case_statistics(files: list[Path], period: int, seed: int, progress: bool = True) -> dict[str, np.ndarray]:
-    """(blockiness, detail) of every image under each of the benchmark's degradations (seeded as the
-    benchmark) and as it is (CLEAN): an (images, 2) array per case."""
+def case_statistics(files: list[Path], period: int, seed: int, gate_step: int = 0, progress: bool = True) -> dict[str, np.ndarray]:
+    """(blockiness, detail, textured at `gate_step`) of every image under each of the benchmark's degradations
+    (seeded as the benchmark), as it is (CLEAN) and, with a `gate_step`, under SHARP_CASES: an (images, 3) array
+    per case (textured nan without a gate_step)."""
     from kd.evaluate import as_rgb_u8, load_hr_u8
-    from kd.webcam import degraded_inputs
+    from kd.webcam import degraded_inputs, image_seed
 
-    out: dict[str, list[tuple[float, float]]] = {d: [] for d in [*WEBCAM_BENCHMARK, CLEAN]}
-    for f in tqdm(files, desc="blockiness on the training split", unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True):
+    cases = [*WEBCAM_BENCHMARK, CLEAN, *(SHARP_CASES if gate_step else ())]
+    out: dict[str, list[tuple[float, float, float]]] = {d: [] for d in cases}
+    for f in tqdm(files, desc="figures on the training split", unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True):
         hr = modcrop(as_rgb_u8(load_hr_u8(f)), 6)
         if not Blockiness.fits(hr.shape[1], hr.shape[0], period):
             raise PairError(f"training image {f} ({hr.shape[1]}x{hr.shape[0]}) is too small to measure a {period}-px grid "
                             f"(at least {MIN_PERIODS * period} px a side): leave it out of the list")
-        for d, lq in {**degraded_inputs(hr, f"train/{f.name}", seed), CLEAN: hr}.items():
-            out[d].append(block_figures(y_plane_u8(lq), period))
-    return {d: np.array(v).reshape(-1, 2) for d, v in out.items()}
+        name = f"train/{f.name}"
+        inputs = {**degraded_inputs(hr, name, seed), CLEAN: hr}
+        if gate_step:
+            inputs |= {c: fn(hr, image_seed(name, c, seed)) for c, fn in SHARP_CASES.items()}
+        for d, lq in inputs.items():
+            y = y_plane_u8(lq)
+            out[d].append((*block_figures(y, period), textured(y, gate_step) if gate_step else float("nan")))
+    return {d: np.array(v).reshape(-1, 3) for d, v in out.items()}
 
 
 def best_cut(above: np.ndarray, below: np.ndarray) -> float:
@@ -70,7 +82,7 @@ def best_cut(above: np.ndarray, below: np.ndarray) -> float:
 
 
 def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, Any]]:
-    """Chooses the cut and writes the card `cfg.name`.json beside the default's; returns (path, switch)."""
+    """Chooses the cuts and writes the card `cfg.name`.json beside the default's; returns (path, card)."""
     from kd.evaluate import command_line, read_list_file
 
     try:
@@ -92,7 +104,10 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
     if path.resolve() in (default_card.resolve(), alt_card.resolve()):
         raise PairError(f"the pair's name {cfg.name} would overwrite one of its own cards: pass another --name")
     files = read_list_file(cfg.images)
-    stats = case_statistics(files, cfg.period, cfg.seed, progress)
+    try:
+        stats = case_statistics(files, cfg.period, cfg.seed, cfg.gate_step, progress)
+    except ImportError as e:  # the H.264 sharp case needs PyAV
+        raise PairError(f"the gate's sharp pictures need PyAV ({e}): pip install -e '.[video]', or pass --gate-step 0 for no gate") from None
     others = [v for d, v in stats.items() if d not in (cfg.target, CLEAN)]
     cut = round(best_cut(stats[cfg.target][:, 0], np.concatenate(others)[:, 0]), 4)
     # the detail cut: the target below it, the sharp pictures themselves above (-x: "above" flips to "below")
@@ -107,19 +122,32 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
             "command": command_line(),
         },
     }
-    card = {k: v for k, v in default.items() if k not in ("metrics", "name")}
+    if cfg.gate_step:
+        blurred = np.concatenate([stats[d][:, 2] for d in WEBCAM_BENCHMARK])
+        sharp = np.concatenate([stats[d][:, 2] for d in (CLEAN, *SHARP_CASES)])
+        gate_cut = round(best_cut(sharp, blurred), 4)
+        switch_gate = {"statistic": "textured", "step": cfg.gate_step, "above": gate_cut, "chosen_on": {
+            "images": f"{cfg.images} ({len(files)} images)", "seed": cfg.seed,
+            "blurred": list(WEBCAM_BENCHMARK), "sharp": [CLEAN, *SHARP_CASES],
+            "share_passed": {d: round(float((v[:, 2] > gate_cut).mean()), 4) for d, v in stats.items()},
+            "command": command_line(),
+        }}
+    card = {k: v for k, v in default.items() if k not in ("metrics", "name", "gate")}
     card["file"] = default_onnx.name
     card = {"card_version": card.pop("card_version"), "name": cfg.name, **card, "switch": switch,
             "pair": {"default": default["name"], "alternate": alternate["name"]}}
+    if cfg.gate_step:
+        card["gate"] = switch_gate
     try:
         write_card(path, card)
     except CardError as e:
         raise PairError(str(e)) from None
-    return path, switch
+    return path, card
 
 
 class SwitchedRestorer:
-    """A card with a switch, run as the runtime runs one picture: its blockiness picks the model."""
+    """A card with a switch, run as the runtime runs one picture: a picture the gate finds already sharp comes back
+    as it is; otherwise its blockiness picks the model."""
 
     runtime = "onnxruntime"
 
@@ -142,7 +170,11 @@ class SwitchedRestorer:
         self.precision = f"{self.default.precision} / {self.alternate.precision}"
         self.info = {**self.default.info, "switch": f"{self.alternate.label} above blockiness {self.above:.3f}"
                      + (f" below detail {self.detail_below:.3f}" if self.detail_below is not None else "")}
+        self.gate = parsed.gate
+        if self.gate is not None:
+            self.info["gate"] = f"passed through above {self.gate.statistic} {self.gate.above:.3f}"
         self.chosen = [0, 0]  # pictures that went to the default / to the alternate
+        self.passed = 0  # pictures the gate passed through
 
     def pick(self, rgb_u8: np.ndarray):
         """The model this picture goes to."""
@@ -154,7 +186,16 @@ class SwitchedRestorer:
         self.chosen[int(alt)] += 1
         return self.alternate if alt else self.default
 
+    def passes(self, rgb_u8: np.ndarray) -> bool:
+        """Whether the gate leaves this picture as it is."""
+        y = y_plane_u8(rgb_u8)
+        return (self.gate is not None and min(y.shape) >= Texture.MIN_SIDE
+                and textured(y, self.gate.step) > self.gate.above)
+
     def restore(self, rgb_u8: np.ndarray) -> np.ndarray:
+        if self.passes(rgb_u8):
+            self.passed += 1
+            return rgb_u8.copy()
         return self.pick(rgb_u8).restore(rgb_u8)
 
 
@@ -165,13 +206,21 @@ class SwitchedRestorer:
 @click.option("--name", help="The pair's card name (written beside the default's card).")
 @click.option("--images", help="List file of training HR images the cut is chosen on. [default: runs/split/train.txt]")
 @click.option("--target", help="The benchmark case the alternate is for. [default: x2+jpeg40]")
+@click.option("--gate-step", type=int, help="The gate's textured figure counts differences of at least this many grey "
+              "levels; 0: no gate (sharp frames are sharpened too). [default: 8]")
 def pair_command(config, **flags) -> None:
-    """Write a model card that switches per frame between two Y-plane models by a blockiness cut."""
+    """Write a model card that switches per frame between two Y-plane models by a blockiness cut, and leaves
+    frames that are already sharp alone (its gate)."""
     try:
         cfg = merge(PairConfig, config, flags, section="pair")
-        path, switch = make_pair(cfg)
+        path, card = make_pair(cfg)
     except (ConfigError, PairError, OSError) as e:
         raise click.ClickException(str(e)) from None
+    switch = card["switch"]
     shares = ", ".join(f"{d} {100 * s:.1f} %" for d, s in switch["chosen_on"]["share_switched"].items())
     click.echo(f"wrote {path}: {switch['model']} above blockiness {switch['above']:.3f} and below detail "
                f"{switch['detail_below']:.3f} (training split sent to it: {shares})")
+    if "gate" in card:
+        gate = card["gate"]
+        passed = ", ".join(f"{d} {100 * s:.1f} %" for d, s in gate["chosen_on"]["share_passed"].items())
+        click.echo(f"  gate: no model above textured {gate['above']:.3f} at step {gate['step']} (training split passed through: {passed})")

@@ -10,7 +10,7 @@ out=${1:-runs/bench/s11}
 rm -rf "$out" && mkdir -p "$out"
 # the pair shipped in sittings 10-11 (export/sharpcam-cs4-switch.json then), rebuilt: sitting 12 shipped a new plain half
 cp export/sharpcam-cs4-fold-int8.onnx export/sharpcam-cs4-fold-int8.json export/sharpcam-cs4-lowres-jpeg-int8.onnx export/sharpcam-cs4-lowres-jpeg-int8.json runs/onnx/
-sharpcam-kd pair --default runs/onnx/sharpcam-cs4-fold-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-shipped-pair
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-fold-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-shipped-pair --gate-step 0
 blocky=$(mktemp -d)/blocky_720p.mkv
 python runs/blocky_720p.py "$blocky"
 for r in 1 2 3 4 5; do

@@ -27,12 +27,12 @@ sharpcam-kd export runs/student_x4grid_webcam_s10_fold_qat2/best.pt --name s10-c
 $q runs/onnx/s10-cs4-foldqat2.json --name s10-cs4-foldqat2-int8
 # 4. Pairs (a pair's cards share a folder: the shipped default and sitting 9's fp32 specialist are copied beside them)
 cp export/sharpcam-cs4-int8.onnx export/sharpcam-cs4-int8.json export/sharpcam-cs4-lowres-jpeg.onnx export/sharpcam-cs4-lowres-jpeg.json runs/onnx/
-sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg.json --name s9-pair-clean20-fp32
-sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/s10-specialist-s9qat-fold-int8.json --name s10-pair-s9qat-fold-int8
-sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/s10-specialist-foldqat-int8.json --name s10-pair-foldqat-int8
-sharpcam-kd pair --default runs/onnx/s10-cs4-s4qat-fold-int8.json --alternate runs/onnx/s10-specialist-s9qat-fold-int8.json --name s10-pair-fold-s4qat-s9qat
-sharpcam-kd pair --default runs/onnx/s10-cs4-foldqat-int8.json --alternate runs/onnx/s10-specialist-foldqat-int8.json --name s10-pair-foldqat-both
-sharpcam-kd pair --default runs/onnx/s10-cs4-foldqat2-int8.json --alternate runs/onnx/s10-specialist-foldqat-int8.json --name s10-pair-foldqat2-foldqat
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg.json --name s9-pair-clean20-fp32 --gate-step 0
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/s10-specialist-s9qat-fold-int8.json --name s10-pair-s9qat-fold-int8 --gate-step 0
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/s10-specialist-foldqat-int8.json --name s10-pair-foldqat-int8 --gate-step 0
+sharpcam-kd pair --default runs/onnx/s10-cs4-s4qat-fold-int8.json --alternate runs/onnx/s10-specialist-s9qat-fold-int8.json --name s10-pair-fold-s4qat-s9qat --gate-step 0
+sharpcam-kd pair --default runs/onnx/s10-cs4-foldqat-int8.json --alternate runs/onnx/s10-specialist-foldqat-int8.json --name s10-pair-foldqat-both --gate-step 0
+sharpcam-kd pair --default runs/onnx/s10-cs4-foldqat2-int8.json --alternate runs/onnx/s10-specialist-foldqat-int8.json --name s10-pair-foldqat2-foldqat --gate-step 0
 # ... and the shipped pair, all int8: the folded int8 of the shipped QAT checkpoint with the specialist's folded QAT (same bytes as
 #     s10-cs4-s4qat-fold-int8 and s10-specialist-foldqat-int8, under the names they ship as)
 $q runs/onnx/s10-cs4-s4qat-fold.json --name sharpcam-cs4-fold-int8 --out export
@@ -40,7 +40,7 @@ $q --name sharpcam-cs4-lowres-jpeg-int8 --out export
 # (this pair shipped as export/sharpcam-cs4-switch.json in sittings 10-11; sitting 12 shipped a new plain half in it, so a
 #  rerun builds it under runs/onnx as s11-shipped-pair: the same cut and bytes, its rows labelled so)
 cp export/sharpcam-cs4-fold-int8.onnx export/sharpcam-cs4-fold-int8.json export/sharpcam-cs4-lowres-jpeg-int8.onnx export/sharpcam-cs4-lowres-jpeg-int8.json runs/onnx/
-sharpcam-kd pair --default runs/onnx/sharpcam-cs4-fold-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-shipped-pair
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-fold-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-shipped-pair --gate-step 0
 # 5. The webcam benchmark (each picture decides for a pair), the published x2 protocol, the clips made a small JPEG stream
 sharpcam-kd evaluate --webcam runs/onnx/s9-pair-clean20-fp32.json runs/onnx/s10-pair-s9qat-fold-int8.json runs/onnx/s10-pair-foldqat-int8.json \
     runs/onnx/s10-pair-foldqat-both.json runs/onnx/s10-pair-foldqat2-foldqat.json runs/onnx/s11-shipped-pair.json \

@@ -26,9 +26,9 @@ cp export/sharpcam-cs4-lowres-jpeg-int8.onnx export/sharpcam-cs4-lowres-jpeg-int
 # ... and the pair shipped in sittings 10-11 (export/sharpcam-cs4-switch.json then; sitting 12 shipped a new plain half in
 #     that card), rebuilt here: the same cut and bytes, its rows labelled s11-shipped-pair on a rerun
 cp export/sharpcam-cs4-fold-int8.onnx export/sharpcam-cs4-fold-int8.json export/sharpcam-cs4-lowres-jpeg-int8.onnx export/sharpcam-cs4-lowres-jpeg-int8.json runs/onnx/
-sharpcam-kd pair --default runs/onnx/sharpcam-cs4-fold-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-shipped-pair
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-fold-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-shipped-pair --gate-step 0
 for run in sharp stable stable025; do
-    sharpcam-kd pair --default runs/onnx/s11-cs4-$run-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-pair-$run
+    sharpcam-kd pair --default runs/onnx/s11-cs4-$run-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-pair-$run --gate-step 0
 done
 # 3. The published x2 protocol: the fp32 model, the shipped int8, the QATs' float and int8, the pairs
 sharpcam-kd evaluate export/sharpcam-cs4.json export/sharpcam-cs4-fold-int8.json runs/onnx/s11-cs4-foldkdqat-best.json \

@@ -23,9 +23,9 @@ done
 #    and sitting 11's shipped pair rebuilt beside them as s11-shipped-pair (the default until step 9; the same cut, the same bytes)
 cp export/sharpcam-cs4-lowres-jpeg-int8.onnx export/sharpcam-cs4-lowres-jpeg-int8.json runs/onnx/
 cp export/sharpcam-cs4-fold-int8.onnx export/sharpcam-cs4-fold-int8.json runs/onnx/
-sharpcam-kd pair --default runs/onnx/sharpcam-cs4-fold-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-shipped-pair
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-fold-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s11-shipped-pair --gate-step 0
 for arm in h264 sharp; do
-    sharpcam-kd pair --default runs/onnx/s12-cs4-$arm-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s12-pair-$arm
+    sharpcam-kd pair --default runs/onnx/s12-cs4-$arm-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s12-pair-$arm --gate-step 0
 done
 # 3. The published x2 protocol
 sharpcam-kd evaluate export/sharpcam-cs4.json export/sharpcam-cs4-fold-int8.json runs/onnx/s12-cs4-h264-foldqat.json \
@@ -57,7 +57,7 @@ sharpcam-kd grid $pairs --degradation x2 --degradation blur1.2+noise4+jpeg60 --o
 #    and the pair card sharpcam-cs4-switch is rebuilt on it; its x2 row goes into its card
 $q runs/onnx/s12-cs4-sharp-foldqat.json --name sharpcam-cs4-sharp-int8 --out export
 sharpcam-kd export runs/student_x4grid_webcam_s12_sharp/best.pt --name sharpcam-cs4-sharp --planes Y --out export
-sharpcam-kd pair --default export/sharpcam-cs4-sharp-int8.json --alternate export/sharpcam-cs4-lowres-jpeg-int8.json --name sharpcam-cs4-switch
+sharpcam-kd pair --default export/sharpcam-cs4-sharp-int8.json --alternate export/sharpcam-cs4-lowres-jpeg-int8.json --name sharpcam-cs4-switch --gate-step 0
 sharpcam-kd evaluate export/sharpcam-cs4-sharp.json export/sharpcam-cs4-sharp-int8.json export/sharpcam-cs4-switch.json --no-test --no-fps \
     --out runs/eval/x2-s12-shipped
 for card in sharpcam-cs4-sharp sharpcam-cs4-sharp-int8 sharpcam-cs4-switch; do

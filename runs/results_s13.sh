@@ -27,7 +27,7 @@ done
 # 2. Each int8 paired with the shipped specialist (the cut chosen on the training split); the reference is sitting 12's
 #    s12-pair-sharp (the shipped sharpcam-cs4-switch: the same halves, the same cut)
 for arm in sharper x3 x3sharp x3float; do
-    sharpcam-kd pair --default runs/onnx/s13-cs4-$arm-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s13-pair-$arm
+    sharpcam-kd pair --default runs/onnx/s13-cs4-$arm-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s13-pair-$arm --gate-step 0
 done
 pairs="runs/onnx/s12-pair-sharp.json runs/onnx/s13-pair-sharper.json runs/onnx/s13-pair-x3.json runs/onnx/s13-pair-x3sharp.json runs/onnx/s13-pair-x3float.json"
 # 3. The published x2 protocol

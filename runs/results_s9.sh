@@ -13,14 +13,14 @@ sharpcam-kd quantize --config kd/recipes/quantize_specialist_x4grid_jpeglow_s9_k
 # 2. Pairs of the shipped default with each specialist; a pair's cards share a folder, so the default is copied beside them
 cp export/sharpcam-cs4-int8.onnx export/sharpcam-cs4-int8.json runs/onnx/
 for alt in s8-specialist-x4grid-jpeglow s8-specialist-x4grid-jpeglow-int8 s9-specialist-kdqat-int8; do
-    sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate "runs/onnx/$alt.json" --name "s9-pair-$alt"
+    sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate "runs/onnx/$alt.json" --name "s9-pair-$alt" --gate-step 0
 done
 # ... and sitting 9's shipped pair: the default with the specialist trained with a fifth plain x2 (fp32; the rule in its
 # recipe). It shipped as export/sharpcam-cs4-switch.json until sitting 10 replaced that card with an all-int8 pair, so it is
 # rebuilt here as runs/onnx/s9-pair-clean20-fp32.json (the same card; its rows below carry that name)
 sharpcam-kd export runs/specialist_x4grid_jpeglow_s9_clean20/last.pt --name sharpcam-cs4-lowres-jpeg --planes Y --out export
 cp export/sharpcam-cs4-lowres-jpeg.onnx export/sharpcam-cs4-lowres-jpeg.json runs/onnx/
-sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg.json --name s9-pair-clean20-fp32
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg.json --name s9-pair-clean20-fp32 --gate-step 0
 # 3. The webcam benchmark through the runtime's statistic and cut (each picture decides), the default alone beside them
 sharpcam-kd evaluate --webcam runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.json runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow-int8.json \
     runs/onnx/s9-pair-s9-specialist-kdqat-int8.json runs/onnx/s9-pair-clean20-fp32.json export/sharpcam-cs4-int8.json \
@@ -37,7 +37,7 @@ sharpcam-kd grid export/sharpcam-cs4-int8.json runs/onnx/s9-pair-clean20-fp32.js
 #    stream: gain and flicker), and the int8 pair on the webcam benchmark
 sharpcam-kd export runs/specialist_x4grid_jpeglow_s9_clean20_qat/last.pt --name s9-specialist-clean20-qat --planes Y --out runs/onnx
 sharpcam-kd quantize --config kd/recipes/quantize_specialist_x4grid_jpeglow_s9_clean20.toml
-sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/s9-specialist-clean20-int8.json --name s9-pair-s9-specialist-clean20-int8
+sharpcam-kd pair --default runs/onnx/sharpcam-cs4-int8.json --alternate runs/onnx/s9-specialist-clean20-int8.json --name s9-pair-s9-specialist-clean20-int8 --gate-step 0
 python runs/blocky_clips_s9.py export/sharpcam-cs4-int8.json runs/onnx/s9-pair-clean20-fp32.json runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow.json \
     runs/onnx/s9-pair-s8-specialist-x4grid-jpeglow-int8.json runs/onnx/s9-pair-s9-specialist-kdqat-int8.json \
     runs/onnx/s9-pair-s9-specialist-clean20-int8.json

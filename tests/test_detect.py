@@ -1,5 +1,7 @@
 """vcam.detect: the blockiness statistic finds a small JPEG stream up-scaled x2 (on scikit-image's photos)
-and not the clean picture, a plain up-scale or full-size JPEG; the switch decides with hysteresis."""
+and not the clean picture, a plain up-scale or full-size JPEG; the switch decides with hysteresis. The textured
+figure tells a sharp picture (with noise and MJPG) from the same picture up-scaled or blurred, where `detail`
+is fooled by a mostly flat photo; the gate passes sharp frames with the same hysteresis."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import pytest
 import skimage.data
 
 from vcam_support import blocky_frame
-from vcam.detect import Blockiness, BlockSwitch, block_figures, blockiness
+from kd.degrade import bicubic_down_up
+from vcam.detect import Blockiness, BlockSwitch, SharpGate, Texture, block_figures, blockiness, textured
 
 CUT = 1.3  # about the cut `sharpcam-kd pair` chooses on the training split (README, sitting 9)
 
@@ -101,3 +104,79 @@ def test_detail_tells_an_up_scaled_frame_from_a_sharp_one_with_a_grid_of_its_own
     assert BlockSwitch(w, h, 16, CUT, detail_below=0.95).choose(sharp_grid) == 0  # the detail cut does not
     switch = BlockSwitch(w, h, 16, CUT, detail_below=0.95)
     assert switch.choose(y_of(blocky_frame(bgr))) == 1 and switch.detail == pytest.approx(detail_up)
+
+
+GATE_CUT = 0.69  # about the cut `sharpcam-kd pair` chooses on the training split at step 8 (README, sitting 14)
+
+
+def textured_reference(y_u8: np.ndarray, step: int) -> float:
+    """The figure written out in numpy: sum |d2| over sum |d1| where |d1| >= step, rows and columns."""
+    num = den = 0
+    y = y_u8.astype(np.int64)
+    for plane in (y, y.T):
+        d1 = np.diff(plane, axis=1)
+        keep = np.abs(d1[:, :-1]) >= step
+        num += np.abs(np.diff(d1, axis=1))[keep].sum()
+        den += np.abs(d1[:, :-1])[keep].sum()
+    return num / max(den, 1)
+
+
+def sharp_and_blurred(name: str) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A photo with sensor-like noise and MJPG q85 at full size (sharp), and the photo x2 and x3 bicubic down-up
+    and Gaussian-blurred (sigma 1.2), as Y planes."""
+    bgr = photo_bgr(name)
+    h, w = bgr.shape[0] // 6 * 6, bgr.shape[1] // 6 * 6
+    bgr = np.ascontiguousarray(bgr[:h, :w])
+    noisy = np.clip(bgr + np.random.default_rng(0).normal(0, 2, bgr.shape), 0, 255).astype(np.uint8)
+    ok, data = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    sharp = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    up = [bicubic_down_up(bgr, s) for s in (2, 3)]  # MATLAB-like, as the benchmark's
+    return y_of(sharp), [y_of(np.ascontiguousarray(b)) for b in (*up, cv2.GaussianBlur(bgr, (0, 0), 1.2))]
+
+
+@pytest.mark.parametrize("photo", ["astronaut", "coffee", "rocket", "chelsea"])
+def test_textured_puts_a_sharp_picture_above_the_cut_and_blurred_ones_below(photo: str) -> None:
+    sharp, blurred = sharp_and_blurred(photo)
+    assert textured(sharp, 8) > GATE_CUT
+    assert all(textured(b, 8) < GATE_CUT for b in blurred), [textured(b, 8) for b in blurred]
+
+
+DETAIL_CUT = 0.992  # the shipped pair's detail cut (export/sharpcam-cs4-switch.json)
+
+
+def test_detail_is_fooled_by_a_mostly_flat_blurred_photo_and_textured_is_not() -> None:
+    """The rocket up-scaled x2: sky and flat paint around a little detail. `detail` counts the flat areas' one-level
+    steps as fine detail, so the blurred picture scores as sharp; counting only where there is texture does not."""
+    sharp, (x2, *_) = sharp_and_blurred("rocket")
+    assert block_figures(x2)[1] > DETAIL_CUT
+    assert textured(x2, 8) < GATE_CUT < textured(sharp, 8)
+
+
+def test_textured_is_the_written_out_figure_on_views_and_refuses_the_wrong_size() -> None:
+    y = y_of(photo_bgr("chelsea"))
+    for step in (1, 8, 30):
+        assert textured(y, step) == pytest.approx(textured_reference(y, step), rel=1e-12)
+    big = np.zeros((y.shape[0] + 10, y.shape[1] + 6), np.uint8)
+    big[5 : 5 + y.shape[0], 3 : 3 + y.shape[1]] = y
+    h, w = y.shape
+    measure = Texture(w, h, 8)
+    assert measure(big[5 : 5 + h, 3 : 3 + w]) == measure(np.ascontiguousarray(y))
+    assert textured(np.full((32, 32), 90, np.uint8), 8) == 0.0  # no texture: nothing to tell
+    with pytest.raises(ValueError, match="buffers for"):
+        measure(y[:-2])
+    with pytest.raises(ValueError, match="step of 1..255"):
+        Texture(w, h, 0)
+
+
+def test_the_gate_passes_sharp_frames_with_the_switch_hysteresis() -> None:
+    sharp, (x2, *_) = sharp_and_blurred("astronaut")
+    h, w = sharp.shape
+    gate = SharpGate(w, h, 8, GATE_CUT, every=1, confirm=3)
+    assert gate.passes(sharp) and gate.passing and gate.changes == 1  # no history: the picture decides
+    assert [gate.passes(f) for f in (x2, x2, sharp, x2, x2, x2)] == [True, True, True, True, True, False]
+    assert gate.frames == [1, 6] and gate.last < GATE_CUT
+    later = SharpGate(w, h, 8, GATE_CUT, every=1, confirm=3)
+    later.carry_on_from(gate)  # a new processor for the same stream: no fresh first decision
+    assert [later.passes(f) for f in (sharp, sharp)] == [False, False] and later.frames == [3, 6]
+    sparse = SharpGate(w, h, 8, GATE_CUT, every=4)
+    assert [sparse.passes(f) for f in (x2, sharp, sharp, sharp, sharp)] == [False, False, False, False, True]

@@ -265,3 +265,49 @@ def test_a_switch_detail_cut_is_read_and_checked(tmp_path: Path) -> None:
     assert load_card(write_pair_card(tmp_path)).switch.detail_below is None  # optional: blockiness alone
     with pytest.raises(SharpCamError, match="'detail_below' -1 must be a positive number"):
         load_card(write_pair_card(tmp_path, detail_below=-1))
+
+
+GATE = {"statistic": "textured", "step": 8, "above": 0.69}
+
+
+def test_a_gate_is_read_from_the_card(tmp_path: Path) -> None:
+    from vcam_support import write_pair_card
+
+    card = load_card(write_pair_card(tmp_path, gate=GATE))
+    assert (card.gate.statistic, card.gate.step, card.gate.above) == ("textured", 8, 0.69) and "gate" in card.info
+    assert load_card(write_pair_card(tmp_path)).gate is None  # optional: every frame to a model
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"statistic": "detail"}, "gate statistic 'detail' is not one of textured"),
+        ({"step": 0}, "gate step 0 must be a whole number"),
+        ({"step": 8.5}, "gate step 8.5 must be a whole number"),
+        ({"above": "high"}, "gate 'above' 'high' must be a positive number"),
+        ({"above": -1}, "gate 'above' -1 must be a positive number"),
+    ],
+)
+def test_a_broken_gate_is_refused_in_one_line(tmp_path: Path, change: dict, needle: str) -> None:
+    from vcam_support import write_pair_card
+
+    path = write_pair_card(tmp_path, gate=GATE)
+    raw = json.loads(path.read_text())
+    raw["gate"].update(change)
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SharpCamError) as info:
+        load_card(path)
+    assert needle in str(info.value) and "write it again with `sharpcam-kd pair`" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_gate_needs_a_y_model_and_not_on_an_alternate(tmp_path: Path) -> None:
+    from vcam_support import write_pair_card
+
+    rgb = write_card(make_conv_onnx(tmp_path / "rgb.onnx"), gate=GATE)
+    with pytest.raises(SharpCamError, match="a gate needs a Y-plane model, not RGB"):
+        load_card(rgb)
+    path = write_pair_card(tmp_path)
+    alternate = tmp_path / "pair-alternate.json"
+    alternate.write_text(json.dumps({**json.loads(alternate.read_text()), "gate": GATE}))
+    with pytest.raises(SharpCamError, match="has a gate of its own"):
+        load_card(path)

@@ -403,3 +403,69 @@ def stream_y_sized(card: Path, frames: list[np.ndarray], height: int, work_size=
     cfg = DaemonConfig(model=str(card), threads=1, work_size=work_size, **settings)
     proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", 1), (W, height), offline=True)
     return [i420_planes(proc.process(f, proc.new_output()))[0][:height].copy() for f in frames]
+
+
+GATE = {"statistic": "textured", "step": 8, "above": 0.69}
+
+
+def sharp_and_up_scaled(name: str = "coffee") -> tuple[np.ndarray, np.ndarray]:
+    """A photo at full size (sharp) and the same photo x2 area-down, bicubic-up (blurred), BGR W x H."""
+    sharp = panned_frames(W, H, 1, name)[0]
+    small = cv2.resize(sharp, (W // 2, H // 2), interpolation=cv2.INTER_AREA)
+    return sharp, cv2.resize(small, (W, H), interpolation=cv2.INTER_CUBIC)
+
+
+def test_a_card_gate_leaves_a_sharp_frame_untouched_and_sharpens_a_blurred_one(tmp_path: Path) -> None:
+    from vcam_support import write_pair_card
+
+    card = write_pair_card(tmp_path, gate=GATE)
+    sharp, blurred = sharp_and_up_scaled()
+    proc, out = run(card, sharp)
+    assert proc.gate is not None and proc.gate.passing and proc.active_model is None
+    np.testing.assert_array_equal(out, cv2.cvtColor(sharp, cv2.COLOR_BGR2YUV_I420))  # every plane as it came
+    assert proc.switch is not None and proc.switch.frames == [0, 0]  # the switch is not consulted
+    proc, out = run(card, blurred)
+    assert not proc.gate.passing and proc.active_model == "pair"
+    np.testing.assert_array_equal(out[:H], offline_y(tmp_path / "pair-default.json", out_y_in(blurred)))
+    proc, out = run(card, sharp, sharp_gate=False)  # --no-sharp-gate: the model on every frame
+    assert proc.gate is None and proc.active_model == "pair"
+    np.testing.assert_array_equal(out[:H], offline_y(tmp_path / "pair-default.json", out_y_in(sharp)))
+
+
+def test_a_passed_frame_runs_no_model_and_still_mirrors(tmp_path: Path, monkeypatch) -> None:
+    from vcam_support import write_pair_card
+
+    card = write_pair_card(tmp_path, gate=GATE)
+    sharp, _ = sharp_and_up_scaled()
+    cfg = DaemonConfig(model=str(card), mirror=True)
+    engine = load_engine(cfg.model, "cpu", 1)
+    proc = FrameProcessor(cfg, engine, (W, H), offline=True)
+    monkeypatch.setattr(engine, "run_variant", lambda *a: pytest.fail("the model ran on a passed frame"))
+    out = proc.process(sharp, proc.new_output())
+    np.testing.assert_array_equal(out[:H], out_y_in(sharp)[:, ::-1])
+
+
+def test_the_daemon_gate_changes_side_after_its_confirming_checks_and_carries_on(tmp_path: Path) -> None:
+    from vcam_support import write_pair_card
+
+    card = write_pair_card(tmp_path, gate=GATE)
+    sharp, blurred = sharp_and_up_scaled()
+    cfg = DaemonConfig(model=str(card), switch_every=1, switch_confirm=2, steady=0.5)
+    engine = load_engine(cfg.model, "cpu", 1)
+    proc = FrameProcessor(cfg, engine, (W, H))
+
+    def variants(p: FrameProcessor, frames: list[np.ndarray]) -> list[int]:
+        chosen = []
+        for frame in frames:
+            pre, infer = p.pre_pool.acquire(), p.infer_pool.acquire()
+            p.preprocess(frame, pre)
+            p.infer(pre, infer)
+            p.postprocess(frame, pre, infer, p.new_output())
+            chosen.append(pre.variant)
+            pre.release(), infer.release()
+        return chosen
+
+    assert variants(proc, [blurred, sharp, sharp, blurred]) == [0, 0, -1, -1]
+    new = FrameProcessor(cfg.replace(strength=0.5), engine, (W, H), previous=proc)
+    assert variants(new, [blurred, sharp]) == [0, 0]  # two blurred checks in a row: the model again, kept
+    assert new.gate is not None and new.gate.frames == [4, 2]

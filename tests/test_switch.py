@@ -1,5 +1,6 @@
-"""kd.switch: `sharpcam-kd pair` chooses a blockiness cut on training images (here scikit-image's photos)
-and writes a card the runtime reads with its switch; `kd evaluate` scores such a card picture by picture."""
+"""kd.switch: `sharpcam-kd pair` chooses a blockiness cut and a gate's textured cut on training images (here
+scikit-image's photos) and writes a card the runtime reads with its switch and gate; `kd evaluate` scores such a
+card picture by picture."""
 
 from __future__ import annotations
 
@@ -50,8 +51,9 @@ def test_best_cut_separates_the_target_from_the_rest() -> None:
 
 def test_pair_writes_a_card_the_runtime_reads_with_its_cut(images: Path, models: tuple[Path, Path]) -> None:
     default, alternate = models
-    path, switch = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="plain-auto", images=str(images)),
-                             progress=False)
+    path, written = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="plain-auto", images=str(images)),
+                              progress=False)
+    switch = written["switch"]
     assert path == default.parent / "plain-auto.json"
     card = read_card(path)
     assert card.onnx_path == default.with_suffix(".onnx").resolve() and card.switch is not None
@@ -62,14 +64,19 @@ def test_pair_writes_a_card_the_runtime_reads_with_its_cut(images: Path, models:
     assert 1.0 < switch["above"] < 2.0 and 0.5 < switch["detail_below"] < 1.5 and str(images) in switch["chosen_on"]["images"]
     assert card.switch.detail_below == switch["detail_below"]
     assert "metrics" not in card.raw and card.raw["pair"] == {"default": "plain", "alternate": "deblock"}
+    gate = written["gate"]
+    assert card.gate is not None and (card.gate.step, card.gate.above) == (8, gate["above"]) and 0.5 < gate["above"] < 1.0
+    passed = gate["chosen_on"]["share_passed"]
+    assert passed["clean"] == 1.0 and passed["noise + MJPG q85"] == 1.0  # these photos, sharp, all pass
+    assert passed["x2"] == 0.0 and passed["x3"] == 0.0  # and none of them blurred
 
 
 def test_switched_restorer_picks_per_picture_as_the_runtime_does(images: Path, models: tuple[Path, Path]) -> None:
     default, alternate = models
-    path, _ = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="plain-auto", images=str(images)),
-                        progress=False)
+    path, _ = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="plain-auto", images=str(images),
+                                   gate_step=0), progress=False)
     restorer = make_restorer(str(path), 1)
-    assert isinstance(restorer, SwitchedRestorer) and restorer.label == "plain-auto"
+    assert isinstance(restorer, SwitchedRestorer) and restorer.label == "plain-auto" and restorer.gate is None
     rgb = np.ascontiguousarray(skimage.data.astronaut()[:256, :256])
     blocky = np.ascontiguousarray(blocky_frame(rgb[:, :, ::-1])[:, :, ::-1])
     np.testing.assert_array_equal(restorer.restore(rgb), OnnxRestorer(default, 1).restore(rgb))
@@ -107,3 +114,32 @@ def test_a_pair_is_not_made_of_pairs(images: Path, models: tuple[Path, Path]) ->
     with pytest.raises(PairError, match="already has a switch"):
         make_pair(PairConfig(default=str(path), alternate=str(alternate), name="again", images=str(images)), progress=False)
     assert json.loads(path.read_text())["switch"]["model"] == "deblock.json"
+
+
+def test_the_restorer_passes_a_sharp_picture_through_as_the_gate_does(images: Path, models: tuple[Path, Path]) -> None:
+    from kd.degrade import bicubic_down_up
+
+    default, alternate = models
+    path, _ = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="plain-auto", images=str(images)),
+                        progress=False)
+    restorer = make_restorer(str(path), 1)
+    sharp = np.ascontiguousarray(skimage.data.astronaut()[:258, :258])
+    blurred = bicubic_down_up(sharp, 2)
+    np.testing.assert_array_equal(restorer.restore(sharp), sharp)
+    np.testing.assert_array_equal(restorer.restore(blurred), OnnxRestorer(default, 1).restore(blurred))
+    assert restorer.passed == 1 and restorer.chosen == [1, 0]
+
+
+def test_pair_without_pyav_names_the_fix(images: Path, models: tuple[Path, Path], monkeypatch) -> None:
+    import kd.degrade
+
+    def no_av(*args, **kwargs):
+        raise ImportError("No module named 'av'")
+
+    monkeypatch.setitem(kd.degrade.SHARP_CASES, "noise + H.264 intra CRF 23", no_av)
+    default, alternate = models
+    with pytest.raises(PairError, match=r"need PyAV .* or pass --gate-step 0"):
+        make_pair(PairConfig(default=str(default), alternate=str(alternate), name="plain-auto", images=str(images)), progress=False)
+    assert not (default.parent / "plain-auto.json").exists()
+    with pytest.raises(ConfigError, match="gate_step 300"):
+        PairConfig(default="a", alternate="b", name="c", gate_step=300)

@@ -109,10 +109,10 @@ def write_luma_card(onnx_path: Path, dtype: str = "uint8") -> Path:
     return path
 
 
-def write_pair_card(folder: Path, dtype: str = "uint8", above: float = 1.3, **switch: Any) -> Path:
+def write_pair_card(folder: Path, dtype: str = "uint8", above: float = 1.3, gate: dict | None = None, **switch: Any) -> Path:
     """A card with a switch (vcam/card.py): a `make_luma_onnx` sharpener ("pair-default") that hands frames
     whose blockiness is above `above` to a smoothing one ("pair-alternate", a negative amount) beside it.
-    `switch` replaces fields of the switch as written, checked."""
+    `switch` replaces fields of the switch as written, checked; `gate`, the card's gate as written."""
     from vcam.card import card_fields, write_card as write_checked
 
     default = write_luma_card(make_luma_onnx(folder / "pair-default.onnx", dtype=dtype), dtype)
@@ -120,6 +120,8 @@ def write_pair_card(folder: Path, dtype: str = "uint8", above: float = 1.3, **sw
     card = card_fields("pair", default.with_suffix(".onnx"), pad_multiple=4, planes="Y", dtype=dtype, output_kind="image",
                        value_range=(0.0, 255.0) if dtype == "uint8" else (0.0, 1.0))
     card["switch"] = {"model": alternate.name, "statistic": "blockiness", "period": 16, "above": above, **switch}
+    if gate is not None:
+        card["gate"] = gate
     path = folder / "pair.json"
     write_checked(path, card)
     return path

@@ -34,6 +34,7 @@ Y_BLACK, Y_SPAN = 16, 219
 
 
 SWITCH_STATISTICS = ("blockiness",)
+GATE_STATISTICS = ("textured",)
 
 
 class CardError(SharpCamError):
@@ -50,6 +51,16 @@ class SwitchSpec:
     period: int
     above: float
     detail_below: float | None = None
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """Frames whose `statistic` (vcam/detect.py Texture at `step` grey levels) is above `above` are already
+    sharp: the runtime leaves them untouched and does not run the model."""
+
+    statistic: str
+    step: int
+    above: float
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class ModelCard:
     planes: str = "RGB"
     dtype: str = "float32"
     switch: SwitchSpec | None = None
+    gate: GateSpec | None = None
 
     @property
     def channels(self) -> int:
@@ -83,7 +95,7 @@ class ModelCard:
     @property
     def info(self) -> dict[str, Any]:
         """What people read about the model: architecture, size, cost and scores."""
-        return {k: self.raw[k] for k in ("architecture", "params", "macs_per_pixel", "metrics", "switch") if k in self.raw}
+        return {k: self.raw[k] for k in ("architecture", "params", "macs_per_pixel", "metrics", "switch", "gate") if k in self.raw}
 
 
 def sha256_of(path: str | Path) -> str:
@@ -222,11 +234,31 @@ def _parse(raw: Any, card_path: Path, shown: Path, nested: bool = False) -> Mode
         value_max=float(value_range[1]), pad_multiple=pad_multiple, output_kind=output_kind,
         precision=str(raw.get("precision", "fp32")), raw=raw, planes=planes, dtype=dtype,
     )
+    if "gate" in raw:
+        if nested:
+            raise CardError(f"model card {shown} is a switch's alternate and has a gate of its own: the pair's card holds the gate")
+        card = dataclasses.replace(card, gate=_parse_gate(raw["gate"], card, shown))
     if "switch" not in raw:
         return card
     if nested:
         raise CardError(f"model card {shown} is a switch's alternate and has a switch of its own: an alternate must be a plain model card")
     return dataclasses.replace(card, switch=_parse_switch(raw["switch"], card, shown))
+
+
+def _parse_gate(spec: Any, card: ModelCard, shown: Path) -> GateSpec:
+    fix = "fix the card or write it again with `sharpcam-kd pair`"
+    if not isinstance(spec, dict):
+        raise CardError(f"model card {shown}: 'gate' must be an object with statistic, step and above: {fix}")
+    statistic, step, above = spec.get("statistic"), spec.get("step"), spec.get("above")
+    if card.planes != "Y":
+        raise CardError(f"model card {shown}: a gate needs a Y-plane model, not {card.planes}: {fix}")
+    if statistic not in GATE_STATISTICS:
+        raise CardError(f"model card {shown}: gate statistic {statistic!r} is not one of {', '.join(GATE_STATISTICS)}: {fix}")
+    if not (isinstance(step, int) and not isinstance(step, bool) and 1 <= step <= 255):
+        raise CardError(f"model card {shown}: gate step {step!r} must be a whole number of grey levels 1..255: {fix}")
+    if not (isinstance(above, (int, float)) and not isinstance(above, bool) and math.isfinite(above) and above > 0):
+        raise CardError(f"model card {shown}: gate 'above' {above!r} must be a positive number: {fix}")
+    return GateSpec(statistic=statistic, step=step, above=float(above))
 
 
 def _parse_switch(spec: Any, card: ModelCard, shown: Path) -> SwitchSpec:

@@ -134,6 +134,8 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
             detail = f" and detail below {spec.detail_below:.2f}" if spec.detail_below is not None else ""
             log.info("  and %s (%s) for frames whose %s is above %.2f%s (a small encoded stream, up-scaled)",
                      engine.alternate.card.name, engine.alternate.card.precision, spec.statistic, spec.above, detail)
+        if engine.card.gate is not None:
+            log.info("  no model on frames whose %s figure is above %.2f (already sharp)", engine.card.gate.statistic, engine.card.gate.above)
     output_device = cfg.output_device
     if cfg.output == OUTPUT_CAMERA and output_device is None:
         output_device = default_output_device()
@@ -261,6 +263,9 @@ def bench(ctx: click.Context, size: str | None, clip: Path | None, paced_fps: fl
     if report["switch_frames"] is not None:
         default, alternate = report["switch_frames"]
         click.echo(f"  switch: {alternate} of {default + alternate} frames went to the alternate model (a small encoded stream, up-scaled)")
+    if report["gate_frames"] is not None:
+        modelled, passed = report["gate_frames"]
+        click.echo(f"  gate: {passed} of {modelled + passed} frames were already sharp and passed through without the model")
     click.echo(f"  end-to-end: {report['fps']:.1f} fps, latency p50 {report['latency_p50_ms']:.1f} ms, p95 {report['latency_p95_ms']:.1f} ms")
     click.echo(f"  longest gap between frames {report['max_gap_ms']:.0f} ms, dropped {report['dropped']}, "
                f"RSS {report['rss_mb']:.0f} MB ({report['rss_growth_mb']:+.1f} MB), load {report['load_avg_1m']:.1f} on {report['cpu_count']} CPUs")

@@ -63,6 +63,9 @@ class DaemonConfig:
     # stream's kind changes over seconds, not frames
     switch_every: int = 15
     switch_confirm: int = 2
+    # A model card with a gate: frames it finds already sharp (vcam/detect.py SharpGate, checked as the switch is)
+    # are left untouched and the model does not run on them; off: the model works on every frame
+    sharp_gate: bool = True
 
     # Postprocess.
     strength: float = 1.0  # 0 = exact passthrough, 1 = the model's output

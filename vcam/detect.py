@@ -15,6 +15,13 @@ apart: mean |second difference| over mean |first difference| of the plane (rows 
 frame up-scaled from a smaller one, whose finest pixels carry little of their own, and higher for a sharp
 frame (`sharpcam-kd pair` cuts it between the two on the training split). A card's switch may ask for both:
 blocky, and below a detail cut.
+
+`Texture` is the sharp-picture figure (README, sitting 13): the same second-over-first ratio counted only where
+|first difference| is at least `step` grey levels, so flat areas (rounding steps, a dark wall) do not read as
+fine detail, as they do in `detail` (a mostly flat but sharp photo scored as blurred). A card's gate
+(`sharpcam-kd pair` cuts it on the training split between the webcam benchmark's four blurred cases and
+sharp pictures with sensor noise and a codec) leaves frames above its cut untouched: a model that sharpens
+a picture that is already sharp draws its noise and codec marks larger (0.8-1.9 dB lost, sitting 12).
 """
 
 from __future__ import annotations
@@ -97,6 +104,123 @@ def block_figures(y_u8: np.ndarray, period: int = 16) -> tuple[float, float]:
     return measure(y_u8), measure.detail
 
 
+class Texture:
+    """The `textured` figure of (H, W) uint8 planes of one size: mean |second difference| over mean |first
+    difference| (rows and columns together), both counted only where the first difference is at least `step`
+    grey levels (~1.0 for a sharp picture, ~0.4-0.6 for one up-scaled or blurred; 0.0 for a flat plane, which
+    has no texture to tell). Scratch buffers are allocated once; call from one thread only."""
+
+    MIN_SIDE = 8
+
+    def __init__(self, width: int, height: int, step: int) -> None:
+        if not 1 <= step <= 255 or min(width, height) < self.MIN_SIDE:
+            raise ValueError(f"the textured figure needs a step of 1..255 levels and a plane of {self.MIN_SIDE} px a side, "
+                             f"not {step} on {width}x{height}")
+        self.size, self.step = (width, height), step
+        self._abs_u8 = [np.empty((height, width - 1), np.uint8), np.empty((height - 1, width), np.uint8)]
+        self._d1_s16 = [np.empty((height, width - 1), np.int16), np.empty((height - 1, width), np.int16)]
+        self._d2_s16 = [np.empty((height, width - 2), np.int16), np.empty((height - 2, width), np.int16)]
+        self._mask_u8 = [np.empty((height, width - 2), np.uint8), np.empty((height - 2, width), np.uint8)]
+
+    def __call__(self, y_u8: np.ndarray) -> float:
+        w, h = self.size
+        if y_u8.shape != (h, w):
+            raise ValueError(f"textured figure of a {y_u8.shape[1]}x{y_u8.shape[0]} plane with buffers for {w}x{h}")
+        num = den = 0.0
+        for axis, (abs_u8, d1, d2, mask) in enumerate(zip(self._abs_u8, self._d1_s16, self._d2_s16, self._mask_u8)):
+            a, b = (y_u8[:, 1:], y_u8[:, :-1]) if axis == 0 else (y_u8[1:], y_u8[:-1])
+            cv2.absdiff(a, b, dst=abs_u8)
+            cv2.subtract(a, b, dst=d1, dtype=cv2.CV_16S)
+            # the second difference at i is d1[i + 1] - d1[i], counted where |d1[i]| >= step
+            head, tail = (d1[:, :-1], d1[:, 1:]) if axis == 0 else (d1[:-1], d1[1:])
+            abs_head = abs_u8[:, :-1] if axis == 0 else abs_u8[:-1]
+            cv2.subtract(tail, head, dst=d2)
+            cv2.threshold(abs_head, self.step - 1, 255, cv2.THRESH_BINARY, dst=mask)
+            num += cv2.norm(d2, cv2.NORM_L1, mask)
+            den += cv2.norm(abs_head, cv2.NORM_L1, mask)
+        return num / max(den, 1.0)
+
+
+def textured(y_u8: np.ndarray, step: int) -> float:
+    """One plane's textured figure (allocates its scratch: offline use)."""
+    return Texture(y_u8.shape[1], y_u8.shape[0], step)(y_u8)
+
+
+class _Hysteresis:
+    """A 0/1 choice taken on every `every`-th frame and changed only after `confirm` checks in a row that want
+    the other side; the first check decides at once (a single picture has no history)."""
+
+    def __init__(self, every: int, confirm: int) -> None:
+        if every < 1 or confirm < 1:
+            raise ValueError(f"a switch checks every >= 1 frames and confirms over >= 1 checks, not {every} and {confirm}")
+        self.every, self.confirm = every, confirm
+        self.active = 0
+        self.changes = 0
+        self.frames = [0, 0]  # frames on side 0 / side 1
+        self._frame = 0
+        self._streak = 0
+
+    def carry_on_from(self, previous: "_Hysteresis") -> None:
+        self.active, self.changes, self.frames = previous.active, previous.changes, list(previous.frames)
+        self._frame, self._streak = max(1, previous._frame), previous._streak
+
+    def due(self) -> bool:
+        """Whether this frame is checked (call once per frame, then `decide` if it is)."""
+        self._frame += 1
+        return (self._frame - 1) % self.every == 0
+
+    def decide(self, wanted: int) -> None:
+        if wanted == self.active:
+            self._streak = 0
+        elif self._frame == 1 or self._streak + 1 >= self.confirm:
+            self.active, self._streak = wanted, 0
+            self.changes += 1
+        else:
+            self._streak += 1
+
+    def count(self) -> int:
+        self.frames[self.active] += 1
+        return self.active
+
+
+class SharpGate:
+    """Per frame, whether the picture is already sharp (its textured figure above `above`), so that the model's
+    change is left out (and the model not run). Checked on every `every`-th frame; it changes side only after
+    `confirm` checks in a row on the other side of the cut, so a stream near the cut does not blink between
+    sharpened and not. Call `passes` from one thread only."""
+
+    def __init__(self, width: int, height: int, step: int, above: float, every: int = 1, confirm: int = 1) -> None:
+        self._measure = Texture(width, height, step)
+        self._state = _Hysteresis(every, confirm)
+        self.step, self.above = step, above
+        self.last = float("nan")  # the latest figure (for the stats line)
+
+    @property
+    def frames(self) -> list[int]:
+        """Frames given to the model / passed through."""
+        return self._state.frames
+
+    @property
+    def changes(self) -> int:
+        return self._state.changes
+
+    @property
+    def passing(self) -> bool:
+        return bool(self._state.active)
+
+    def carry_on_from(self, previous: "SharpGate") -> None:
+        """Takes over a gate's state: a new processor for the same stream keeps passing (or not)."""
+        self._state.carry_on_from(previous._state)
+        self.last = previous.last
+
+    def passes(self, y_u8: np.ndarray) -> bool:
+        """Whether this frame ((H, W) uint8 Y plane of the capture frame) passes through untouched."""
+        if self._state.due():
+            self.last = self._measure(y_u8)
+            self._state.decide(int(self.last > self.above))
+        return bool(self._state.count())
+
+
 class BlockSwitch:
     """Per frame, 0 (the card's model) or 1 (its alternate, for frames whose blockiness is above `cut` and,
     with `detail_below`, whose detail is below that).
@@ -109,46 +233,37 @@ class BlockSwitch:
 
     def __init__(self, width: int, height: int, period: int, cut: float, every: int = 1, confirm: int = 1,
                  detail_below: float | None = None) -> None:
-        if every < 1 or confirm < 1:
-            raise ValueError(f"the switch checks every >= 1 frames and confirms over >= 1 checks, not {every} and {confirm}")
+        self._state = _Hysteresis(every, confirm)
         self._measure = Blockiness(width, height, period)
         self.period, self.cut, self.every, self.confirm, self.detail_below = period, cut, every, confirm, detail_below
-        self.active = 0
         self.last = float("nan")  # the latest blockiness (for the stats line)
-        self.changes = 0
-        self.frames = [0, 0]  # frames sent to the card's model / to its alternate
-        self._frame = 0
-        self._streak = 0
+
+    @property
+    def active(self) -> int:
+        return self._state.active
+
+    @property
+    def changes(self) -> int:
+        return self._state.changes
+
+    @property
+    def frames(self) -> list[int]:
+        """Frames sent to the card's model / to its alternate."""
+        return self._state.frames
 
     def carry_on_from(self, previous: "BlockSwitch") -> None:
         """Takes over a switch's state (its model, checks in a row, counts): a new processor for the same
         stream (a strength change, a reload, a work-size step) keeps the model it was running."""
-        self.active, self.last, self.changes = previous.active, previous.last, previous.changes
+        self._state.carry_on_from(previous._state)
+        self.last = previous.last
         self._measure.detail = previous._measure.detail
-        self.frames = list(previous.frames)
-        self._frame, self._streak = max(1, previous._frame), previous._streak
 
     def choose(self, y_u8: np.ndarray) -> int:
         """The model for this frame ((H, W) uint8 Y plane of the capture frame)."""
-        active = self._choose(y_u8)
-        self.frames[active] += 1
-        return active
-
-    def _choose(self, y_u8: np.ndarray) -> int:
-        first = self._frame == 0
-        self._frame += 1
-        if (self._frame - 1) % self.every:
-            return self.active
-        self.last = self._measure(y_u8)
-        wanted = int(self.last > self.cut and (self.detail_below is None or self._measure.detail < self.detail_below))
-        if wanted == self.active:
-            self._streak = 0
-        elif first or self._streak + 1 >= self.confirm:
-            self.active, self._streak = wanted, 0
-            self.changes += 1
-        else:
-            self._streak += 1
-        return self.active
+        if self._state.due():
+            self.last = self._measure(y_u8)
+            self._state.decide(int(self.last > self.cut and (self.detail_below is None or self._measure.detail < self.detail_below)))
+        return self._state.count()
 
     @property
     def detail(self) -> float:

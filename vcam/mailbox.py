@@ -30,7 +30,8 @@ class Slot:
         tag: whatever the producer wants the consumer to know (the pipeline puts the
             FrameProcessor that filled the slot here), reset on acquire.
         variant: which model of a switched pair the frame goes to (0: the card's own, 1: its
-            alternate; vcam/detect.py), set by the pre stage, reset on acquire.
+            alternate; vcam/detect.py), or -1 (vcam.processor.PASS_THROUGH: a sharp frame the card's
+            gate leaves untouched, no model run), set by the pre stage, reset on acquire.
     """
 
     __slots__ = ("pool", "arrays", "seq", "t_capture", "carried", "tag", "variant", "_refs")

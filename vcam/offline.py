@@ -155,6 +155,8 @@ def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: flo
         # a card with a switch: frames the pre stage sent to its model and to its alternate (warm-up and
         # frames dropped before inference included)
         "switch_frames": list(proc.switch.frames) if (proc := pipeline.last_processor) is not None and proc.switch is not None else None,
+        # a card with a gate: frames given to the model / passed through as already sharp
+        "gate_frames": list(proc.gate.frames) if proc is not None and proc.gate is not None else None,
         "cpu_count": os.cpu_count(),
         "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }

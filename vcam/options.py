@@ -58,6 +58,8 @@ model_options = _options(
     config_option("--unsharp", field="unsharp", type=float, help="Extra unsharp-mask amount after the model (0 = off, 0.3 = light)."),
     config_option("--steady", field="steady", type=float, help="Y-plane models on a stream: where the picture stands still, average the model's change over frames with this weight on the past (0 = off), so noise it sharpens does not shimmer."),
     config_option("--mirror/--no-mirror", field="mirror", help="Flip horizontally (selfie view)."),
+    config_option("--sharp-gate/--no-sharp-gate", field="sharp_gate",
+                  help="A card with a gate: leave frames that are already sharp untouched (no model run on them)."),
 )
 
 

@@ -248,7 +248,9 @@ class Pipeline:
                     if self.auto_scale < 1.0:
                         line += f" | model at {100 * self.auto_scale:.0f}% size"
                     proc = self._proc
-                    if proc is not None and proc.switch is not None and math.isfinite(proc.switch.last):
+                    if proc is not None and proc.gate is not None and proc.gate.passing:
+                        line += f" | sharp picture, passed through (textured {proc.gate.last:.2f})"
+                    elif proc is not None and proc.switch is not None and math.isfinite(proc.switch.last):
                         line += f" | {proc.active_model} (blockiness {proc.switch.last:.2f})"
                     log.info("%s", line)
                     if self._notify is not None:
@@ -383,6 +385,10 @@ class Pipeline:
             "active_model": proc.active_model if proc is not None else None,
             "switch_statistic": (proc.switch.last if proc is not None and proc.switch is not None
                                  and math.isfinite(proc.switch.last) else None),
+            # a card with a gate: whether it passes sharp frames through now, and its figure
+            "gate_passing": proc.gate.passing if proc is not None and proc.gate is not None else None,
+            "gate_statistic": (proc.gate.last if proc is not None and proc.gate is not None
+                               and math.isfinite(proc.gate.last) else None),
             "strength": self.cfg.strength,
             "bypass": self.bypass,
             "model_scale": self.auto_scale,

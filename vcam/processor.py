@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from vcam.config import DaemonConfig
-from vcam.detect import Blockiness, BlockSwitch
+from vcam.detect import Blockiness, BlockSwitch, SharpGate, Texture
 from vcam.engine import Engine
 from vcam.mailbox import Slot, SlotPool
 from vcam.transforms import (FrameGeometry, LumaPostprocessor, LumaPreprocessor, Postprocessor, Preprocessor,
@@ -24,6 +24,8 @@ INFER_SLOTS = 3
 PRE_SLOTS = 2 + INFER_SLOTS
 CAPTURE_SLOTS = 2 + PRE_SLOTS
 POST_SLOTS = 3
+# a slot's variant for a frame the card's gate finds already sharp: no model runs, its Y passes untouched
+PASS_THROUGH = -1
 
 log = logging.getLogger("sharpcam")
 
@@ -43,6 +45,11 @@ class FrameProcessor:
     (one image, no stream) decides alone; a new processor for a stream takes over the switch state of the
     `previous` one, so a strength change, a reload or a work-size step does not re-decide at once, and (at
     the same work size) its steadying (`--steady`), so it does not start again from one frame.
+
+    A card with a gate (luma path): a frame the gate finds already sharp (vcam/detect.py SharpGate, with the
+    switch's hysteresis) skips the model and keeps its own Y; strength, unsharp and mirror apply as usual.
+    With `--steady`, the steadied change is left as it was while the gate passes frames, so still pixels
+    blend back into the model's change over a few frames when it resumes.
     """
 
     def __init__(
@@ -77,6 +84,7 @@ class FrameProcessor:
         # I420 capture on a path that works in BGR: one conversion, into this buffer
         self._capture_bgr_u8: np.ndarray | None = None
         self.switch: BlockSwitch | None = None
+        self.gate: SharpGate | None = None
         if self.copy:
             unsharp = 0.0 if self.passthrough else cfg.unsharp
             self._unsharp = unsharp
@@ -107,6 +115,13 @@ class FrameProcessor:
                 old = previous.switch if previous is not None else None
                 if old is not None and (old.cut, old.detail_below, old.period) == (spec.above, spec.detail_below, spec.period):
                     self.switch.carry_on_from(old)
+            gate = card.gate
+            if gate is not None and cfg.sharp_gate and min(cw, ch) >= Texture.MIN_SIDE:
+                every, confirm = (1, 1) if picture else (cfg.switch_every, cfg.switch_confirm)
+                self.gate = SharpGate(cw, ch, gate.step, gate.above, every, confirm)
+                old_gate = previous.gate if previous is not None else None
+                if old_gate is not None and (old_gate.step, old_gate.above) == (gate.step, gate.above):
+                    self.gate.carry_on_from(old_gate)
         else:
             tensor_shape = self.geometry.tensor_shape
             self.pre = Preprocessor(self.geometry, card.color_order, card.value_max)
@@ -135,7 +150,8 @@ class FrameProcessor:
                 self.luma_pre.run_i420(frame_u8, pre_slot["i420"], pre_slot["input"])
             else:
                 self.luma_pre.run(frame_u8, pre_slot["i420"], pre_slot["input"])
-            if self.switch is not None:
+            # the gate first: while it passes frames through, the switch is neither measured nor counted
+            if not (self.gate is not None and self._gate(pre_slot)) and self.switch is not None:
                 self._choose(pre_slot)
         elif not self.copy:
             self.pre.run(self._as_bgr(frame_u8), pre_slot["input"])
@@ -151,10 +167,25 @@ class FrameProcessor:
             cuts = f"cut {spec.above:.2f}" + (f", detail {switch.detail:.2f} (cut {spec.detail_below:.2f})" if spec.detail_below else "")
             log.info("%s %.2f (%s): model %s", spec.statistic, switch.last, cuts, self.active_model)
 
+    def _gate(self, pre_slot: Slot) -> bool:
+        """Whether the gate passes this frame through (and marks the slot so)."""
+        gate = self.gate
+        assert gate is not None
+        cw, ch = self.geometry.capture
+        changes = gate.changes
+        passing = gate.passes(pre_slot["i420"][:ch, :cw])
+        if passing:
+            pre_slot.variant = PASS_THROUGH
+        if gate.changes != changes:  # a change of scene or camera, seconds apart: worth a line
+            log.info("textured %.2f (cut %.2f): %s", gate.last, gate.above,
+                     "a sharp picture, passed through untouched" if passing else "sharpening")
+        return passing
+
     @property
     def active_model(self) -> str | None:
-        """The name of the model the pre stage chose for its latest frame (None without a model)."""
-        if self.copy or self.engine is None:
+        """The name of the model the pre stage chose for its latest frame (None without a model, or while the
+        gate passes sharp frames through)."""
+        if self.copy or self.engine is None or (self.gate is not None and self.gate.passing):
             return None
         if self.switch is not None and self.switch.active and self.engine.alternate is not None:
             return self.engine.alternate.card.name
@@ -168,14 +199,15 @@ class FrameProcessor:
 
     def infer(self, pre_slot: Slot, infer_slot: Slot) -> None:
         """pre_slot["input"] -> infer_slot["output"] (same shape), or nothing without a model."""
-        if not self.copy:
+        if not self.copy and pre_slot.variant != PASS_THROUGH:
             self.engine.run_variant(pre_slot.variant, pre_slot["input"], infer_slot["output"])
 
     def postprocess(self, frame_u8: np.ndarray, pre_slot: Slot, infer_slot: Slot, out_u8: np.ndarray) -> None:
         """Model input/output (or, on the copy path, the capture frame `frame_u8`) -> the finished frame
         `out_u8` (output_shape: I420 or BGR uint8) at capture size."""
         if self.luma:
-            self.luma_post.run(pre_slot["i420"], pre_slot["input"], infer_slot["output"], out_u8)
+            self.luma_post.run(pre_slot["i420"], pre_slot["input"], infer_slot["output"], out_u8,
+                               passthrough=pre_slot.variant == PASS_THROUGH)
         elif self.copy:
             if out_u8.shape == frame_u8.shape:
                 np.copyto(out_u8, frame_u8)

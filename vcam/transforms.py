@@ -418,18 +418,22 @@ class LumaPostprocessor:
         cw, ch = self.geometry.capture
         return (ch, cw, 3) if self.odd else (ch * 3 // 2, cw)
 
-    def run(self, i420_in_u8: np.ndarray, input_nchw: np.ndarray, output_nchw: np.ndarray, out_u8: np.ndarray) -> None:
-        """Writes the finished frame (output_shape()) into `out_u8`."""
+    def run(self, i420_in_u8: np.ndarray, input_nchw: np.ndarray, output_nchw: np.ndarray, out_u8: np.ndarray,
+            passthrough: bool = False) -> None:
+        """Writes the finished frame (output_shape()) into `out_u8`. `passthrough`: no model output (a sharp frame
+        the card's gate leaves alone): the input's Y as it is, then unsharp and mirror; steadying keeps its state."""
         i420 = self._even_i420_u8 if self.odd else out_u8
         cw, ch = self.geometry.capture
         ww, wh = self.geometry.work
         np.copyto(i420[ch:], i420_in_u8[ch:])  # chroma, and the padding row of an odd height
         x_cap, y_out = i420_in_u8[:ch, :cw], i420[:ch, :cw]
         model = output_nchw[0, 0, :wh, :ww]
-        if self._float:
+        if self._float and not passthrough:
             cv2.addWeighted(model, Y_SPAN, model, 0.0, Y_BLACK, dst=self._model_y_u8, dtype=cv2.CV_8U)
             model = self._model_y_u8
-        if self.steady is not None:
+        if passthrough:
+            np.copyto(y_out, x_cap)
+        elif self.steady is not None:
             change = self.steady.update(self._work_input(input_nchw), model)
             if self.geometry.resizes:
                 change = cv2.resize(change, (cw, ch), dst=self._delta_cap_s16, interpolation=cv2.INTER_LINEAR)
