@@ -108,7 +108,7 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         stats = case_statistics(files, cfg.period, cfg.seed, cfg.gate_step, progress)
     except ImportError as e:  # the H.264 sharp case needs PyAV
         raise PairError(f"the gate's sharp pictures need PyAV ({e}): pip install -e '.[video]', or pass --gate-step 0 for no gate") from None
-    others = [v for d, v in stats.items() if d not in (cfg.target, CLEAN)]
+    others = [stats[d] for d in WEBCAM_BENCHMARK if d != cfg.target]  # the gate's sharp cases have no say here
     cut = round(best_cut(stats[cfg.target][:, 0], np.concatenate(others)[:, 0]), 4)
     # the detail cut: the target below it, the sharp pictures themselves above (-x: "above" flips to "below")
     detail = round(-best_cut(-stats[cfg.target][:, 1], -stats[CLEAN][:, 1]), 4)

@@ -121,6 +121,25 @@ def test_enhance_command(tmp_path: Path, clip_mkv: Path, residual_card: Path, ca
     assert_one_line_error(code, err, "as a video")
 
 
+def test_enhance_says_when_a_picture_is_already_sharp(tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog) -> None:
+    import cv2
+    import skimage.data
+
+    from vcam_support import write_pair_card
+
+    card = write_pair_card(tmp_path, gate={"statistic": "textured", "step": 8, "above": 0.69})
+    sharp = tmp_path / "coffee.png"
+    cv2.imwrite(str(sharp), skimage.data.coffee()[:, :, ::-1])
+    out = tmp_path / "out.png"
+    code, _, err = run_main(["enhance", str(sharp), str(out), "--model", str(card), "--threads", "1"], capsys)
+    assert code == 0, err
+    assert (cv2.imread(str(out)) == cv2.imread(str(sharp))).all()  # written as it is
+    assert "coffee.png is already sharp" in caplog.text and "--no-sharp-gate" in caplog.text
+    code, _, err = run_main(["enhance", str(sharp), str(out), "--model", str(card), "--threads", "1", "--no-sharp-gate"], capsys)
+    assert code == 0, err
+    assert not (cv2.imread(str(out)) == cv2.imread(str(sharp))).all()  # sharpened anyway
+
+
 def test_bench_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_main(["bench", "--model", "none", "--size", "64x36", "--duration", "0.3", "--warmup", "0.1", "--json"], capsys)
     assert code == 0, err

@@ -69,6 +69,10 @@ def test_pair_writes_a_card_the_runtime_reads_with_its_cut(images: Path, models:
     passed = gate["chosen_on"]["share_passed"]
     assert passed["clean"] == 1.0 and passed["noise + MJPG q85"] == 1.0  # these photos, sharp, all pass
     assert passed["x2"] == 0.0 and passed["x3"] == 0.0  # and none of them blurred
+    _, ungated = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="no-gate", images=str(images),
+                                      gate_step=0), progress=False)
+    assert "gate" not in ungated and ungated["switch"]["above"] == switch["above"]  # the gate leaves the switch's cuts alone
+    assert ungated["switch"]["detail_below"] == switch["detail_below"]
 
 
 def test_switched_restorer_picks_per_picture_as_the_runtime_does(images: Path, models: tuple[Path, Path]) -> None:

@@ -4,6 +4,7 @@ daemon) and `sharpcam bench` (the real threaded pipeline on in-memory frames to 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from pathlib import Path
@@ -20,12 +21,18 @@ from vcam.sinks import FILE_CODECS, FileSink, NullSink, partial_path
 from vcam.sources import MemoryClipSource, MjpegClipSource, SourceLost, VideoFileSource, chart_frames, load_clip_frames, read_image
 from vcam.transforms import to_bgr_u8
 
+log = logging.getLogger("sharpcam")
+
+
 def _enhance_image(cfg: DaemonConfig, engine: Engine | None, input_path: Path, output_path: Path) -> int:
     image = read_image(input_path)
     h, w = image.shape[:2]
     bgr = to_bgr_u8(image, np.empty((h, w, 3), np.uint8))
     proc = FrameProcessor(cfg, engine, (w, h), offline=True, picture=True)
     result = proc.to_bgr(proc.process(bgr, proc.new_output()), np.empty_like(bgr), bgr)
+    if proc.gate is not None and proc.gate.passing:
+        log.warning("%s is already sharp (textured %.2f, above the model's cut %.2f): written as it is; "
+                    "--no-sharp-gate sharpens it anyway", input_path.name, proc.gate.last, proc.gate.above)
     if image.ndim == 3 and image.shape[2] == 4:  # keep the alpha channel of a BGRA image
         alpha = image[:, :, 3] if image.dtype == np.uint8 else (image[:, :, 3] // 257).astype(np.uint8)
         result = np.dstack([result, alpha])
@@ -94,6 +101,9 @@ def enhance_file(cfg: DaemonConfig, input_path: Path, output_path: Path, progres
                 if ticker is not None:
                     ticker.update(1)
             written = sink.frames
+    if proc.gate is not None and proc.gate.frames[1]:
+        log.warning("%d of %d frames were already sharp and written as they are (--no-sharp-gate sharpens them too)",
+                    proc.gate.frames[1], sum(proc.gate.frames))
     return written
 
 
