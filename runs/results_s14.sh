@@ -49,3 +49,10 @@ python runs/steady_s11.py --out runs/eval/steady-s14-pairs $pairs
 # 8. The gated x3 arm's curve beside the run it started from
 sharpcam-kd curves runs/student_x4grid_webcam runs/student_x4grid_webcam_s14_gated_x3_qat \
     --title "the plain half behind the gate: its float start, the x3 QAT" --out runs/eval/curves-s14.png
+# 9. The gate passed its rule (README "Sitting 14"): the shipped pair card sharpcam-cs4-switch is written again with it (the
+#    same halves and switch cuts as sitting 12's), and its x2 row goes into its card
+sharpcam-kd pair --default export/sharpcam-cs4-sharp-int8.json --alternate export/sharpcam-cs4-lowres-jpeg-int8.json --name sharpcam-cs4-switch
+sharpcam-kd evaluate export/sharpcam-cs4-switch.json --no-test --no-fps --out runs/eval/x2-s14-shipped
+sharpcam-kd card export/sharpcam-cs4-switch.json --metrics runs/eval/x2-s14-shipped.json --metrics-label sharpcam-cs4-switch
+# 10. Where the gate is wrong: line art up-scaled (and a lead for a second figure)
+python runs/lineart_s14.py runs/onnx/s14-pair-gated.json runs/onnx/s12-pair-sharp.json
