@@ -34,7 +34,7 @@ from kd.degrade import SHARP_CASES, WEBCAM_BENCHMARK, modcrop
 from kd.evaluate import i420_y_even_u8
 from kd.export import ExportError, load_card
 from vcam.card import CardError, read_card, write_card
-from vcam.detect import MIN_PERIODS, Blockiness, Texture, block_figures, textured
+from vcam.detect import MIN_PERIODS, Blockiness, Reblur, Texture, block_figures
 
 
 class PairError(Exception):
@@ -51,14 +51,14 @@ CLEAN = "clean"  # the training picture itself: sharp, never up-scaled
 
 
 def case_statistics(files: list[Path], period: int, seed: int, gate_step: int = 0, progress: bool = True) -> dict[str, np.ndarray]:
-    """(blockiness, detail, textured at `gate_step`) of every image under each of the benchmark's degradations
-    (seeded as the benchmark), as it is (CLEAN) and, with a `gate_step`, under SHARP_CASES: an (images, 3) array
-    per case (textured nan without a gate_step)."""
+    """(blockiness, detail, textured at `gate_step`, re-blur ratio at `gate_step`) of every image under each of the
+    benchmark's degradations (seeded as the benchmark), as it is (CLEAN) and, with a `gate_step`, under SHARP_CASES:
+    an (images, 4) array per case (the last two nan without a gate_step)."""
     from kd.evaluate import as_rgb_u8, load_hr_u8
     from kd.webcam import degraded_inputs, image_seed
 
     cases = [*WEBCAM_BENCHMARK, CLEAN, *(SHARP_CASES if gate_step else ())]
-    out: dict[str, list[tuple[float, float, float]]] = {d: [] for d in cases}
+    out: dict[str, list[tuple[float, ...]]] = {d: [] for d in cases}
     for f in tqdm(files, desc="figures on the training split", unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True):
         hr = modcrop(as_rgb_u8(load_hr_u8(f)), 6)
         if not Blockiness.fits(hr.shape[1], hr.shape[0], period):
@@ -70,8 +70,13 @@ def case_statistics(files: list[Path], period: int, seed: int, gate_step: int = 
             inputs |= {c: fn(hr, image_seed(name, c, seed)) for c, fn in SHARP_CASES.items()}
         for d, lq in inputs.items():
             y = y_plane_u8(lq)
-            out[d].append((*block_figures(y, period), textured(y, gate_step) if gate_step else float("nan")))
-    return {d: np.array(v).reshape(-1, 3) for d, v in out.items()}
+            figures: tuple[float, ...] = (float("nan"), float("nan"))
+            if gate_step:
+                reblur = Reblur(y.shape[1], y.shape[0], gate_step)
+                own = reblur.texture(y)
+                figures = (own, reblur(y, own))
+            out[d].append((*block_figures(y, period), *figures))
+    return {d: np.array(v).reshape(-1, 4) for d, v in out.items()}
 
 
 def best_cut(above: np.ndarray, below: np.ndarray) -> float:
@@ -126,12 +131,21 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         blurred = np.concatenate([stats[d][:, 2] for d in WEBCAM_BENCHMARK])
         sharp = np.concatenate([stats[d][:, 2] for d in (CLEAN, *SHARP_CASES)])
         gate_cut = round(best_cut(sharp, blurred), 4)
-        switch_gate = {"statistic": "textured", "step": cfg.gate_step, "above": gate_cut, "chosen_on": {
+        switch_gate: dict[str, Any] = {"statistic": "textured", "step": cfg.gate_step, "above": gate_cut}
+        passed = {d: v[:, 2] > gate_cut for d, v in stats.items()}
+        if cfg.gate_reblur:
+            # the second cut, among the pictures the first one passes: the sharp ones below it, the blurred ones not
+            blurred_r = np.concatenate([stats[d][passed[d], 3] for d in WEBCAM_BENCHMARK])
+            sharp_r = np.concatenate([stats[d][passed[d], 3] for d in (CLEAN, *SHARP_CASES)])
+            reblur_cut = round(-best_cut(-sharp_r, -blurred_r), 4)
+            switch_gate["reblur_below"] = reblur_cut
+            passed = {d: passed[d] & (v[:, 3] < reblur_cut) for d, v in stats.items()}
+        switch_gate["chosen_on"] = {
             "images": f"{cfg.images} ({len(files)} images)", "seed": cfg.seed,
             "blurred": list(WEBCAM_BENCHMARK), "sharp": [CLEAN, *SHARP_CASES],
-            "share_passed": {d: round(float((v[:, 2] > gate_cut).mean()), 4) for d, v in stats.items()},
+            "share_passed": {d: round(float(p.mean()), 4) for d, p in passed.items()},
             "command": command_line(),
-        }}
+        }
     card = {k: v for k, v in default.items() if k not in ("metrics", "name", "gate")}
     card["file"] = default_onnx.name
     card = {"card_version": card.pop("card_version"), "name": cfg.name, **card, "switch": switch,
@@ -187,10 +201,16 @@ class SwitchedRestorer:
         return self.alternate if alt else self.default
 
     def passes(self, rgb_u8: np.ndarray) -> bool:
-        """Whether the gate leaves this picture as it is."""
+        """Whether the gate leaves this picture as it is (vcam/detect.py SharpGate's test, without hysteresis)."""
         y = y_plane_u8(rgb_u8)
-        return (self.gate is not None and min(y.shape) >= Texture.MIN_SIDE
-                and textured(y, self.gate.step) > self.gate.above)
+        gate = self.gate
+        if gate is None or min(y.shape) < Texture.MIN_SIDE:
+            return False
+        reblur = Reblur(y.shape[1], y.shape[0], gate.step)
+        own = reblur.texture(y)
+        if own <= gate.above:
+            return False
+        return gate.reblur_below is None or reblur(y, own) < gate.reblur_below
 
     def restore(self, rgb_u8: np.ndarray) -> np.ndarray:
         if self.passes(rgb_u8):
@@ -208,6 +228,8 @@ class SwitchedRestorer:
 @click.option("--target", help="The benchmark case the alternate is for. [default: x2+jpeg40]")
 @click.option("--gate-step", type=int, help="The gate's textured figure counts differences of at least this many grey "
               "levels; 0: no gate (sharp frames are sharpened too). [default: 8]")
+@click.option("--gate-reblur/--no-gate-reblur", default=None, help="Give the gate a second cut, on the re-blur ratio "
+              "(line art up-scaled reads as sharp on the first figure alone). [default: off]")
 def pair_command(config, **flags) -> None:
     """Write a model card that switches per frame between two Y-plane models by a blockiness cut, and leaves
     frames that are already sharp alone (its gate)."""
@@ -223,4 +245,6 @@ def pair_command(config, **flags) -> None:
     if "gate" in card:
         gate = card["gate"]
         passed = ", ".join(f"{d} {100 * s:.1f} %" for d, s in gate["chosen_on"]["share_passed"].items())
-        click.echo(f"  gate: no model above textured {gate['above']:.3f} at step {gate['step']} (training split passed through: {passed})")
+        second = f" and below re-blur ratio {gate['reblur_below']:.3f}" if "reblur_below" in gate else ""
+        click.echo(f"  gate: no model above textured {gate['above']:.3f} at step {gate['step']}{second} "
+                   f"(training split passed through: {passed})")

@@ -12,7 +12,7 @@ import skimage.data
 
 from vcam_support import blocky_frame
 from kd.degrade import bicubic_down_up
-from vcam.detect import Blockiness, BlockSwitch, SharpGate, Texture, block_figures, blockiness, textured
+from vcam.detect import Blockiness, BlockSwitch, Reblur, SharpGate, Texture, block_figures, blockiness, reblur_ratio, textured
 
 CUT = 1.3  # about the cut `sharpcam-kd pair` chooses on the training split (README, sitting 9)
 
@@ -180,3 +180,29 @@ def test_the_gate_passes_sharp_frames_with_the_switch_hysteresis() -> None:
     assert [later.passes(f) for f in (sharp, sharp)] == [False, False] and later.frames == [3, 6]
     sparse = SharpGate(w, h, 8, GATE_CUT, every=4)
     assert [sparse.passes(f) for f in (x2, sharp, sharp, sharp, sharp)] == [False, False, False, False, True]
+
+
+def page_sharp_and_x2() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-image's scanned page (line art) as it is and x2 bicubic down-up, as Y planes."""
+    page = np.ascontiguousarray(np.dstack([skimage.data.page()] * 3)[: 186, : 384])
+    return y_of(page), y_of(np.ascontiguousarray(bicubic_down_up(page, 2)))
+
+
+def test_line_art_up_scaled_reads_sharp_on_the_first_figure_and_not_on_the_reblur_ratio() -> None:
+    sharp, x2 = page_sharp_and_x2()
+    assert textured(x2, 8) > GATE_CUT  # 1-2 px lines stay steep: the first figure alone passes it
+    assert reblur_ratio(sharp, 8) < 0.7 < reblur_ratio(x2, 8)
+    h, w = x2.shape
+    assert SharpGate(w, h, 8, GATE_CUT).passes(x2)
+    two_cuts = SharpGate(w, h, 8, GATE_CUT, reblur_below=0.7)
+    assert not two_cuts.passes(x2) and two_cuts.last_ratio > 0.7
+    assert SharpGate(w, h, 8, GATE_CUT, reblur_below=0.7).passes(sharp)
+
+
+def test_the_reblur_ratio_is_its_written_out_figure() -> None:
+    y = y_of(photo_bgr("coffee"))
+    h, w = y.shape
+    again = cv2.resize(cv2.resize(y, (w // 2, h // 2), interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR)
+    assert reblur_ratio(y, 8) == pytest.approx(textured_reference(again, 8) / textured_reference(y, 8), rel=1e-12)
+    measure = Reblur(w, h, 8)
+    assert measure(y, textured(y, 8)) == measure(y)

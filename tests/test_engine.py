@@ -311,3 +311,16 @@ def test_a_gate_needs_a_y_model_and_not_on_an_alternate(tmp_path: Path) -> None:
     alternate.write_text(json.dumps({**json.loads(alternate.read_text()), "gate": GATE}))
     with pytest.raises(SharpCamError, match="has a gate of its own"):
         load_card(path)
+
+
+def test_a_gate_reblur_cut_is_read_and_checked(tmp_path: Path) -> None:
+    from vcam_support import write_pair_card
+
+    assert load_card(write_pair_card(tmp_path, gate={**GATE, "reblur_below": 0.7})).gate.reblur_below == 0.7
+    assert load_card(write_pair_card(tmp_path, gate=GATE)).gate.reblur_below is None
+    path = write_pair_card(tmp_path, gate=GATE)
+    raw = json.loads(path.read_text())
+    raw["gate"]["reblur_below"] = 0
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SharpCamError, match="gate 'reblur_below' 0 must be a positive number"):
+        load_card(path)

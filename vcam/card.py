@@ -55,12 +55,14 @@ class SwitchSpec:
 
 @dataclass(frozen=True)
 class GateSpec:
-    """Frames whose `statistic` (vcam/detect.py Texture at `step` grey levels) is above `above` are already
-    sharp: the runtime leaves them untouched and does not run the model."""
+    """Frames whose `statistic` (vcam/detect.py Texture at `step` grey levels) is above `above` (and, with
+    `reblur_below`, whose re-blur ratio is below that) are already sharp: the runtime leaves them untouched and
+    does not run the model."""
 
     statistic: str
     step: int
     above: float
+    reblur_below: float | None = None  # and, if given, a re-blur ratio below this (vcam/detect.py Reblur)
 
 
 @dataclass(frozen=True)
@@ -258,7 +260,10 @@ def _parse_gate(spec: Any, card: ModelCard, shown: Path) -> GateSpec:
         raise CardError(f"model card {shown}: gate step {step!r} must be a whole number of grey levels 1..255: {fix}")
     if not (isinstance(above, (int, float)) and not isinstance(above, bool) and math.isfinite(above) and above > 0):
         raise CardError(f"model card {shown}: gate 'above' {above!r} must be a positive number: {fix}")
-    return GateSpec(statistic=statistic, step=step, above=float(above))
+    reblur = spec.get("reblur_below")
+    if reblur is not None and not (isinstance(reblur, (int, float)) and not isinstance(reblur, bool) and math.isfinite(reblur) and reblur > 0):
+        raise CardError(f"model card {shown}: gate 'reblur_below' {reblur!r} must be a positive number: {fix}")
+    return GateSpec(statistic=statistic, step=step, above=float(above), reblur_below=float(reblur) if reblur is not None else None)
 
 
 def _parse_switch(spec: Any, card: ModelCard, shown: Path) -> SwitchSpec:

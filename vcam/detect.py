@@ -146,6 +146,32 @@ def textured(y_u8: np.ndarray, step: int) -> float:
     return Texture(y_u8.shape[1], y_u8.shape[0], step)(y_u8)
 
 
+class Reblur:
+    """The re-blur ratio of (H, W) uint8 planes of one size: the textured figure of the plane blurred again (x2
+    area-down, linear-up) over the plane's own. Re-blurring takes much of a sharp picture's fine detail away (~0.4-0.7)
+    and little of one that is blurred already (~0.7-0.9), whatever the content: line art up-scaled keeps a high
+    textured figure (its 1-2 px lines stay steep) but not a low ratio (README, sitting 14). Scratch buffers are
+    allocated once; call from one thread only."""
+
+    def __init__(self, width: int, height: int, step: int) -> None:
+        self.texture = Texture(width, height, step)
+        self._half_u8 = np.empty((max(1, height // 2), max(1, width // 2)), np.uint8)
+        self._again_u8 = np.empty((height, width), np.uint8)
+
+    def __call__(self, y_u8: np.ndarray, figure: float | None = None) -> float:
+        """The ratio; `figure`: the plane's own textured figure if already measured."""
+        own = self.texture(y_u8) if figure is None else figure
+        w, h = self.texture.size
+        cv2.resize(y_u8, self._half_u8.shape[::-1], dst=self._half_u8, interpolation=cv2.INTER_AREA)
+        cv2.resize(self._half_u8, (w, h), dst=self._again_u8, interpolation=cv2.INTER_LINEAR)
+        return self.texture(self._again_u8) / max(own, 1e-6)
+
+
+def reblur_ratio(y_u8: np.ndarray, step: int) -> float:
+    """One plane's re-blur ratio (allocates its scratch: offline use)."""
+    return Reblur(y_u8.shape[1], y_u8.shape[0], step)(y_u8)
+
+
 class _Hysteresis:
     """A 0/1 choice taken on every `every`-th frame and changed only after `confirm` checks in a row that want
     the other side; the first check decides at once (a single picture has no history)."""
@@ -184,16 +210,19 @@ class _Hysteresis:
 
 
 class SharpGate:
-    """Per frame, whether the picture is already sharp (its textured figure above `above`), so that the model's
-    change is left out (and the model not run). Checked on every `every`-th frame; it changes side only after
-    `confirm` checks in a row on the other side of the cut, so a stream near the cut does not blink between
-    sharpened and not. Call `passes` from one thread only."""
+    """Per frame, whether the picture is already sharp (its textured figure above `above` and, with `reblur_below`,
+    its re-blur ratio below that), so that the model's change is left out (and the model not run). Checked on every
+    `every`-th frame; it changes side only after `confirm` checks in a row on the other side of the cuts, so a stream
+    near a cut does not blink between sharpened and not. Call `passes` from one thread only."""
 
-    def __init__(self, width: int, height: int, step: int, above: float, every: int = 1, confirm: int = 1) -> None:
-        self._measure = Texture(width, height, step)
+    def __init__(self, width: int, height: int, step: int, above: float, every: int = 1, confirm: int = 1,
+                 reblur_below: float | None = None) -> None:
+        self._reblur = Reblur(width, height, step)
+        self._measure = self._reblur.texture
         self._state = _Hysteresis(every, confirm)
-        self.step, self.above = step, above
+        self.step, self.above, self.reblur_below = step, above, reblur_below
         self.last = float("nan")  # the latest figure (for the stats line)
+        self.last_ratio = float("nan")  # the latest re-blur ratio (measured only above `above`)
 
     @property
     def frames(self) -> list[int]:
@@ -211,13 +240,17 @@ class SharpGate:
     def carry_on_from(self, previous: "SharpGate") -> None:
         """Takes over a gate's state: a new processor for the same stream keeps passing (or not)."""
         self._state.carry_on_from(previous._state)
-        self.last = previous.last
+        self.last, self.last_ratio = previous.last, previous.last_ratio
 
     def passes(self, y_u8: np.ndarray) -> bool:
         """Whether this frame ((H, W) uint8 Y plane of the capture frame) passes through untouched."""
         if self._state.due():
             self.last = self._measure(y_u8)
-            self._state.decide(int(self.last > self.above))
+            sharp = self.last > self.above
+            if sharp and self.reblur_below is not None:  # the second figure only where the first says sharp
+                self.last_ratio = self._reblur(y_u8, self.last)
+                sharp = self.last_ratio < self.reblur_below
+            self._state.decide(int(sharp))
         return bool(self._state.count())
 
 

@@ -118,9 +118,9 @@ class FrameProcessor:
             gate = card.gate
             if gate is not None and cfg.sharp_gate and min(cw, ch) >= Texture.MIN_SIDE:
                 every, confirm = (1, 1) if picture else (cfg.switch_every, cfg.switch_confirm)
-                self.gate = SharpGate(cw, ch, gate.step, gate.above, every, confirm)
+                self.gate = SharpGate(cw, ch, gate.step, gate.above, every, confirm, gate.reblur_below)
                 old_gate = previous.gate if previous is not None else None
-                if old_gate is not None and (old_gate.step, old_gate.above) == (gate.step, gate.above):
+                if old_gate is not None and (old_gate.step, old_gate.above, old_gate.reblur_below) == (gate.step, gate.above, gate.reblur_below):
                     self.gate.carry_on_from(old_gate)
         else:
             tensor_shape = self.geometry.tensor_shape
@@ -177,7 +177,8 @@ class FrameProcessor:
         if passing:
             pre_slot.variant = PASS_THROUGH
         if gate.changes != changes:  # a change of scene or camera, seconds apart: worth a line
-            log.info("textured %.2f (cut %.2f): %s", gate.last, gate.above,
+            ratio = f", re-blur ratio {gate.last_ratio:.2f} (cut {gate.reblur_below:.2f})" if gate.reblur_below is not None and gate.last > gate.above else ""
+            log.info("textured %.2f (cut %.2f)%s: %s", gate.last, gate.above, ratio,
                      "a sharp picture, passed through untouched" if passing else "sharpening")
         return passing
 
