@@ -454,7 +454,8 @@ class PairConfig:
     # (chosen in sitting 13 on the training split among 2, 3, 4, 6, 8: runs/eval/sharp-detect-s13.md); 0: no gate
     gate_step: int = 8
     # a second cut for the gate, on the re-blur ratio (vcam/detect.py Reblur), chosen among the pictures the first passes
-    gate_reblur: bool = False
+    # (since sitting 14: line art up-scaled reads as sharp on the first figure alone; runs/eval/lineart-s14.md)
+    gate_reblur: bool = True
 
     def __post_init__(self) -> None:
         if not self.default or not self.alternate or not self.name:

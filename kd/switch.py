@@ -229,7 +229,7 @@ class SwitchedRestorer:
 @click.option("--gate-step", type=int, help="The gate's textured figure counts differences of at least this many grey "
               "levels; 0: no gate (sharp frames are sharpened too). [default: 8]")
 @click.option("--gate-reblur/--no-gate-reblur", default=None, help="Give the gate a second cut, on the re-blur ratio "
-              "(line art up-scaled reads as sharp on the first figure alone). [default: off]")
+              "(line art up-scaled reads as sharp on the first figure alone). [default: on]")
 def pair_command(config, **flags) -> None:
     """Write a model card that switches per frame between two Y-plane models by a blockiness cut, and leaves
     frames that are already sharp alone (its gate)."""

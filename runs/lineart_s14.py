@@ -75,11 +75,12 @@ def main(gated: str, ungated: str, out: Path = DEFAULT_OUT) -> None:
             base = y_scores(lq, y_hr)[0]
             g0 = y_scores(without.restore(lq), y_hr)[0] - base
             g1 = y_scores(with_gate.restore(lq), y_hr)[0] - base
-            rows[name][case] = f"{figure:.2f}{' passed' if figure > gate.above else ''}: {g0:+.2f} / {g1:+.2f}"
+            rows[name][case] = f"{figure:.2f}{' passed' if with_gate.passes(lq) else ''}: {g0:+.2f} / {g1:+.2f}"
         print(f"{name} done", file=sys.stderr)
     write_table("# The gate on line art and texture (where a single cut on natural photographs is wrong)", rows,
-                f"Per picture: the gate's figure (textured, step {gate.step}; cut {gate.above:.4f}: above it the picture passes "
-                f"through untouched) as it is and under the webcam benchmark's four cases (seeded per picture), then the "
+                f"Per picture: the gate's figure (textured, step {gate.step}; cut {gate.above:.4f}"
+                + (f", and a re-blur ratio below {gate.reblur_below:.4f}" if gate.reblur_below is not None else "")
+                + f"; \"passed\": the gate passes the picture through untouched) as it is and under the webcam benchmark's four cases (seeded per picture), then the "
                 f"Y-PSNR gain over the degraded input (dB) without / with the gate. Pair without: {ungated}; with: {gated}.",
                 command_line("lineart_s14.py", [gated, ungated], out, DEFAULT_OUT), out)
     first = out.read_text()

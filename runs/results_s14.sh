@@ -32,8 +32,8 @@ sharpcam-kd export runs/student_x4grid_webcam_s14_gated_x3_qat/best.pt --name s1
 sharpcam-kd quantize --config kd/recipes/quantize_s10_fold.toml runs/onnx/s14-cs4-gatedx3-foldqat.json --name s14-cs4-gatedx3-foldqat-int8
 # 3. The pairs: the shipped halves with the gate (the cut chosen on the training split), and the x3 arm with it; the
 #    reference is sitting 12's s12-pair-sharp (the shipped sharpcam-cs4-switch: the same halves and switch cut, no gate)
-sharpcam-kd pair --default runs/onnx/s12-cs4-sharp-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s14-pair-gated
-sharpcam-kd pair --default runs/onnx/s14-cs4-gatedx3-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s14-pair-gatedx3
+sharpcam-kd pair --default runs/onnx/s12-cs4-sharp-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s14-pair-gated --no-gate-reblur
+sharpcam-kd pair --default runs/onnx/s14-cs4-gatedx3-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json --name s14-pair-gatedx3 --no-gate-reblur
 pairs="runs/onnx/s12-pair-sharp.json runs/onnx/s14-pair-gated.json runs/onnx/s14-pair-gatedx3.json"
 # 4. The published x2 protocol
 sharpcam-kd evaluate runs/onnx/s12-cs4-sharp-foldqat-int8.json runs/onnx/s14-cs4-gatedx3-foldqat.json \
@@ -51,7 +51,7 @@ sharpcam-kd curves runs/student_x4grid_webcam runs/student_x4grid_webcam_s14_gat
     --title "the plain half behind the gate: its float start, the x3 QAT" --out runs/eval/curves-s14.png
 # 9. The gate passed its rule (README "Sitting 14"): the shipped pair card sharpcam-cs4-switch is written again with it (the
 #    same halves and switch cuts as sitting 12's), and its x2 row goes into its card
-sharpcam-kd pair --default export/sharpcam-cs4-sharp-int8.json --alternate export/sharpcam-cs4-lowres-jpeg-int8.json --name sharpcam-cs4-switch
+sharpcam-kd pair --default export/sharpcam-cs4-sharp-int8.json --alternate export/sharpcam-cs4-lowres-jpeg-int8.json --name sharpcam-cs4-switch --no-gate-reblur
 sharpcam-kd evaluate export/sharpcam-cs4-switch.json --no-test --no-fps --out runs/eval/x2-s14-shipped
 sharpcam-kd card export/sharpcam-cs4-switch.json --metrics runs/eval/x2-s14-shipped.json --metrics-label sharpcam-cs4-switch
 # 10. Where the gate is wrong: line art up-scaled (and a lead for a second figure)

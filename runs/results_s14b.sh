@@ -24,7 +24,7 @@ sharpcam-kd pair --default runs/onnx/s12-cs4-sharp-foldqat-int8.json --alternate
 sharpcam-kd export runs/student_x4grid_webcam_s14_gated_x3b_qat/best.pt --name s14-cs4-gatedx3b-foldqat --planes Y --out runs/onnx
 sharpcam-kd quantize --config kd/recipes/quantize_s10_fold.toml runs/onnx/s14-cs4-gatedx3b-foldqat.json --name s14-cs4-gatedx3b-foldqat-int8
 sharpcam-kd pair --default runs/onnx/s14-cs4-gatedx3b-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json \
-    --name s14-pair-gatedx3b
+    --name s14-pair-gatedx3b --no-gate-reblur
 pairs="runs/onnx/s14-pair-gated.json runs/onnx/s14-pair-gated2.json runs/onnx/s14-pair-gatedx3b.json"
 # 2. The same measurements as runs/results_s14.sh, the reference (the one-cut gated pair) run again beside them
 sharpcam-kd evaluate runs/onnx/s12-cs4-sharp-foldqat-int8.json runs/onnx/s14-cs4-gatedx3b-foldqat.json \
@@ -37,3 +37,8 @@ python runs/steady_s11.py --out runs/eval/steady-s14b-pairs $pairs
 python runs/lineart_s14.py --out runs/eval/lineart-s14b runs/onnx/s14-pair-gated2.json runs/onnx/s12-pair-sharp.json
 sharpcam-kd curves runs/student_x4grid_webcam_s12_sharp runs/student_x4grid_webcam_s14_gated_x3_qat runs/student_x4grid_webcam_s14_gated_x3b_qat \
     --title "the plain half behind the gate: the shipped half's float; x3 QATs from the weaker float and from it" --out runs/eval/curves-s14b.png
+# 3. The second cut passed its rule (README "Sitting 14"): the shipped card sharpcam-cs4-switch is written again with the
+#    two-cut gate (the same halves and switch cuts), and its x2 row goes into its card
+sharpcam-kd pair --default export/sharpcam-cs4-sharp-int8.json --alternate export/sharpcam-cs4-lowres-jpeg-int8.json --name sharpcam-cs4-switch
+sharpcam-kd evaluate export/sharpcam-cs4-switch.json --no-test --no-fps --out runs/eval/x2-s14b-shipped
+sharpcam-kd card export/sharpcam-cs4-switch.json --metrics runs/eval/x2-s14b-shipped.json --metrics-label sharpcam-cs4-switch

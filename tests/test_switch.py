@@ -136,9 +136,11 @@ def test_the_restorer_passes_a_sharp_picture_through_as_the_gate_does(images: Pa
 
 def test_pair_with_a_reblur_cut_keeps_the_first_and_passes_no_more(images: Path, models: tuple[Path, Path]) -> None:
     default, alternate = models
-    _, one = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="one-cut", images=str(images)), progress=False)
-    path, two = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="two-cuts", images=str(images),
-                                     gate_reblur=True), progress=False)
+    _, one = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="one-cut", images=str(images),
+                                  gate_reblur=False), progress=False)
+    path, two = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="two-cuts", images=str(images)),
+                          progress=False)
+    assert "reblur_below" not in one["gate"]
     assert two["gate"]["above"] == one["gate"]["above"] and 0.5 < two["gate"]["reblur_below"] < 1.0
     assert read_card(path).gate.reblur_below == two["gate"]["reblur_below"]
     assert all(two["gate"]["chosen_on"]["share_passed"][d] <= s for d, s in one["gate"]["chosen_on"]["share_passed"].items())
