@@ -186,7 +186,8 @@ class SwitchedRestorer:
                      + (f" below detail {self.detail_below:.3f}" if self.detail_below is not None else "")}
         self.gate = parsed.gate
         if self.gate is not None:
-            self.info["gate"] = f"passed through above {self.gate.statistic} {self.gate.above:.3f}"
+            self.info["gate"] = f"passed through above {self.gate.statistic} {self.gate.above:.3f}" + (
+                f" below re-blur ratio {self.gate.reblur_below:.3f}" if self.gate.reblur_below is not None else "")
         self.chosen = [0, 0]  # pictures that went to the default / to the alternate
         self.passed = 0  # pictures the gate passed through
 

@@ -107,8 +107,9 @@ def block_figures(y_u8: np.ndarray, period: int = 16) -> tuple[float, float]:
 class Texture:
     """The `textured` figure of (H, W) uint8 planes of one size: mean |second difference| over mean |first
     difference| (rows and columns together), both counted only where the first difference is at least `step`
-    grey levels (~1.0 for a sharp picture, ~0.4-0.6 for one up-scaled or blurred; 0.0 for a flat plane, which
-    has no texture to tell). Scratch buffers are allocated once; call from one thread only."""
+    grey levels (~0.75-1.3 for a sharp picture, ~0.3-0.65 for a natural one up-scaled or blurred, up to ~0.8 for
+    line art up-scaled; 0.0 for a flat plane, which has no texture to tell). Scratch buffers are allocated once;
+    call from one thread only."""
 
     MIN_SIDE = 8
 
@@ -148,9 +149,10 @@ def textured(y_u8: np.ndarray, step: int) -> float:
 
 class Reblur:
     """The re-blur ratio of (H, W) uint8 planes of one size: the textured figure of the plane blurred again (x2
-    area-down, linear-up) over the plane's own. Re-blurring takes much of a sharp picture's fine detail away (~0.4-0.7)
-    and little of one that is blurred already (~0.7-0.9), whatever the content: line art up-scaled keeps a high
-    textured figure (its 1-2 px lines stay steep) but not a low ratio (README, sitting 14). Scratch buffers are
+    area-down, linear-up) over the plane's own. Among pictures whose textured figure is high, re-blurring takes much
+    of a sharp one's fine detail away (~0.4-0.7) and less of one up-scaled already (~0.72-0.9), line art included,
+    which keeps a high textured figure (its 1-2 px lines stay steep) but not a low ratio (README, sitting 14). Not a
+    figure on its own: blurred and noisy pictures read 0.54-0.8 here, but their textured figure is low. Scratch buffers are
     allocated once; call from one thread only."""
 
     def __init__(self, width: int, height: int, step: int) -> None:

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sitting 14, second part: the shipped card with the two-cut gate (export/sharpcam-cs4-switch.json, runs/results_s14b.sh)
+# end to end (`sharpcam bench`, the whole pipeline, --steady at its default), interleaved in three rounds with the one-cut
+# gate (runs/onnx/s14-pair-gated.json) and the pair without a gate (s12-pair-sharp); the clips as in runs/bench_s14.sh
+# (talking_720p.mp4 as it is, and as a small JPEG stream up-scaled, at 30 fps). Run with nothing else on the machine.
+# bash runs/bench_s14b.sh [OUT_DIR]   (default runs/bench/s14b)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-runs/bench/s14b}
+rm -rf "$out" && mkdir -p "$out"
+blocky=$(mktemp -d)/blocky_720p.mkv
+python runs/blocky_720p.py "$blocky"
+for r in 1 2 3; do
+    for spec in "gated2|export/sharpcam-cs4-switch.json" "gated1|runs/onnx/s14-pair-gated.json" "ungated|runs/onnx/s12-pair-sharp.json"; do
+        IFS='|' read -r n m <<< "$spec"
+        sharpcam bench --model "$m" --clip ../shared/video/talking_720p.mp4 --fps 30 --duration 15 --json > "$out/${n}_720p30_r$r.json"
+        sharpcam bench --model "$m" --clip "$blocky" --fps 30 --duration 15 --json > "$out/${n}_720p30-blocky_r$r.json"
+    done
+done
+rm -rf "$(dirname "$blocky")"
+{ lscpu | grep "Model name"; python - "$out" <<'PY'
+import json, sys
+from collections import defaultdict
+from pathlib import Path
+runs = defaultdict(list)
+for f in sorted(Path(sys.argv[1]).glob("*_r*.json")):
+    model, kind, _ = f.stem.rsplit("_", 2)
+    runs[(model, kind)].append(json.loads(f.read_text()))
+span = lambda v, fmt: fmt.format(min(v)) if fmt.format(min(v)) == fmt.format(max(v)) else f"{fmt.format(min(v))}-{fmt.format(max(v))}"
+print("| model | clip | output fps | CPU cores (whole process) | frames passed through by the gate |")
+print("|---|---|---|---|---|")
+for (model, kind), rs in runs.items():
+    gate = [r["gate_frames"] for r in rs if r.get("gate_frames")]
+    passed = span([g[1] / max(1, sum(g)) * 100 for g in gate], "{:.0f}") + " %" if gate else "-"
+    print(f"| {model} | {kind} | {span([r['fps'] for r in rs], '{:.1f}')} | {span([r['cpu_cores'] for r in rs], '{:.2f}')} | {passed} |")
+PY
+} | tee "$out/table.md"
