@@ -134,8 +134,11 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
             detail = f" and detail below {spec.detail_below:.2f}" if spec.detail_below is not None else ""
             log.info("  and %s (%s) for frames whose %s is above %.2f%s (a small encoded stream, up-scaled)",
                      engine.alternate.card.name, engine.alternate.card.precision, spec.statistic, spec.above, detail)
-        if engine.card.gate is not None:
-            log.info("  no model on frames whose %s figure is above %.2f (already sharp)", engine.card.gate.statistic, engine.card.gate.above)
+        gate = engine.card.gate
+        if gate is not None and cfg.sharp_gate:
+            ratio = f" and re-blur ratio below {gate.reblur_below:.2f}" if gate.reblur_below is not None else ""
+            log.info("  no model on frames whose %s figure is above %.2f%s (already sharp; --no-sharp-gate sharpens them)",
+                     gate.statistic, gate.above, ratio)
     output_device = cfg.output_device
     if cfg.output == OUTPUT_CAMERA and output_device is None:
         output_device = default_output_device()

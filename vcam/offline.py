@@ -31,8 +31,10 @@ def _enhance_image(cfg: DaemonConfig, engine: Engine | None, input_path: Path, o
     proc = FrameProcessor(cfg, engine, (w, h), offline=True, picture=True)
     result = proc.to_bgr(proc.process(bgr, proc.new_output()), np.empty_like(bgr), bgr)
     if proc.gate is not None and proc.gate.passing:
-        log.warning("%s is already sharp (textured %.2f, above the model's cut %.2f): written as it is; "
-                    "--no-sharp-gate sharpens it anyway", input_path.name, proc.gate.last, proc.gate.above)
+        gate = proc.gate
+        ratio = f", re-blur ratio {gate.last_ratio:.2f} below {gate.reblur_below:.2f}" if gate.reblur_below is not None else ""
+        log.warning("%s is already sharp (textured %.2f above %.2f%s): written as it is; --no-sharp-gate sharpens it anyway",
+                    input_path.name, gate.last, gate.above, ratio)
     if image.ndim == 3 and image.shape[2] == 4:  # keep the alpha channel of a BGRA image
         alpha = image[:, :, 3] if image.dtype == np.uint8 else (image[:, :, 3] // 257).astype(np.uint8)
         result = np.dstack([result, alpha])
