@@ -22,20 +22,4 @@ for r in 1 2 3; do
     done
 done
 rm -rf "$(dirname "$blocky")"
-{ lscpu | grep "Model name"; python - "$out" <<'PY'
-import json, sys
-from collections import defaultdict
-from pathlib import Path
-runs = defaultdict(list)
-for f in sorted(Path(sys.argv[1]).glob("*_r*.json")):
-    model, kind, _ = f.stem.rsplit("_", 2)
-    runs[(model, kind)].append(json.loads(f.read_text()))
-span = lambda v, fmt: fmt.format(min(v)) if fmt.format(min(v)) == fmt.format(max(v)) else f"{fmt.format(min(v))}-{fmt.format(max(v))}"
-print("| model | clip | output fps | CPU cores (whole process) | frames passed through by the gate |")
-print("|---|---|---|---|---|")
-for (model, kind), rs in runs.items():
-    gate = [r["gate_frames"] for r in rs if r.get("gate_frames")]
-    passed = span([g[1] / max(1, sum(g)) * 100 for g in gate], "{:.0f}") + " %" if gate else "-"
-    print(f"| {model} | {kind} | {span([r['fps'] for r in rs], '{:.1f}')} | {span([r['cpu_cores'] for r in rs], '{:.2f}')} | {passed} |")
-PY
-} | tee "$out/table.md"
+{ lscpu | grep "Model name"; python runs/bench_gate_table.py "$out"; } | tee "$out/table.md"
