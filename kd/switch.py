@@ -34,7 +34,7 @@ from kd.degrade import SHARP_CASES, WEBCAM_BENCHMARK, modcrop
 from kd.evaluate import i420_y_even_u8
 from kd.export import ExportError, load_card
 from vcam.card import CardError, read_card, write_card
-from vcam.detect import MIN_PERIODS, Blockiness, Reblur, Texture, block_figures
+from vcam.detect import MIN_PERIODS, Blockiness, Reblur, SharpGate, Texture, block_figures
 
 
 class PairError(Exception):
@@ -202,16 +202,12 @@ class SwitchedRestorer:
         return self.alternate if alt else self.default
 
     def passes(self, rgb_u8: np.ndarray) -> bool:
-        """Whether the gate leaves this picture as it is (vcam/detect.py SharpGate's test, without hysteresis)."""
+        """Whether the gate leaves this picture as it is: the runtime's SharpGate, fresh, so the picture decides."""
         y = y_plane_u8(rgb_u8)
         gate = self.gate
         if gate is None or min(y.shape) < Texture.MIN_SIDE:
             return False
-        reblur = Reblur(y.shape[1], y.shape[0], gate.step)
-        own = reblur.texture(y)
-        if own <= gate.above:
-            return False
-        return gate.reblur_below is None or reblur(y, own) < gate.reblur_below
+        return SharpGate(y.shape[1], y.shape[0], gate.step, gate.above, reblur_below=gate.reblur_below).passes(y)
 
     def restore(self, rgb_u8: np.ndarray) -> np.ndarray:
         if self.passes(rgb_u8):

@@ -152,8 +152,8 @@ class Reblur:
     area-down, linear-up) over the plane's own. Among pictures whose textured figure is high, re-blurring takes much
     of a sharp one's fine detail away (~0.4-0.7) and less of one up-scaled already (~0.72-0.9), line art included,
     which keeps a high textured figure (its 1-2 px lines stay steep) but not a low ratio (README, sitting 14). Not a
-    figure on its own: blurred and noisy pictures read 0.54-0.8 here, but their textured figure is low. Scratch buffers are
-    allocated once; call from one thread only."""
+    figure on its own: blurred and noisy pictures read 0.54-0.8 here, but their textured figure is low. Scratch
+    buffers are allocated once; call from one thread only."""
 
     def __init__(self, width: int, height: int, step: int) -> None:
         self.texture = Texture(width, height, step)
