@@ -456,6 +456,12 @@ class PairConfig:
     # a second cut for the gate, on the re-blur ratio (vcam/detect.py Reblur), chosen among the pictures the first passes
     # (since sitting 14: line art up-scaled reads as sharp on the first figure alone; runs/eval/lineart-s14.md)
     gate_reblur: bool = True
+    # a third model, in the same folder, for strongly blurred frames: those whose textured figure (at blur_step, the
+    # gate's own step so one measurement serves both) is below a cut chosen between `blurred_target` and the other
+    # three benchmark cases; "" for none
+    blurred: str = ""
+    blurred_target: str = "x3"
+    blur_step: int = 8
 
     def __post_init__(self) -> None:
         if not self.default or not self.alternate or not self.name:
@@ -464,6 +470,11 @@ class PairConfig:
             raise ConfigError(f"period {self.period} must be an even number of pixels from 2 to 64 (what a card's switch takes)")
         if not 0 <= self.gate_step <= 255:
             raise ConfigError(f"gate_step {self.gate_step} must be 1..255 grey levels, or 0 for no gate")
+        if not 1 <= self.blur_step <= 255:
+            raise ConfigError(f"blur_step {self.blur_step} must be 1..255 grey levels")
+        if self.blurred and self.gate_step and self.blur_step != self.gate_step:
+            raise ConfigError(f"blur_step {self.blur_step} differs from gate_step {self.gate_step}: give both the same step, so one "
+                              "measurement serves both")
         if Path(self.name).name != self.name or self.name.endswith(".json"):
             raise ConfigError(f"name {self.name!r} must be a plain card name (no folder, no .json): the card goes beside the default's")
 

@@ -15,12 +15,17 @@ figure (vcam/detect.py Texture, at `gate_step` grey levels) is above its cut, ch
 split between the benchmark's four (blurred) cases and sharp pictures (each image as it is and under
 kd/degrade.py SHARP_CASES: sensor noise and a codec at full size).
 
+With `--blurred` (sitting 15) the card names a third model, for strongly blurred frames: the gate's own textured
+figure, low on a picture up-scaled ~x3 or defocused, sends frames the gate and the switch leave to the default to it
+below a cut chosen on the same split between the benchmark's x3 and its other three cases.
+
 `SwitchedRestorer` scores such a card in `kd evaluate` as the runtime runs one picture: the picture's own
 figures pass it through or pick the model (the daemon adds hysteresis over frames on top: vcam/detect.py).
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,7 +39,7 @@ from kd.degrade import SHARP_CASES, WEBCAM_BENCHMARK, modcrop
 from kd.evaluate import i420_y_even_u8
 from kd.export import ExportError, load_card
 from vcam.card import CardError, read_card, write_card
-from vcam.detect import MIN_PERIODS, Blockiness, Reblur, SharpGate, Texture, block_figures
+from vcam.detect import MIN_PERIODS, Blockiness, Reblur, SharpGate, Texture, block_figures, textured
 
 
 class PairError(Exception):
@@ -100,17 +105,32 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
     if alt_card.resolve().parent != folder:
         raise PairError(f"the alternate {alt_card} is not beside the default's model in {folder}: quantize or export it there "
                         "(`sharpcam-kd quantize --out` / `export --out`), a pair's cards ship together")
-    if "switch" in default or "switch" in alternate:
+    blurred_card = None
+    if cfg.blurred:
+        try:
+            blurred_raw, blurred_onnx = load_card(cfg.blurred)
+        except ExportError as e:
+            raise PairError(str(e)) from None
+        blurred_card = blurred_onnx.with_suffix(".json") if Path(cfg.blurred).suffix.lower() == ".onnx" else Path(cfg.blurred)
+        if blurred_card.resolve().parent != folder:
+            raise PairError(f"the blurred frames' model {blurred_card} is not beside the default's model in {folder}: quantize or "
+                            "export it there (`sharpcam-kd quantize --out` / `export --out`), a pair's cards ship together")
+        if "switch" in blurred_raw or "blur" in blurred_raw:
+            raise PairError("the blurred frames' model must be a plain model card, and this one already has a switch: pass the plain card")
+        if cfg.blurred_target not in WEBCAM_BENCHMARK:
+            raise PairError(f"blurred target {cfg.blurred_target!r} is not one of the benchmark's cases ({', '.join(WEBCAM_BENCHMARK)}): "
+                            "pass one of them")
+    if "switch" in default or "switch" in alternate or "blur" in default or "blur" in alternate:
         raise PairError("a pair is made of two plain model cards, and one of these already has a switch: pass the plain cards")
     if cfg.target not in WEBCAM_BENCHMARK:
         raise PairError(f"target {cfg.target!r} is not one of the benchmark's cases ({', '.join(WEBCAM_BENCHMARK)}): pass one of them")
     path = folder / f"{cfg.name}.json"
     default_card = default_onnx.with_suffix(".json") if Path(cfg.default).suffix.lower() == ".onnx" else Path(cfg.default)
-    if path.resolve() in (default_card.resolve(), alt_card.resolve()):
+    if path.resolve() in (default_card.resolve(), alt_card.resolve(), *((blurred_card.resolve(),) if blurred_card else ())):
         raise PairError(f"the pair's name {cfg.name} would overwrite one of its own cards: pass another --name")
     files = read_list_file(cfg.images)
     try:
-        stats = case_statistics(files, cfg.period, cfg.seed, cfg.gate_step, progress)
+        stats = case_statistics(files, cfg.period, cfg.seed, cfg.gate_step or (cfg.blur_step if cfg.blurred else 0), progress)
     except ImportError as e:  # the H.264 sharp case needs PyAV
         raise PairError(f"the gate's sharp pictures need PyAV ({e}): pip install -e '.[video]', or pass --gate-step 0 for no gate") from None
     others = [stats[d] for d in WEBCAM_BENCHMARK if d != cfg.target]  # the gate's sharp cases have no say here
@@ -146,12 +166,32 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
             "share_passed": {d: round(float(p.mean()), 4) for d, p in passed.items()},
             "command": command_line(),
         }
-    card = {k: v for k, v in default.items() if k not in ("metrics", "name", "gate")}
+    blur: dict[str, Any] | None = None
+    if blurred_card is not None:
+        # the target at or below best_cut's value, the rest above; the card's cut is strict ("below"), so just over it
+        others = np.concatenate([stats[d][:, 2] for d in WEBCAM_BENCHMARK if d != cfg.blurred_target])
+        below = round(math.floor(best_cut(others, stats[cfg.blurred_target][:, 2]) * 1e4) / 1e4 + 1e-4, 4)
+        gated = {d: passed[d] if cfg.gate_step else np.zeros(len(v), bool) for d, v in stats.items()}
+        left = {d: ~((v[:, 0] > cut) & (v[:, 1] < detail)) & ~gated[d] for d, v in stats.items()}
+        blur = {
+            "model": blurred_card.name, "statistic": "textured", "step": cfg.blur_step, "below": below,
+            "chosen_on": {
+                "images": f"{cfg.images} ({len(files)} images)", "target": cfg.blurred_target, "seed": cfg.seed,
+                "share_below": {d: round(float((v[:, 2] < below).mean()), 4) for d, v in stats.items()},
+                # below the cut and neither passed by the gate nor switched to the alternate
+                "share_routed": {d: round(float((left[d] & (v[:, 2] < below)).mean()), 4) for d, v in stats.items()},
+                "command": command_line(),
+            },
+        }
+    card = {k: v for k, v in default.items() if k not in ("metrics", "name", "gate", "blur")}
     card["file"] = default_onnx.name
     card = {"card_version": card.pop("card_version"), "name": cfg.name, **card, "switch": switch,
             "pair": {"default": default["name"], "alternate": alternate["name"]}}
     if cfg.gate_step:
         card["gate"] = switch_gate
+    if blur is not None:
+        card["blur"] = blur
+        card["pair"]["blurred"] = blurred_raw["name"]
     try:
         write_card(path, card)
     except CardError as e:
@@ -161,7 +201,8 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
 
 class SwitchedRestorer:
     """A card with a switch, run as the runtime runs one picture: a picture the gate finds already sharp comes back
-    as it is; otherwise its blockiness picks the model."""
+    as it is; otherwise its blockiness picks the model, and where that is the default, a blur model (if the card has
+    one) takes a picture whose textured figure is below its cut."""
 
     runtime = "onnxruntime"
 
@@ -188,7 +229,12 @@ class SwitchedRestorer:
         if self.gate is not None:
             self.info["gate"] = f"passed through above {self.gate.statistic} {self.gate.above:.3f}" + (
                 f" below re-blur ratio {self.gate.reblur_below:.3f}" if self.gate.reblur_below is not None else "")
-        self.chosen = [0, 0]  # pictures that went to the default / to the alternate
+        self.blur = parsed.blur
+        self.blurred = OnnxRestorer(self.blur.card.card_path, threads) if self.blur is not None else None
+        if self.blur is not None:
+            self.info["blur"] = f"{self.blurred.label} below {self.blur.statistic} {self.blur.below:.3f}"
+            self.precision += f" / {self.blurred.precision}"
+        self.chosen = [0, 0, 0]  # pictures that went to the default / to the alternate / to the blurred frames' model
         self.passed = 0  # pictures the gate passed through
 
     def pick(self, rgb_u8: np.ndarray):
@@ -198,8 +244,14 @@ class SwitchedRestorer:
         if Blockiness.fits(y.shape[1], y.shape[0], self.period):
             block, detail = block_figures(y, self.period)
             alt = block > self.above and (self.detail_below is None or detail < self.detail_below)
-        self.chosen[int(alt)] += 1
-        return self.alternate if alt else self.default
+        if alt:
+            self.chosen[1] += 1
+            return self.alternate
+        if self.blur is not None and min(y.shape) >= Texture.MIN_SIDE and textured(y, self.blur.step) < self.blur.below:
+            self.chosen[2] += 1
+            return self.blurred
+        self.chosen[0] += 1
+        return self.default
 
     def passes(self, rgb_u8: np.ndarray) -> bool:
         """Whether the gate leaves this picture as it is: the runtime's SharpGate, fresh, so the picture decides."""
@@ -227,6 +279,9 @@ class SwitchedRestorer:
               "levels; 0: no gate (sharp frames are sharpened too). [default: 8]")
 @click.option("--gate-reblur/--no-gate-reblur", default=None, help="Give the gate a second cut, on the re-blur ratio "
               "(line art up-scaled reads as sharp on the first figure alone). [default: on]")
+@click.option("--blurred", help="A third model's card, beside the default's, for strongly blurred frames (a low textured "
+              "figure). [default: none]")
+@click.option("--blurred-target", help="The benchmark case the blurred frames' model is for. [default: x3]")
 def pair_command(config, **flags) -> None:
     """Write a model card that switches per frame between two Y-plane models by a blockiness cut, and leaves
     frames that are already sharp alone (its gate)."""
@@ -245,3 +300,8 @@ def pair_command(config, **flags) -> None:
         second = f" and below re-blur ratio {gate['reblur_below']:.3f}" if "reblur_below" in gate else ""
         click.echo(f"  gate: no model above textured {gate['above']:.3f} at step {gate['step']}{second} "
                    f"(training split passed through: {passed})")
+    if "blur" in card:
+        blur = card["blur"]
+        routed = ", ".join(f"{d} {100 * s:.1f} %" for d, s in blur["chosen_on"]["share_routed"].items())
+        click.echo(f"  blur: {blur['model']} below textured {blur['below']:.4f} at step {blur['step']} "
+                   f"(training split sent to it: {routed})")

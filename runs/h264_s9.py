@@ -84,17 +84,19 @@ def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
 
 def clip_cells(methods: list, lq: list[np.ndarray], y_refs: list[np.ndarray], still_threshold: float) -> dict[str, str]:
     """Per method, "gain / flicker" on the degraded frames `lq` (RGB uint8) against the reference Y planes
-    (shaved): the mean Y-PSNR gain over `lq` and the still-area flicker, and for a pair "(n/m alt.)"."""
+    (shaved): the mean Y-PSNR gain over `lq` and the still-area flicker, and for a pair "(n/m alt.)" (", k blur":
+    frames a card's blur model took)."""
     base = np.mean([y_scores(f, y)[0] for f, y in zip(lq, y_refs)])
     cells = {}
     for m in methods:
         if isinstance(m, SwitchedRestorer):
-            m.chosen = [0, 0]
+            m.chosen = [0] * len(m.chosen)
         out = [m.restore(f) for f in lq]
         gain = np.mean([y_scores(f, y)[0] for f, y in zip(out, y_refs)]) - base
         cells[m.label] = f"{gain:+.2f} / {still_flicker(lq, out, still_threshold):.2f}"
         if isinstance(m, SwitchedRestorer):
-            cells[m.label] += f" ({m.chosen[1]}/{sum(m.chosen)} alt.)"
+            blur = f", {m.chosen[2]} blur" if m.blur is not None else ""  # a card with a blur model (sitting 15)
+            cells[m.label] += f" ({m.chosen[1]}/{sum(m.chosen)} alt.{blur})"
     return cells
 
 

@@ -12,7 +12,8 @@ import skimage.data
 
 from vcam_support import blocky_frame
 from kd.degrade import bicubic_down_up
-from vcam.detect import Blockiness, BlockSwitch, Reblur, SharpGate, Texture, block_figures, blockiness, reblur_ratio, textured
+from vcam.detect import (Blockiness, BlockSwitch, BlurSwitch, Reblur, SharpGate, Texture, block_figures, blockiness, reblur_ratio,
+                         textured)
 
 CUT = 1.3  # about the cut `sharpcam-kd pair` chooses on the training split (README, sitting 9)
 
@@ -206,3 +207,38 @@ def test_the_reblur_ratio_is_its_written_out_figure() -> None:
     assert reblur_ratio(y, 8) == pytest.approx(textured_reference(again, 8) / textured_reference(y, 8), rel=1e-12)
     measure = Reblur(w, h, 8)
     assert measure(y, textured(y, 8)) == measure(y)
+
+
+BLUR_CUT = 0.4146  # about the cut `sharpcam-kd pair --blurred` chooses on the training split at step 8 (README, sitting 15)
+
+
+@pytest.mark.parametrize("photo", ["astronaut", "coffee", "rocket", "chelsea"])
+def test_the_blur_switch_sends_x3_to_the_blur_model_and_keeps_x2_and_sharp(photo: str) -> None:
+    sharp, (x2, x3, _) = sharp_and_blurred(photo)
+    h, w = sharp.shape
+    assert [BlurSwitch(w, h, 8, BLUR_CUT).choose(y) for y in (sharp, x2, x3)] == [0, 0, 1]
+
+
+def test_the_blur_switch_confirms_changes_and_takes_the_gate_figure_when_given() -> None:
+    _, (x2, x3, _) = sharp_and_blurred("astronaut")
+    h, w = x2.shape
+    switch = BlurSwitch(w, h, 8, BLUR_CUT, every=1, confirm=2)
+    assert [switch.choose(y) for y in (x3, x2, x3, x2, x2)] == [1, 1, 1, 1, 0]
+    assert switch.frames == [1, 4] and switch.changes == 2 and switch.last == pytest.approx(textured(x2, 8))
+    later = BlurSwitch(w, h, 8, BLUR_CUT, every=1, confirm=2)
+    later.carry_on_from(switch)  # a new processor for the same stream: no fresh first decision
+    assert later.choose(x3) == 0 and later.frames == [2, 4]
+    # a figure already measured on this plane (the gate's) is used as it is, not measured again
+    given = BlurSwitch(w, h, 8, BLUR_CUT)
+    assert given.choose(x2, figure=0.2) == 1 and given.last == 0.2
+
+
+def test_the_gate_says_when_its_figure_is_fresh() -> None:
+    sharp, (x2, *_) = sharp_and_blurred("coffee")
+    h, w = sharp.shape
+    gate = SharpGate(w, h, 8, GATE_CUT, every=2)
+    fresh = []
+    for y in (x2, x2, x2):
+        gate.passes(y)
+        fresh.append(gate.fresh)
+    assert fresh == [True, False, True] and gate.last == pytest.approx(textured(x2, 8))

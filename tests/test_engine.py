@@ -324,3 +324,64 @@ def test_a_gate_reblur_cut_is_read_and_checked(tmp_path: Path) -> None:
     path.write_text(json.dumps(raw))
     with pytest.raises(SharpCamError, match="gate 'reblur_below' 0 must be a positive number"):
         load_card(path)
+
+
+BLUR = {"below": 0.41}
+
+
+def test_a_card_with_a_blur_model_loads_it_and_runs_each_variant(tmp_path: Path) -> None:
+    from vcam.engine import VARIANT_ALTERNATE, VARIANT_BLURRED, VARIANT_DEFAULT
+    from vcam_support import write_pair_card
+
+    card = load_card(write_pair_card(tmp_path, gate=GATE, blur=BLUR))
+    assert card.blur is not None and card.blur.card.name == "pair-blurred" and (card.blur.step, card.blur.below) == (8, 0.41)
+    assert card.info["blur"]["model"] == "pair-blurred.json"
+    engine = load_engine(str(tmp_path / "pair.json"), "cpu", 1)
+    assert engine is not None and engine.blurred is not None and engine.blurred.blurred is None
+    y = np.random.default_rng(1).integers(16, 236, (1, 1, 24, 32), dtype=np.uint8)
+    for variant, onnx in ((VARIANT_DEFAULT, "pair-default"), (VARIANT_ALTERNATE, "pair-alternate"), (VARIANT_BLURRED, "pair-blurred")):
+        out = np.empty_like(y)
+        engine.run_variant(variant, y, out)
+        session = ort.InferenceSession(str(tmp_path / f"{onnx}.onnx"), providers=["CPUExecutionProvider"])
+        np.testing.assert_array_equal(out, session.run(None, {"input": y})[0])
+    assert load_engine(str(write_pair_card(tmp_path)), "cpu", 1).blurred is None  # optional
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"model": "nowhere.json"}, "its blur's card nowhere.json is missing"),
+        ({"model": 3}, "'blur' must be an object naming its model's card"),
+        ({"model": "pair.json"}, "blur model 'pair.json' must name another card (.json) in the same folder"),
+        ({"statistic": "detail"}, "blur statistic 'detail' is not one of textured"),
+        ({"step": 0}, "blur step 0 must be a whole number"),
+        ({"below": "low"}, "blur 'below' 'low' must be a positive number"),
+        ({"below": 0}, "blur 'below' 0 must be a positive number"),
+    ],
+)
+def test_a_broken_blur_route_is_refused_in_one_line(tmp_path: Path, change: dict, needle: str) -> None:
+    from vcam_support import write_pair_card
+
+    path = write_pair_card(tmp_path, blur=BLUR)
+    raw = json.loads(path.read_text())
+    raw["blur"].update(change)
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SharpCamError) as info:
+        load_card(path)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_blur_model_must_be_a_plain_card_of_the_same_tensors(tmp_path: Path) -> None:
+    from vcam_support import make_luma_onnx, write_luma_card, write_pair_card
+
+    path = write_pair_card(tmp_path, blur=BLUR)
+    raw = json.loads(path.read_text())
+    float_card = write_luma_card(make_luma_onnx(tmp_path / "float-y.onnx", dtype="float32"), "float32")
+    path.write_text(json.dumps({**raw, "blur": {**raw["blur"], "model": float_card.name}}))
+    with pytest.raises(SharpCamError, match="a blur pairs two Y-plane models with the same dtype"):
+        load_card(path)
+    blurred = tmp_path / "pair-blurred.json"
+    blurred.write_text(json.dumps({**json.loads(blurred.read_text()), "blur": raw["blur"]}))
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SharpCamError, match="has a blur model of its own: it must be a plain model card"):
+        load_card(path)

@@ -469,3 +469,33 @@ def test_the_daemon_gate_changes_side_after_its_confirming_checks_and_carries_on
     new = FrameProcessor(cfg.replace(strength=0.5), engine, (W, H), previous=proc)
     assert variants(new, [blurred, sharp]) == [0, 0]  # two blurred checks in a row: the model again, kept
     assert new.gate is not None and new.gate.frames == [4, 2]
+
+
+def up_scaled(sharp: np.ndarray, factor: int) -> np.ndarray:
+    small = cv2.resize(sharp, (W // factor, H // factor), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (W, H), interpolation=cv2.INTER_CUBIC)
+
+
+def test_a_card_blur_model_takes_strongly_blurred_frames_and_the_gate_figure_serves_both(tmp_path: Path, monkeypatch) -> None:
+    from vcam_support import write_pair_card
+    import vcam.detect
+
+    card = write_pair_card(tmp_path, gate=GATE, blur={"below": 0.41})
+    sharp, _ = sharp_and_up_scaled()
+    x2, x3 = up_scaled(sharp, 2), up_scaled(sharp, 3)
+    proc, out = run(card, x3)
+    assert proc.blur is not None and proc.blur.active and proc.active_model == "pair-blurred"
+    np.testing.assert_array_equal(out[:H], offline_y(tmp_path / "pair-blurred.json", out_y_in(x3)))
+    proc, out = run(card, x2)
+    assert not proc.blur.active and proc.active_model == "pair"
+    np.testing.assert_array_equal(out[:H], offline_y(tmp_path / "pair-default.json", out_y_in(x2)))
+    proc, _ = run(card, sharp)  # passed by the gate: the blur switch is not consulted
+    assert proc.gate.passing and proc.blur.frames == [0, 0] and proc.active_model is None
+    # the gate measured this very plane: its figure is reused, no second measurement
+    calls = []
+    real = vcam.detect.Texture.__call__
+    monkeypatch.setattr(vcam.detect.Texture, "__call__", lambda self, y: calls.append(1) or real(self, y))
+    run(card, x3)
+    assert len(calls) == 1
+    proc, _ = run(card, x3, sharp_gate=False)  # with the gate off the blur switch measures on its own
+    assert proc.gate is None and proc.active_model == "pair-blurred" and len(calls) == 2

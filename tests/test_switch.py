@@ -85,7 +85,7 @@ def test_switched_restorer_picks_per_picture_as_the_runtime_does(images: Path, m
     blocky = np.ascontiguousarray(blocky_frame(rgb[:, :, ::-1])[:, :, ::-1])
     np.testing.assert_array_equal(restorer.restore(rgb), OnnxRestorer(default, 1).restore(rgb))
     np.testing.assert_array_equal(restorer.restore(blocky), OnnxRestorer(alternate, 1).restore(blocky))
-    assert restorer.chosen == [1, 1]
+    assert restorer.chosen == [1, 1, 0]
 
 
 def test_pair_refuses_what_it_cannot_make_in_one_line(images: Path, models: tuple[Path, Path], tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def test_the_restorer_passes_a_sharp_picture_through_as_the_gate_does(images: Pa
     blurred = bicubic_down_up(sharp, 2)
     np.testing.assert_array_equal(restorer.restore(sharp), sharp)
     np.testing.assert_array_equal(restorer.restore(blurred), OnnxRestorer(default, 1).restore(blurred))
-    assert restorer.passed == 1 and restorer.chosen == [1, 0]
+    assert restorer.passed == 1 and restorer.chosen == [1, 0, 0]
 
 
 def test_pair_with_a_reblur_cut_keeps_the_first_and_passes_no_more(images: Path, models: tuple[Path, Path]) -> None:
@@ -162,3 +162,45 @@ def test_pair_without_pyav_names_the_fix(images: Path, models: tuple[Path, Path]
     assert not (default.parent / "plain-auto.json").exists()
     with pytest.raises(ConfigError, match="gate_step 300"):
         PairConfig(default="a", alternate="b", name="c", gate_step=300)
+
+
+def test_pair_with_a_blur_model_cuts_the_gate_figure_below_x3_and_the_restorer_follows(images: Path, models: tuple[Path, Path]) -> None:
+    from kd.degrade import bicubic_down_up
+
+    default, alternate = models
+    blurred = write_luma_card(make_luma_onnx(default.parent / "deblur.onnx", amount=1.5))
+    _, plain = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="two", images=str(images)), progress=False)
+    path, written = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="three", images=str(images),
+                                         blurred=str(blurred)), progress=False)
+    blur = written["blur"]
+    card = read_card(path)
+    assert card.blur is not None and card.blur.card.name == "deblur" and card.blur.below == blur["below"] and 0.3 < blur["below"] < 0.5
+    assert written["pair"]["blurred"] == "deblur" and (written["switch"], written["gate"]["above"]) == (plain["switch"], plain["gate"]["above"])
+    routed = blur["chosen_on"]["share_routed"]
+    assert routed["x3"] >= 0.6 and routed["x2"] == 0.0 and routed["clean"] == 0.0  # these photos: x3 goes, x2 and sharp do not
+    restorer = make_restorer(str(path), 1)
+    rgb = np.ascontiguousarray(skimage.data.astronaut()[:258, :258])
+    x2, x3 = bicubic_down_up(rgb, 2), bicubic_down_up(rgb, 3)
+    np.testing.assert_array_equal(restorer.restore(x3), OnnxRestorer(blurred, 1).restore(x3))
+    np.testing.assert_array_equal(restorer.restore(x2), OnnxRestorer(default, 1).restore(x2))
+    assert restorer.chosen == [1, 0, 1] and "deblur below textured" in restorer.info["blur"]
+
+
+def test_pair_refuses_a_blur_model_it_cannot_use_in_one_line(images: Path, models: tuple[Path, Path], tmp_path: Path) -> None:
+    default, alternate = models
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    far = write_luma_card(make_luma_onnx(elsewhere / "far.onnx"))
+    runner = CliRunner()
+    base = ["pair", "--default", str(default), "--alternate", str(alternate), "--name", "x", "--images", str(images)]
+    for args, needle in (
+        (["--blurred", str(far)], "is not beside the default's model"),
+        (["--blurred", str(alternate), "--blurred-target", "x4"], "blurred target 'x4' is not one of the benchmark's cases"),
+        (["--blurred", str(default.parent / "none.json")], "none.json"),
+        (["--blurred", str(alternate), "--name", "deblock"], "would overwrite one of its own cards"),
+    ):
+        result = runner.invoke(cli, [*base, *args])
+        assert result.exit_code == 1 and needle in result.output and "Traceback" not in result.output, result.output
+    assert not (default.parent / "x.json").exists()
+    with pytest.raises(ConfigError, match="give both the same step"):
+        PairConfig(default="a", alternate="b", name="c", blurred="d", blur_step=4)

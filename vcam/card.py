@@ -35,6 +35,7 @@ Y_BLACK, Y_SPAN = 16, 219
 
 SWITCH_STATISTICS = ("blockiness",)
 GATE_STATISTICS = ("textured",)
+BLUR_STATISTICS = ("textured",)
 
 
 class CardError(SharpCamError):
@@ -66,6 +67,18 @@ class GateSpec:
 
 
 @dataclass(frozen=True)
+class BlurSpec:
+    """A card's model for strongly blurred frames and when it runs: on frames the gate does not pass and the
+    switch leaves to the card's model, whose `statistic` (vcam/detect.py Texture at `step` grey levels) is below
+    `below` (a picture up-scaled ~x3 or defocused reads lower than one up-scaled x2)."""
+
+    card: "ModelCard"
+    statistic: str
+    step: int
+    below: float
+
+
+@dataclass(frozen=True)
 class ModelCard:
     """A verified card. value_max is 1.0 for value_range [0, 1] and 255.0 for [0, 255]; color_order is
     "RGB" or "BGR"; output_kind is "image" (the model returns the restored frame) or "residual" (the
@@ -89,6 +102,7 @@ class ModelCard:
     dtype: str = "float32"
     switch: SwitchSpec | None = None
     gate: GateSpec | None = None
+    blur: BlurSpec | None = None
 
     @property
     def channels(self) -> int:
@@ -97,7 +111,7 @@ class ModelCard:
     @property
     def info(self) -> dict[str, Any]:
         """What people read about the model: architecture, size, cost and scores."""
-        return {k: self.raw[k] for k in ("architecture", "params", "macs_per_pixel", "metrics", "switch", "gate") if k in self.raw}
+        return {k: self.raw[k] for k in ("architecture", "params", "macs_per_pixel", "metrics", "switch", "gate", "blur") if k in self.raw}
 
 
 def sha256_of(path: str | Path) -> str:
@@ -238,13 +252,16 @@ def _parse(raw: Any, card_path: Path, shown: Path, nested: bool = False) -> Mode
     )
     if "gate" in raw:
         if nested:
-            raise CardError(f"model card {shown} is a switch's alternate and has a gate of its own: the pair's card holds the gate")
+            raise CardError(f"model card {shown} is another card's second model and has a gate of its own: the pair's card holds the gate")
         card = dataclasses.replace(card, gate=_parse_gate(raw["gate"], card, shown))
-    if "switch" not in raw:
-        return card
-    if nested:
-        raise CardError(f"model card {shown} is a switch's alternate and has a switch of its own: an alternate must be a plain model card")
-    return dataclasses.replace(card, switch=_parse_switch(raw["switch"], card, shown))
+    if nested and ("switch" in raw or "blur" in raw):
+        own = "a switch" if "switch" in raw else "a blur model"
+        raise CardError(f"model card {shown} is another card's second model and has {own} of its own: it must be a plain model card")
+    if "switch" in raw:
+        card = dataclasses.replace(card, switch=_parse_switch(raw["switch"], card, shown))
+    if "blur" in raw:
+        card = dataclasses.replace(card, blur=_parse_blur(raw["blur"], card, shown))
+    return card
 
 
 def _parse_gate(spec: Any, card: ModelCard, shown: Path) -> GateSpec:
@@ -280,19 +297,40 @@ def _parse_switch(spec: Any, card: ModelCard, shown: Path) -> SwitchSpec:
     detail = spec.get("detail_below")
     if detail is not None and not (isinstance(detail, (int, float)) and not isinstance(detail, bool) and math.isfinite(detail) and detail > 0):
         raise CardError(f"model card {shown}: switch 'detail_below' {detail!r} must be a positive number: {fix}")
-    name = spec["model"]
+    other = _sibling_card(spec["model"], card, shown, "switch")
+    return SwitchSpec(card=other, statistic=statistic, period=period, above=float(above),
+                      detail_below=float(detail) if detail is not None else None)
+
+
+def _parse_blur(spec: Any, card: ModelCard, shown: Path) -> BlurSpec:
+    fix = "fix the card or write it again with `sharpcam-kd pair --blurred`"
+    if not isinstance(spec, dict) or not isinstance(spec.get("model"), str):
+        raise CardError(f"model card {shown}: 'blur' must be an object naming its model's card in 'model': {fix}")
+    statistic, step, below = spec.get("statistic"), spec.get("step"), spec.get("below")
+    if statistic not in BLUR_STATISTICS:
+        raise CardError(f"model card {shown}: blur statistic {statistic!r} is not one of {', '.join(BLUR_STATISTICS)}: {fix}")
+    if not (isinstance(step, int) and not isinstance(step, bool) and 1 <= step <= 255):
+        raise CardError(f"model card {shown}: blur step {step!r} must be a whole number of grey levels 1..255: {fix}")
+    if not (isinstance(below, (int, float)) and not isinstance(below, bool) and math.isfinite(below) and below > 0):
+        raise CardError(f"model card {shown}: blur 'below' {below!r} must be a positive number: {fix}")
+    other = _sibling_card(spec["model"], card, shown, "blur")
+    return BlurSpec(card=other, statistic=statistic, step=step, below=float(below))
+
+
+def _sibling_card(name: str, card: ModelCard, shown: Path, key: str) -> ModelCard:
+    """The plain card a pair's `key` ("switch" or "blur") names beside it, verified, with the same tensors."""
+    fix = "fix the card or write it again with `sharpcam-kd pair`"
     if Path(name).name != name or not name.endswith(".json") or name == card.card_path.name:
-        raise CardError(f"model card {shown}: switch model {name!r} must name another card (.json) in the same folder: {fix}")
+        raise CardError(f"model card {shown}: {key} model {name!r} must name another card (.json) in the same folder: {fix}")
     path = card.card_path.parent / name
     if not path.is_file():
-        raise CardError(f"model card {shown}: its switch's card {spec['model']} is missing: put it beside the card")
+        raise CardError(f"model card {shown}: its {key}'s card {name} is missing: put it beside the card")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CardError(f"cannot read model card {path} ({exc}), named by {shown.name}'s switch: re-export it") from None
+        raise CardError(f"cannot read model card {path} ({exc}), named by {shown.name}'s {key}: re-export it") from None
     other = _parse(raw, path, path, nested=True)
     if card.planes != "Y" or (other.planes, other.dtype, other.pad_multiple) != (card.planes, card.dtype, card.pad_multiple):
-        raise CardError(f"model card {shown}: a switch pairs two Y-plane models with the same dtype and pad multiple, "
+        raise CardError(f"model card {shown}: a {key} pairs two Y-plane models with the same dtype and pad multiple, "
                         f"not {card.planes} {card.dtype} /{card.pad_multiple} and {other.planes} {other.dtype} /{other.pad_multiple}: {fix}")
-    return SwitchSpec(card=other, statistic=statistic, period=period, above=float(above),
-                      detail_below=float(detail) if detail is not None else None)
+    return other

@@ -134,6 +134,10 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
             detail = f" and detail below {spec.detail_below:.2f}" if spec.detail_below is not None else ""
             log.info("  and %s (%s) for frames whose %s is above %.2f%s (a small encoded stream, up-scaled)",
                      engine.alternate.card.name, engine.alternate.card.precision, spec.statistic, spec.above, detail)
+        blur = engine.card.blur
+        if engine.blurred is not None and blur is not None:
+            log.info("  and %s (%s) for frames whose %s figure is below %.2f (strongly blurred)",
+                     engine.blurred.card.name, engine.blurred.card.precision, blur.statistic, blur.below)
         gate = engine.card.gate
         if gate is not None and cfg.sharp_gate:
             ratio = f" and re-blur ratio below {gate.reblur_below:.2f}" if gate.reblur_below is not None else ""
@@ -269,6 +273,9 @@ def bench(ctx: click.Context, size: str | None, clip: Path | None, paced_fps: fl
     if report["gate_frames"] is not None:
         modelled, passed = report["gate_frames"]
         click.echo(f"  gate: {passed} of {modelled + passed} frames were already sharp and passed through without the model")
+    if report["blur_frames"] is not None:
+        kept, blurred = report["blur_frames"]
+        click.echo(f"  blur: {blurred} of {kept + blurred} frames went to the model for strongly blurred frames")
     click.echo(f"  end-to-end: {report['fps']:.1f} fps, latency p50 {report['latency_p50_ms']:.1f} ms, p95 {report['latency_p95_ms']:.1f} ms")
     click.echo(f"  longest gap between frames {report['max_gap_ms']:.0f} ms, dropped {report['dropped']}, "
                f"RSS {report['rss_mb']:.0f} MB ({report['rss_growth_mb']:+.1f} MB), load {report['load_avg_1m']:.1f} on {report['cpu_count']} CPUs")

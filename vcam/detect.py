@@ -225,6 +225,7 @@ class SharpGate:
         self.step, self.above, self.reblur_below = step, above, reblur_below
         self.last = float("nan")  # the latest figure (for the stats line)
         self.last_ratio = float("nan")  # the latest re-blur ratio (measured only above `above`)
+        self.fresh = False  # whether `last` was measured on the latest plane given to `passes`
 
     @property
     def frames(self) -> list[int]:
@@ -246,7 +247,8 @@ class SharpGate:
 
     def passes(self, y_u8: np.ndarray) -> bool:
         """Whether this frame ((H, W) uint8 Y plane of the capture frame) passes through untouched."""
-        if self._state.due():
+        self.fresh = self._state.due()
+        if self.fresh:
             self.last = self._measure(y_u8)
             sharp = self.last > self.above
             if sharp and self.reblur_below is not None:  # the second figure only where the first says sharp
@@ -254,6 +256,45 @@ class SharpGate:
                 sharp = self.last_ratio < self.reblur_below
             self._state.decide(int(sharp))
         return bool(self._state.count())
+
+
+class BlurSwitch:
+    """Per frame, 0 (the model chosen so far) or 1 (the card's model for strongly blurred frames: a textured figure
+    below `below`; ~0.3-0.45 for a picture up-scaled x3, ~0.45-0.7 for one up-scaled x2). Checked and confirmed as
+    `BlockSwitch` is. `choose` may be given the figure of this very plane when the gate has just measured it, so
+    one measurement serves both. Call `choose` from one thread only."""
+
+    def __init__(self, width: int, height: int, step: int, below: float, every: int = 1, confirm: int = 1) -> None:
+        self._measure = Texture(width, height, step)
+        self._state = _Hysteresis(every, confirm)
+        self.step, self.below = step, below
+        self.last = float("nan")  # the latest figure (for the stats line)
+
+    @property
+    def active(self) -> int:
+        return self._state.active
+
+    @property
+    def changes(self) -> int:
+        return self._state.changes
+
+    @property
+    def frames(self) -> list[int]:
+        """Frames left to the model chosen before / sent to the blur model."""
+        return self._state.frames
+
+    def carry_on_from(self, previous: "BlurSwitch") -> None:
+        """Takes over a blur switch's state: a new processor for the same stream keeps its model."""
+        self._state.carry_on_from(previous._state)
+        self.last = previous.last
+
+    def choose(self, y_u8: np.ndarray, figure: float | None = None) -> int:
+        """1 if this frame ((H, W) uint8 Y plane of the capture frame) goes to the blur model; `figure`: its textured
+        figure at this step if already measured."""
+        if self._state.due():
+            self.last = self._measure(y_u8) if figure is None else figure
+            self._state.decide(int(self.last < self.below))
+        return self._state.count()
 
 
 class BlockSwitch:

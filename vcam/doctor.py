@@ -479,6 +479,8 @@ def check_model(model: str, provider: str) -> Check:
     files = card.onnx_path.name
     if loaded.alternate is not None:  # a model pair: both files were verified
         files += f" and {loaded.alternate.card.onnx_path.name} for blocky streams"
+    if loaded.blurred is not None:
+        files += f" and {loaded.blurred.card.onnx_path.name} for strongly blurred frames"
     return Check(name, OK, f"{card.name} ({files}, sha256 verified) runs on {provider}")
 
 

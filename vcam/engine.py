@@ -20,6 +20,8 @@ from vcam.card import ModelCard, read_card
 from vcam.config import MODEL_NONE, SharpCamError
 
 MODEL_PACKAGE = "sharpcam_models"
+# which of a card's models runs on a frame (`Engine.run_variant`): its own, its switch's alternate, its blur model
+VARIANT_DEFAULT, VARIANT_ALTERNATE, VARIANT_BLURRED = 0, 1, 2
 
 # --provider name -> onnxruntime execution provider.
 PROVIDER_NAMES = {
@@ -244,8 +246,9 @@ class Engine:
     the Y plane) and writes the model's output of the same shape and dtype into the preallocated
     `output_nchw`.
 
-    A card with a `switch` also loads its alternate (`alternate`, an Engine of the same tensors); which
-    of the two runs on a frame is the pre stage's choice (vcam/detect.py), `run_variant`'s `variant`.
+    A card with a `switch` also loads its alternate (`alternate`, an Engine of the same tensors), and one with a
+    `blur` its model for strongly blurred frames (`blurred`); which one runs on a frame is the pre stage's choice
+    (vcam/detect.py), `run_variant`'s `variant` (VARIANT_*).
     """
 
     def __init__(self, card: ModelCard, provider: str, threads: int) -> None:
@@ -253,6 +256,7 @@ class Engine:
 
         self.card = card
         self.alternate = Engine(card.switch.card, provider, threads) if card.switch is not None else None
+        self.blurred = Engine(card.blur.card, provider, threads) if card.blur is not None else None
         self.dtype = np.dtype(card.dtype)
         self.provider = provider.lower()
         self.threads = threads if threads > 0 else default_threads()
@@ -317,8 +321,10 @@ class Engine:
             )
 
     def run_variant(self, variant: int, input_nchw: np.ndarray, output_nchw: np.ndarray) -> None:
-        """`run` of this model (variant 0) or of its switch's alternate (1)."""
-        (self.alternate if variant and self.alternate is not None else self).run(input_nchw, output_nchw)
+        """`run` of this model (VARIANT_DEFAULT), its switch's alternate (VARIANT_ALTERNATE) or its blur model
+        (VARIANT_BLURRED); a variant the card lacks runs this model."""
+        chosen = self.alternate if variant == VARIANT_ALTERNATE else self.blurred if variant == VARIANT_BLURRED else None
+        (chosen or self).run(input_nchw, output_nchw)
 
     def run(self, input_nchw: np.ndarray, output_nchw: np.ndarray) -> None:
         """Runs the model on `input_nchw` into `output_nchw` (both C-contiguous (1, C, H, W) of card.dtype)."""

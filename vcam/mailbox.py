@@ -29,8 +29,8 @@ class Slot:
         carried: an upstream slot kept alive until this one is released, or None.
         tag: whatever the producer wants the consumer to know (the pipeline puts the
             FrameProcessor that filled the slot here), reset on acquire.
-        variant: which model of a switched pair the frame goes to (0: the card's own, 1: its
-            alternate; vcam/detect.py), or -1 (vcam.processor.PASS_THROUGH: a sharp frame the card's
+        variant: which of a card's models the frame goes to (vcam.engine.VARIANT_*: 0 the card's own,
+            1 its switch's alternate, 2 its blur model; vcam/detect.py), or -1 (vcam.processor.PASS_THROUGH: a sharp frame the card's
             gate leaves untouched, no model run), set by the pre stage, reset on acquire.
     """
 

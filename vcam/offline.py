@@ -169,6 +169,8 @@ def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: flo
         "switch_frames": list(proc.switch.frames) if (proc := pipeline.last_processor) is not None and proc.switch is not None else None,
         # a card with a gate: frames given to the model / passed through as already sharp
         "gate_frames": list(proc.gate.frames) if proc is not None and proc.gate is not None else None,
+        # a card with a blur model: frames left to the model chosen before / sent to the blur model
+        "blur_frames": list(proc.blur.frames) if proc is not None and proc.blur is not None else None,
         "cpu_count": os.cpu_count(),
         "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }

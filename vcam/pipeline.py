@@ -252,6 +252,10 @@ class Pipeline:
                         line += f" | sharp picture, passed through (textured {proc.gate.last:.2f})"
                     elif proc is not None and proc.switch is not None and math.isfinite(proc.switch.last):
                         line += f" | {proc.active_model} (blockiness {proc.switch.last:.2f})"
+                        if proc.blur is not None and math.isfinite(proc.blur.last):
+                            line += f" (textured {proc.blur.last:.2f})"
+                    elif proc is not None and proc.blur is not None and math.isfinite(proc.blur.last):
+                        line += f" | {proc.active_model} (textured {proc.blur.last:.2f})"
                     log.info("%s", line)
                     if self._notify is not None:
                         self._notify.status(line)
@@ -389,6 +393,10 @@ class Pipeline:
             "gate_passing": proc.gate.passing if proc is not None and proc.gate is not None else None,
             "gate_statistic": (proc.gate.last if proc is not None and proc.gate is not None
                                and math.isfinite(proc.gate.last) else None),
+            # a card with a blur model: whether frames go to it now, and the figure behind it
+            "blur_active": bool(proc.blur.active) if proc is not None and proc.blur is not None else None,
+            "blur_statistic": (proc.blur.last if proc is not None and proc.blur is not None
+                               and math.isfinite(proc.blur.last) else None),
             "strength": self.cfg.strength,
             "bypass": self.bypass,
             "model_scale": self.auto_scale,

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 
 from vcam.config import DaemonConfig
-from vcam.detect import Blockiness, BlockSwitch, SharpGate, Texture
-from vcam.engine import Engine
+from vcam.detect import Blockiness, BlockSwitch, BlurSwitch, SharpGate, Texture
+from vcam.engine import VARIANT_BLURRED, VARIANT_DEFAULT, Engine
 from vcam.mailbox import Slot, SlotPool
 from vcam.transforms import (FrameGeometry, LumaPostprocessor, LumaPreprocessor, Postprocessor, Preprocessor,
                              add_luma_change_u8, finish_u8, i420_to_bgr_u8)
@@ -50,6 +50,10 @@ class FrameProcessor:
     switch's hysteresis) skips the model and keeps its own Y; strength, unsharp and mirror apply as usual.
     With `--steady`, the steadied change is left as it was while the gate passes frames, so still pixels
     blend back into the model's change over a few frames when it resumes.
+
+    A card with a blur model (luma path): a frame the gate does not pass and the switch leaves to the card's
+    model goes to the blur model instead while its textured figure is below the card's cut (vcam/detect.py
+    BlurSwitch, the same hysteresis; the gate's figure is reused on the frames both measure).
     """
 
     def __init__(
@@ -85,6 +89,7 @@ class FrameProcessor:
         self._capture_bgr_u8: np.ndarray | None = None
         self.switch: BlockSwitch | None = None
         self.gate: SharpGate | None = None
+        self.blur: BlurSwitch | None = None
         if self.copy:
             unsharp = 0.0 if self.passthrough else cfg.unsharp
             self._unsharp = unsharp
@@ -122,6 +127,13 @@ class FrameProcessor:
                 old_gate = previous.gate if previous is not None else None
                 if old_gate is not None and (old_gate.step, old_gate.above, old_gate.reblur_below) == (gate.step, gate.above, gate.reblur_below):
                     self.gate.carry_on_from(old_gate)
+            blur = card.blur
+            if blur is not None and engine.blurred is not None and min(cw, ch) >= Texture.MIN_SIDE:
+                every, confirm = (1, 1) if picture else (cfg.switch_every, cfg.switch_confirm)
+                self.blur = BlurSwitch(cw, ch, blur.step, blur.below, every, confirm)
+                old_blur = previous.blur if previous is not None else None
+                if old_blur is not None and (old_blur.step, old_blur.below) == (blur.step, blur.below):
+                    self.blur.carry_on_from(old_blur)
         else:
             tensor_shape = self.geometry.tensor_shape
             self.pre = Preprocessor(self.geometry, card.color_order, card.value_max)
@@ -150,9 +162,14 @@ class FrameProcessor:
                 self.luma_pre.run_i420(frame_u8, pre_slot["i420"], pre_slot["input"])
             else:
                 self.luma_pre.run(frame_u8, pre_slot["i420"], pre_slot["input"])
-            # the gate first: while it passes frames through, the switch is neither measured nor counted
-            if not (self.gate is not None and self._gate(pre_slot)) and self.switch is not None:
+            # the gate first: while it passes frames through, the switches are neither measured nor counted;
+            # then the blockiness switch, then (on frames left to the card's model) the blur switch
+            if self.gate is not None and self._gate(pre_slot):
+                return
+            if self.switch is not None:
                 self._choose(pre_slot)
+            if self.blur is not None and pre_slot.variant == VARIANT_DEFAULT:
+                self._choose_blurred(pre_slot)
         elif not self.copy:
             self.pre.run(self._as_bgr(frame_u8), pre_slot["input"])
 
@@ -166,6 +183,17 @@ class FrameProcessor:
             spec = engine.card.switch
             cuts = f"cut {spec.above:.2f}" + (f", detail {switch.detail:.2f} (cut {spec.detail_below:.2f})" if spec.detail_below else "")
             log.info("%s %.2f (%s): model %s", spec.statistic, switch.last, cuts, self.active_model)
+
+    def _choose_blurred(self, pre_slot: Slot) -> None:
+        blur, gate = self.blur, self.gate
+        assert blur is not None
+        cw, ch = self.geometry.capture
+        changes = blur.changes
+        same_figure = gate is not None and gate.fresh and gate.step == blur.step
+        if blur.choose(pre_slot["i420"][:ch, :cw], gate.last if same_figure else None):
+            pre_slot.variant = VARIANT_BLURRED
+        if blur.changes != changes:  # a change of camera focus or stream, seconds apart: worth a line
+            log.info("textured %.2f (blur cut %.2f): model %s", blur.last, blur.below, self.active_model)
 
     def _gate(self, pre_slot: Slot) -> bool:
         """Whether the gate passes this frame through (and marks the slot so)."""
@@ -190,6 +218,8 @@ class FrameProcessor:
             return None
         if self.switch is not None and self.switch.active and self.engine.alternate is not None:
             return self.engine.alternate.card.name
+        if self.blur is not None and self.blur.active and self.engine.blurred is not None:
+            return self.engine.blurred.card.name
         return self.engine.card.name
 
     def _as_bgr(self, frame_u8: np.ndarray) -> np.ndarray:
