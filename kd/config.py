@@ -22,7 +22,10 @@ DEFAULT_EVAL_DIRS = tuple(str(SHARED_DATASETS / "eval" / n) for n in ("Set5", "S
 
 # TrainConfig's overrides of the webcam mix's probabilities: setting -> WebcamMix field
 _MIX_PROBABILITIES = {"webcam_p_jpeg": "p_jpeg", "webcam_p_jpeg_low_res": "p_jpeg_low_res",
-                      "webcam_p_clean_x2": "p_clean_x2", "webcam_p_resize": "p_resize", "webcam_p_h264": "p_h264"}
+                      "webcam_p_clean_x2": "p_clean_x2", "webcam_p_resize": "p_resize", "webcam_p_h264": "p_h264",
+                      "webcam_p_blur": "p_blur", "webcam_p_defocus": "p_defocus"}
+# ... and of its ranges: setting -> (WebcamMix field, the widest range it takes)
+_MIX_RANGES = {"webcam_blur_sigma": ("blur_sigma", 5.0), "webcam_defocus_radius": ("defocus_radius", 6.0)}
 
 
 # the webcam benchmark's cases a run can train on alone (webcam_case): patches are cut on a 2-pixel grid
@@ -93,6 +96,13 @@ class TrainConfig:
     # at a CRF in webcam_h264_crf mapped from the JPEG quality draw
     webcam_p_h264: float | None = None
     webcam_h264_crf: tuple[int, int] | None = None
+    # the mix's optical blur (on frames not down-scaled by more than x2.25): its odds, the share of it that is a disc
+    # (defocus) rather than a Gaussian, and the ranges of sigma and radius (px); for a model of strongly blurred
+    # frames (a card's blur model, sitting 15) that sees more and stronger blur than the default
+    webcam_p_blur: float | None = None
+    webcam_p_defocus: float | None = None
+    webcam_blur_sigma: tuple[float, float] | None = None
+    webcam_defocus_radius: tuple[float, float] | None = None
     # train on one of the webcam benchmark's fixed degradations (kd/degrade.py WEBCAM_BENCHMARK, e.g.
     # "x2+jpeg40") instead of the mix: a probe of what a design can reach on that case when trained for
     # nothing else, never a shipped model (its other cases go untrained; validation stays on plain x2, so
@@ -200,8 +210,12 @@ class TrainConfig:
             if (p := getattr(self, name)) is not None and not 0.0 <= p <= 1.0:
                 raise ConfigError(f"{name} must be a probability in [0, 1], got {p}")
         q = self.webcam_jpeg_quality
-        mix_set = [n for n in (*_MIX_PROBABILITIES, "webcam_jpeg_quality", "webcam_h264_crf", "webcam_scale")
+        mix_set = [n for n in (*_MIX_PROBABILITIES, *_MIX_RANGES, "webcam_jpeg_quality", "webcam_h264_crf", "webcam_scale")
                    if getattr(self, n) is not None]
+        for name, (_, widest) in _MIX_RANGES.items():
+            r = getattr(self, name)
+            if r is not None and not (len(r) == 2 and 0.0 < r[0] <= r[1] <= widest):
+                raise ConfigError(f"{name} must be [low, high] with 0 < low <= high <= {widest:g} px, got {list(r)}")
         if q is not None and not (len(q) == 2 and 1 <= q[0] <= q[1] <= 100):
             raise ConfigError(f"webcam_jpeg_quality must be [low, high] with 1 <= low <= high <= 100, got {list(q)}")
         sc = self.webcam_scale
@@ -271,6 +285,9 @@ class TrainConfig:
             overrides["scale"] = (float(self.webcam_scale[0]), float(self.webcam_scale[1]))
         if self.webcam_h264_crf is not None:
             overrides["h264_crf"] = (int(self.webcam_h264_crf[0]), int(self.webcam_h264_crf[1]))
+        for name, (field, _) in _MIX_RANGES.items():
+            if (r := getattr(self, name)) is not None:
+                overrides[field] = (float(r[0]), float(r[1]))
         return WebcamMix(**overrides)
 
     def model_args(self) -> tuple[str, dict[str, Any]]:

@@ -357,6 +357,18 @@ def test_webcam_mix_overrides_reach_the_degradation():
         TrainConfig(webcam=True, webcam_scale=(1.0, 2.0))
     with pytest.raises(ConfigError, match="webcam = true"):
         TrainConfig(webcam_scale=(1.5, 3.5))
+    mix = TrainConfig(webcam=True, webcam_p_blur=0.9, webcam_p_defocus=0.5, webcam_blur_sigma=(1.2, 2.2),
+                      webcam_defocus_radius=(1.5, 3.2)).webcam_mix()
+    assert (mix.p_blur, mix.p_defocus, mix.blur_sigma, mix.defocus_radius) == (0.9, 0.5, (1.2, 2.2), (1.5, 3.2))
+    assert mix.p_noise == WebcamMix().p_noise
+    with pytest.raises(ConfigError, match="webcam_p_defocus must be a probability"):
+        TrainConfig(webcam=True, webcam_p_defocus=1.5)
+    with pytest.raises(ConfigError, match=r"webcam_defocus_radius must be \[low, high\] with 0 < low <= high <= 6 px"):
+        TrainConfig(webcam=True, webcam_defocus_radius=(3.0, 1.0))
+    with pytest.raises(ConfigError, match="webcam_blur_sigma must be"):
+        TrainConfig(webcam=True, webcam_blur_sigma=(0.0, 1.0))
+    with pytest.raises(ConfigError, match="webcam = true"):
+        TrainConfig(webcam_blur_sigma=(1.0, 2.0))
 
 
 def test_h264_in_the_mix_without_pyav_is_one_line_naming_the_extra(monkeypatch):
