@@ -1,6 +1,6 @@
-"""The table of runs/bench_s14.sh and runs/bench_s14b.sh from their `sharpcam bench --json` files
+"""The table of runs/bench_s14.sh, runs/bench_s14b.sh and runs/bench_s15.sh from their `sharpcam bench --json` files
 (<model>_<clip>_r<round>.json): per model and clip, the range over the rounds of the output rate, the whole process's
-CPU and the share of frames the card's gate passed through.
+CPU, the share of frames the card's gate passed through and (sitting 15) the share its blur model took.
 python runs/bench_gate_table.py runs/bench/s14"""
 import json
 import sys
@@ -18,9 +18,15 @@ def span(values, fmt):
     return lo if lo == hi else f"{lo}-{hi}"
 
 
-print("| model | clip | output fps | CPU cores (whole process) | frames passed through by the gate |")
-print("|---|---|---|---|---|")
+# a column for a card's blur model only where one ran (sitting 15), so the older tables come out as they were
+blur_column = any(r.get("blur_frames") for rs in runs.values() for r in rs)
+print("| model | clip | output fps | CPU cores (whole process) | frames passed through by the gate |" + (" frames to the blur model |" if blur_column else ""))
+print("|---|---|---|---|---|" + ("---|" if blur_column else ""))
 for (model, kind), rs in runs.items():
     gate = [r["gate_frames"] for r in rs if r.get("gate_frames")]
     passed = span([g[1] / max(1, sum(g)) * 100 for g in gate], "{:.0f}") + " %" if gate else "-"
-    print(f"| {model} | {kind} | {span([r['fps'] for r in rs], '{:.1f}')} | {span([r['cpu_cores'] for r in rs], '{:.2f}')} | {passed} |")
+    line = f"| {model} | {kind} | {span([r['fps'] for r in rs], '{:.1f}')} | {span([r['cpu_cores'] for r in rs], '{:.2f}')} | {passed} |"
+    if blur_column:
+        blur = [r["blur_frames"] for r in rs if r.get("blur_frames")]
+        line += (span([b[1] / max(1, sum(b)) * 100 for b in blur], "{:.0f}") + " %" if blur else "-") + " |"
+    print(line)

@@ -8,7 +8,7 @@ Streams (first 60 frames; the shared clips at <= 640 px wide, as `kd evaluate --
 - the still scenes of scikit-image's photos with sensor noise per frame (runs/unseen_s11.py), a third of the size
   through H.264 CRF 23, up x3.
 Per stream and card: Y-PSNR gain over the input (dB) / still-area flicker (1.00 = none added), and the frames that went
-to the card's blur model. Writes runs/eval/blurred-s15.md, or OUT.md.
+to the card's blur model and its alternate, and that its gate passed. Writes runs/eval/blurred-s15.md, or OUT.md.
 python runs/blurred_s15.py [--out OUT] CARD.json [MORE_CARDS ...]
 """
 from __future__ import annotations
@@ -26,9 +26,8 @@ from kd.degrade import modcrop  # noqa: E402
 from kd.metrics import shave, y_channel_f64  # noqa: E402
 from kd.webcam import SHAVE, read_clip, still_flicker, y_scores  # noqa: E402
 from vcam.config import DaemonConfig  # noqa: E402
-from vcam.engine import load_engine  # noqa: E402
-from vcam.processor import FrameProcessor  # noqa: E402
 from h264_s9 import command_line, degrade, out_argument, write_table  # noqa: E402
+from steady_s11 import run_stream  # noqa: E402
 from unseen_s11 import STILL, photo_rgb_u8, still_clip  # noqa: E402
 
 FRAMES = 60
@@ -38,22 +37,6 @@ def down_up(frames: list[np.ndarray], factor: int) -> list[np.ndarray]:
     h, w = frames[0].shape[:2]
     return [cv2.resize(cv2.resize(f, (w // factor, h // factor), interpolation=cv2.INTER_AREA), (w, h),
                        interpolation=cv2.INTER_CUBIC) for f in frames]
-
-
-def run_stream(card: str, frames_rgb: list[np.ndarray]) -> tuple[list[np.ndarray], str]:
-    """The frames (RGB uint8) through the runtime's frame processor as one stream -> (RGB uint8 frames, a note of
-    the frames its blur model took)."""
-    h, w = frames_rgb[0].shape[:2]
-    cfg = DaemonConfig(model=card, threads=2)
-    proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", cfg.threads), (w, h), offline=True)
-    out, bgr = proc.new_output(), np.empty((h, w, 3), np.uint8)
-    result = []
-    for f in frames_rgb:
-        src = np.ascontiguousarray(f[:, :, ::-1])
-        proc.process(src, out)
-        result.append(proc.to_bgr(out, bgr, src)[:, :, ::-1].copy())
-    note = f" ({proc.blur.frames[1]}/{sum(proc.blur.frames)} blur)" if proc.blur is not None else ""
-    return result, note
 
 
 DEFAULT_OUT = Path("runs/eval/blurred-s15.md")
@@ -75,14 +58,20 @@ def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
     rows: dict[str, dict[str, str]] = {Path(c).stem: {} for c in cards}
     for card in cards:
         for name, (lq, y_refs) in streams.items():
-            result, note = run_stream(card, lq)
+            procs: list = []
+            result = run_stream(card, DaemonConfig().steady, lq, procs)
+            blur, switch, gate = procs[0].blur, procs[0].switch, procs[0].gate
+            counts = [f"{blur.frames[1]} blur"] if blur is not None else []
+            counts += [f"{switch.frames[1]} alt."] if switch is not None and switch.frames[1] else []
+            counts += [f"{gate.frames[1]} passed"] if gate is not None and gate.frames[1] else []
+            note = f" ({', '.join(counts)} of {len(lq)})" if counts else ""
             gain = np.mean([y_scores(o, y)[0] - y_scores(f, y)[0] for o, f, y in zip(result, lq, y_refs)])
             rows[Path(card).stem][name] = f"{gain:+.2f} / {still_flicker(lq, result, cfg.still_threshold):.2f}{note}"
         print(f"{card} done", file=sys.stderr)
     by_stream = {name: {label: rows[label][name] for label in rows} for name in streams}
     write_table("# The runtime on strongly blurred streams (vcam FrameProcessor, default steadying and hysteresis)", by_stream,
                 f"Per stream: Y-PSNR gain over the input (dB) against its sharp frames / still-area flicker (1.00 = none added); "
-                f"(n/m blur): frames the card's blur model took. First {FRAMES} frames, clips at <= {cfg.clip_max_width} px wide; "
+                f"(n blur, k alt., j passed of m): frames the card's blur model, its alternate took, and its gate passed. First {FRAMES} frames, clips at <= {cfg.clip_max_width} px wide; "
                 "x3: area down, bicubic up; + h264: encoded by libx264 at a third of the size.",
                 command_line("blurred_s15.py", cards, out, DEFAULT_OUT), out)
 

@@ -35,8 +35,9 @@ from unseen_s11 import STILL, photo_rgb_u8, still_clip  # noqa: E402
 FRAMES = 60
 
 
-def run_stream(card: str, steady: float, frames_rgb: list[np.ndarray]) -> list[np.ndarray]:
-    """The frames (RGB uint8) through the runtime's frame processor as one stream -> RGB uint8."""
+def run_stream(card: str, steady: float, frames_rgb: list[np.ndarray], processors: list | None = None) -> list[np.ndarray]:
+    """The frames (RGB uint8) through the runtime's frame processor as one stream -> RGB uint8 (the processor is
+    appended to `processors` if given, for its switches' counts)."""
     h, w = frames_rgb[0].shape[:2]
     cfg = DaemonConfig(model=card, steady=steady, threads=2)
     proc = FrameProcessor(cfg, load_engine(cfg.model, "cpu", cfg.threads), (w, h), offline=True)
@@ -46,6 +47,8 @@ def run_stream(card: str, steady: float, frames_rgb: list[np.ndarray]) -> list[n
         src = np.ascontiguousarray(f[:, :, ::-1])
         proc.process(src, out)
         result.append(proc.to_bgr(out, bgr, src)[:, :, ::-1].copy())
+    if processors is not None:
+        processors.append(proc)
     return result
 
 

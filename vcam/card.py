@@ -264,6 +264,18 @@ def _parse(raw: Any, card_path: Path, shown: Path, nested: bool = False) -> Mode
     return card
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_positive(value: Any) -> bool:
+    return _is_number(value) and value > 0
+
+
+def _is_grey_step(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 255
+
+
 def _parse_gate(spec: Any, card: ModelCard, shown: Path) -> GateSpec:
     fix = "fix the card or write it again with `sharpcam-kd pair`"
     if not isinstance(spec, dict):
@@ -273,12 +285,12 @@ def _parse_gate(spec: Any, card: ModelCard, shown: Path) -> GateSpec:
         raise CardError(f"model card {shown}: a gate needs a Y-plane model, not {card.planes}: {fix}")
     if statistic not in GATE_STATISTICS:
         raise CardError(f"model card {shown}: gate statistic {statistic!r} is not one of {', '.join(GATE_STATISTICS)}: {fix}")
-    if not (isinstance(step, int) and not isinstance(step, bool) and 1 <= step <= 255):
+    if not _is_grey_step(step):
         raise CardError(f"model card {shown}: gate step {step!r} must be a whole number of grey levels 1..255: {fix}")
-    if not (isinstance(above, (int, float)) and not isinstance(above, bool) and math.isfinite(above) and above > 0):
+    if not _is_positive(above):
         raise CardError(f"model card {shown}: gate 'above' {above!r} must be a positive number: {fix}")
     reblur = spec.get("reblur_below")
-    if reblur is not None and not (isinstance(reblur, (int, float)) and not isinstance(reblur, bool) and math.isfinite(reblur) and reblur > 0):
+    if reblur is not None and not _is_positive(reblur):
         raise CardError(f"model card {shown}: gate 'reblur_below' {reblur!r} must be a positive number: {fix}")
     return GateSpec(statistic=statistic, step=step, above=float(above), reblur_below=float(reblur) if reblur is not None else None)
 
@@ -292,10 +304,10 @@ def _parse_switch(spec: Any, card: ModelCard, shown: Path) -> SwitchSpec:
         raise CardError(f"model card {shown}: switch statistic {statistic!r} is not one of {', '.join(SWITCH_STATISTICS)}: {fix}")
     if not (isinstance(period, int) and not isinstance(period, bool) and 2 <= period <= 64 and period % 2 == 0):
         raise CardError(f"model card {shown}: switch period {period!r} must be an even number of pixels 2..64: {fix}")
-    if not (isinstance(above, (int, float)) and not isinstance(above, bool) and math.isfinite(above)):
+    if not _is_number(above):
         raise CardError(f"model card {shown}: switch 'above' {above!r} must be a number: {fix}")
     detail = spec.get("detail_below")
-    if detail is not None and not (isinstance(detail, (int, float)) and not isinstance(detail, bool) and math.isfinite(detail) and detail > 0):
+    if detail is not None and not _is_positive(detail):
         raise CardError(f"model card {shown}: switch 'detail_below' {detail!r} must be a positive number: {fix}")
     other = _sibling_card(spec["model"], card, shown, "switch")
     return SwitchSpec(card=other, statistic=statistic, period=period, above=float(above),
@@ -309,9 +321,9 @@ def _parse_blur(spec: Any, card: ModelCard, shown: Path) -> BlurSpec:
     statistic, step, below = spec.get("statistic"), spec.get("step"), spec.get("below")
     if statistic not in BLUR_STATISTICS:
         raise CardError(f"model card {shown}: blur statistic {statistic!r} is not one of {', '.join(BLUR_STATISTICS)}: {fix}")
-    if not (isinstance(step, int) and not isinstance(step, bool) and 1 <= step <= 255):
+    if not _is_grey_step(step):
         raise CardError(f"model card {shown}: blur step {step!r} must be a whole number of grey levels 1..255: {fix}")
-    if not (isinstance(below, (int, float)) and not isinstance(below, bool) and math.isfinite(below) and below > 0):
+    if not _is_positive(below):
         raise CardError(f"model card {shown}: blur 'below' {below!r} must be a positive number: {fix}")
     other = _sibling_card(spec["model"], card, shown, "blur")
     return BlurSpec(card=other, statistic=statistic, step=step, below=float(below))

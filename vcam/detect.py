@@ -211,11 +211,31 @@ class _Hysteresis:
         return self.active
 
 
-class SharpGate:
+class _Checked:
+    """What a per-frame choice with hysteresis (`_state`) reports: the side it is on, how often it changed, and the
+    frames counted on each side."""
+
+    _state: _Hysteresis
+
+    @property
+    def active(self) -> int:
+        return self._state.active
+
+    @property
+    def changes(self) -> int:
+        return self._state.changes
+
+    @property
+    def frames(self) -> list[int]:
+        return self._state.frames
+
+
+class SharpGate(_Checked):
     """Per frame, whether the picture is already sharp (its textured figure above `above` and, with `reblur_below`,
     its re-blur ratio below that), so that the model's change is left out (and the model not run). Checked on every
     `every`-th frame; it changes side only after `confirm` checks in a row on the other side of the cuts, so a stream
-    near a cut does not blink between sharpened and not. Call `passes` from one thread only."""
+    near a cut does not blink between sharpened and not. `frames`: frames given to the model / passed through. Call
+    `passes` from one thread only."""
 
     def __init__(self, width: int, height: int, step: int, above: float, every: int = 1, confirm: int = 1,
                  reblur_below: float | None = None) -> None:
@@ -226,15 +246,6 @@ class SharpGate:
         self.last = float("nan")  # the latest figure (for the stats line)
         self.last_ratio = float("nan")  # the latest re-blur ratio (measured only above `above`)
         self.fresh = False  # whether `last` was measured on the latest plane given to `passes`
-
-    @property
-    def frames(self) -> list[int]:
-        """Frames given to the model / passed through."""
-        return self._state.frames
-
-    @property
-    def changes(self) -> int:
-        return self._state.changes
 
     @property
     def passing(self) -> bool:
@@ -258,30 +269,18 @@ class SharpGate:
         return bool(self._state.count())
 
 
-class BlurSwitch:
+class BlurSwitch(_Checked):
     """Per frame, 0 (the model chosen so far) or 1 (the card's model for strongly blurred frames: a textured figure
     below `below`; ~0.3-0.45 for a picture up-scaled x3, ~0.45-0.7 for one up-scaled x2). Checked and confirmed as
-    `BlockSwitch` is. `choose` may be given the figure of this very plane when the gate has just measured it, so
-    one measurement serves both. Call `choose` from one thread only."""
+    `BlockSwitch` is; `frames`: frames left to the model chosen before / sent to the blur model. `choose` may be
+    given the figure of this very plane when the gate has just measured it, so one measurement serves both. Call
+    `choose` from one thread only."""
 
     def __init__(self, width: int, height: int, step: int, below: float, every: int = 1, confirm: int = 1) -> None:
         self._measure = Texture(width, height, step)
         self._state = _Hysteresis(every, confirm)
         self.step, self.below = step, below
         self.last = float("nan")  # the latest figure (for the stats line)
-
-    @property
-    def active(self) -> int:
-        return self._state.active
-
-    @property
-    def changes(self) -> int:
-        return self._state.changes
-
-    @property
-    def frames(self) -> list[int]:
-        """Frames left to the model chosen before / sent to the blur model."""
-        return self._state.frames
 
     def carry_on_from(self, previous: "BlurSwitch") -> None:
         """Takes over a blur switch's state: a new processor for the same stream keeps its model."""
@@ -297,14 +296,15 @@ class BlurSwitch:
         return self._state.count()
 
 
-class BlockSwitch:
+class BlockSwitch(_Checked):
     """Per frame, 0 (the card's model) or 1 (its alternate, for frames whose blockiness is above `cut` and,
     with `detail_below`, whose detail is below that).
 
     The statistic is taken on every `every`-th frame only, and the choice changes only after `confirm`
     checks in a row on the other side of the cut: a stream is small-and-up-scaled for seconds at a
     time, and a model that changes with every frame near the cut would flicker between two looks. The
-    first check decides at once (a single picture has no history). Call `choose` from one thread only.
+    first check decides at once (a single picture has no history). `frames`: frames sent to the card's model / to
+    its alternate. Call `choose` from one thread only.
     """
 
     def __init__(self, width: int, height: int, period: int, cut: float, every: int = 1, confirm: int = 1,
@@ -313,19 +313,6 @@ class BlockSwitch:
         self._measure = Blockiness(width, height, period)
         self.period, self.cut, self.every, self.confirm, self.detail_below = period, cut, every, confirm, detail_below
         self.last = float("nan")  # the latest blockiness (for the stats line)
-
-    @property
-    def active(self) -> int:
-        return self._state.active
-
-    @property
-    def changes(self) -> int:
-        return self._state.changes
-
-    @property
-    def frames(self) -> list[int]:
-        """Frames sent to the card's model / to its alternate."""
-        return self._state.frames
 
     def carry_on_from(self, previous: "BlockSwitch") -> None:
         """Takes over a switch's state (its model, checks in a row, counts): a new processor for the same

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sitting 15: the card with a blur model (runs/onnx/s15-pair-blur.json, runs/results_s15.sh) end to end (`sharpcam bench`,
+# the whole pipeline, --steady at its default), interleaved in three rounds with the same card without it
+# (runs/onnx/s14-pair-gated2.json, the shipped halves and cuts), the order rotating per round, on talking_720p.mp4 as it
+# is, as a small JPEG stream up-scaled (runs/blocky_720p.py) and strongly blurred (runs/blurred_720p.py), at 30 fps.
+# Run with nothing else on the machine.
+# bash runs/bench_s15.sh [OUT_DIR]   (default runs/bench/s15)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-runs/bench/s15}
+rm -rf "$out" && mkdir -p "$out"
+tmp=$(mktemp -d)
+python runs/blocky_720p.py "$tmp/blocky_720p.mkv"
+python runs/blurred_720p.py "$tmp/blurred_720p.mkv"
+specs=("blur|runs/onnx/s15-pair-blur.json" "noblur|runs/onnx/s14-pair-gated2.json")
+for r in 1 2 3; do
+    for i in 0 1; do
+        spec=${specs[$(( (i + r - 1) % 2 ))]}
+        IFS='|' read -r n m <<< "$spec"
+        sharpcam bench --model "$m" --clip ../shared/video/talking_720p.mp4 --fps 30 --duration 15 --json > "$out/${n}_720p30_r$r.json"
+        sharpcam bench --model "$m" --clip "$tmp/blocky_720p.mkv" --fps 30 --duration 15 --json > "$out/${n}_720p30-blocky_r$r.json"
+        sharpcam bench --model "$m" --clip "$tmp/blurred_720p.mkv" --fps 30 --duration 15 --json > "$out/${n}_720p30-blurred_r$r.json"
+    done
+done
+rm -rf "$tmp"
+{ lscpu | grep "Model name"; python runs/bench_gate_table.py "$out"; } | tee "$out/table.md"
