@@ -44,3 +44,6 @@ python runs/steady_s11.py --out runs/eval/steady-s15-pairs $pairs
 python runs/blurred_s15.py --out runs/eval/blurred-s15 $pairs
 # 5. Line art up-scaled
 python runs/lineart_s14.py --out runs/eval/lineart-s15 runs/onnx/s15-pair-blur.json runs/onnx/s14-pair-gated2.json
+# 6. Added after the figures above were read (reported, not part of this rule; part of the next one): blur without
+#    down-scaling, where the blur model also takes frames
+python runs/defocus_s15.py --out runs/eval/defocus-s15 $pairs
