@@ -457,8 +457,8 @@ class WebcamBenchConfig:
 @dataclass(frozen=True)
 class PairConfig:
     """`kd pair`: a card that switches per frame from `default` to `alternate` above a blockiness cut and
-    below a detail cut, and passes frames through above a textured cut (the gate), all chosen on the training
-    split (kd/switch.py)."""
+    below a detail cut, passes frames through above a textured cut (the gate) and, with `blurred`, sends frames
+    below a lower textured cut to that third model, all chosen on the training split (kd/switch.py)."""
 
     default: str = ""  # the plain model's card
     alternate: str = ""  # the specialist's card, in the same folder

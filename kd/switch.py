@@ -55,14 +55,16 @@ def y_plane_u8(rgb_u8: np.ndarray) -> np.ndarray:
 CLEAN = "clean"  # the training picture itself: sharp, never up-scaled
 
 
-def case_statistics(files: list[Path], period: int, seed: int, gate_step: int = 0, progress: bool = True) -> dict[str, np.ndarray]:
+def case_statistics(files: list[Path], period: int, seed: int, gate_step: int = 0, progress: bool = True,
+                    sharp_cases: bool | None = None) -> dict[str, np.ndarray]:
     """(blockiness, detail, textured at `gate_step`, re-blur ratio at `gate_step`) of every image under each of the
-    benchmark's degradations (seeded as the benchmark), as it is (CLEAN) and, with a `gate_step`, under SHARP_CASES:
-    an (images, 4) array per case (the last two nan without a gate_step)."""
+    benchmark's degradations (seeded as the benchmark), as it is (CLEAN) and under SHARP_CASES (`sharp_cases`, by
+    default with a `gate_step`): an (images, 4) array per case (the last two nan without a gate_step)."""
     from kd.evaluate import as_rgb_u8, load_hr_u8
     from kd.webcam import degraded_inputs, image_seed
 
-    cases = [*WEBCAM_BENCHMARK, CLEAN, *(SHARP_CASES if gate_step else ())]
+    sharp_cases = bool(gate_step) if sharp_cases is None else sharp_cases
+    cases = [*WEBCAM_BENCHMARK, CLEAN, *(SHARP_CASES if sharp_cases else ())]
     out: dict[str, list[tuple[float, ...]]] = {d: [] for d in cases}
     for f in tqdm(files, desc="figures on the training split", unit="img", disable=not progress, file=sys.stderr, dynamic_ncols=True):
         hr = modcrop(as_rgb_u8(load_hr_u8(f)), 6)
@@ -71,7 +73,7 @@ def case_statistics(files: list[Path], period: int, seed: int, gate_step: int = 
                             f"(at least {MIN_PERIODS * period} px a side): leave it out of the list")
         name = f"train/{f.name}"
         inputs = {**degraded_inputs(hr, name, seed), CLEAN: hr}
-        if gate_step:
+        if sharp_cases:
             inputs |= {c: fn(hr, image_seed(name, c, seed)) for c, fn in SHARP_CASES.items()}
         for d, lq in inputs.items():
             y = y_plane_u8(lq)
@@ -115,13 +117,13 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         if blurred_card.resolve().parent != folder:
             raise PairError(f"the blurred frames' model {blurred_card} is not beside the default's model in {folder}: quantize or "
                             "export it there (`sharpcam-kd quantize --out` / `export --out`), a pair's cards ship together")
-        if "switch" in blurred_raw or "blur" in blurred_raw:
-            raise PairError("the blurred frames' model must be a plain model card, and this one already has a switch: pass the plain card")
+        if own := [k for k in ("switch", "blur") if k in blurred_raw]:
+            raise PairError(f"the blurred frames' model must be a plain model card, and this one already has a {own[0]}: pass the plain card")
         if cfg.blurred_target not in WEBCAM_BENCHMARK:
             raise PairError(f"blurred target {cfg.blurred_target!r} is not one of the benchmark's cases ({', '.join(WEBCAM_BENCHMARK)}): "
                             "pass one of them")
-    if "switch" in default or "switch" in alternate or "blur" in default or "blur" in alternate:
-        raise PairError("a pair is made of two plain model cards, and one of these already has a switch: pass the plain cards")
+    if own := [k for k in ("switch", "blur") if k in default or k in alternate]:
+        raise PairError(f"a pair is made of two plain model cards, and one of these already has a {own[0]}: pass the plain cards")
     if cfg.target not in WEBCAM_BENCHMARK:
         raise PairError(f"target {cfg.target!r} is not one of the benchmark's cases ({', '.join(WEBCAM_BENCHMARK)}): pass one of them")
     path = folder / f"{cfg.name}.json"
@@ -130,7 +132,8 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         raise PairError(f"the pair's name {cfg.name} would overwrite one of its own cards: pass another --name")
     files = read_list_file(cfg.images)
     try:
-        stats = case_statistics(files, cfg.period, cfg.seed, cfg.gate_step or (cfg.blur_step if cfg.blurred else 0), progress)
+        stats = case_statistics(files, cfg.period, cfg.seed, cfg.gate_step or (cfg.blur_step if cfg.blurred else 0), progress,
+                                sharp_cases=bool(cfg.gate_step))
     except ImportError as e:  # the H.264 sharp case needs PyAV
         raise PairError(f"the gate's sharp pictures need PyAV ({e}): pip install -e '.[video]', or pass --gate-step 0 for no gate") from None
     others = [stats[d] for d in WEBCAM_BENCHMARK if d != cfg.target]  # the gate's sharp cases have no say here
@@ -168,9 +171,14 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         }
     blur: dict[str, Any] | None = None
     if blurred_card is not None:
-        # the target at or below best_cut's value, the rest above; the card's cut is strict ("below"), so just over it
+        # best_cut puts the target at or below its value and the rest above; the card's cut is strict ("below"), so it
+        # goes between that value and the next figure above it (rounded to 4 places where that still lies between)
         others = np.concatenate([stats[d][:, 2] for d in WEBCAM_BENCHMARK if d != cfg.blurred_target])
-        below = round(math.floor(best_cut(others, stats[cfg.blurred_target][:, 2]) * 1e4) / 1e4 + 1e-4, 4)
+        at = best_cut(others, stats[cfg.blurred_target][:, 2])
+        figures = np.concatenate([v[:, 2] for v in stats.values()])
+        over = figures[figures > at]
+        mid = (at + float(over.min())) / 2 if over.size else at + 1e-4
+        below = round(mid, 4) if at < round(mid, 4) <= (float(over.min()) if over.size else math.inf) else mid
         gated = {d: passed[d] if cfg.gate_step else np.zeros(len(v), bool) for d, v in stats.items()}
         left = {d: ~((v[:, 0] > cut) & (v[:, 1] < detail)) & ~gated[d] for d, v in stats.items()}
         blur = {
@@ -283,8 +291,8 @@ class SwitchedRestorer:
               "figure). [default: none]")
 @click.option("--blurred-target", help="The benchmark case the blurred frames' model is for. [default: x3]")
 def pair_command(config, **flags) -> None:
-    """Write a model card that switches per frame between two Y-plane models by a blockiness cut, and leaves
-    frames that are already sharp alone (its gate)."""
+    """Write a model card that switches per frame between two Y-plane models by a blockiness cut, leaves frames
+    that are already sharp alone (its gate) and, with --blurred, sends strongly blurred frames to a third model."""
     try:
         cfg = merge(PairConfig, config, flags, section="pair")
         path, card = make_pair(cfg)

@@ -20,13 +20,14 @@ def span(values, fmt):
 
 # a column for a card's blur model only where one ran (sitting 15), so the older tables come out as they were
 blur_column = any(r.get("blur_frames") for rs in runs.values() for r in rs)
-print("| model | clip | output fps | CPU cores (whole process) | frames passed through by the gate |" + (" frames to the blur model |" if blur_column else ""))
+print("| model | clip | output fps | CPU cores (whole process) | frames passed through by the gate |" + (" frames to the blur model (of all) |" if blur_column else ""))
 print("|---|---|---|---|---|" + ("---|" if blur_column else ""))
 for (model, kind), rs in runs.items():
     gate = [r["gate_frames"] for r in rs if r.get("gate_frames")]
     passed = span([g[1] / max(1, sum(g)) * 100 for g in gate], "{:.0f}") + " %" if gate else "-"
     line = f"| {model} | {kind} | {span([r['fps'] for r in rs], '{:.1f}')} | {span([r['cpu_cores'] for r in rs], '{:.2f}')} | {passed} |"
     if blur_column:
-        blur = [r["blur_frames"] for r in rs if r.get("blur_frames")]
-        line += (span([b[1] / max(1, sum(b)) * 100 for b in blur], "{:.0f}") + " %" if blur else "-") + " |"
+        # of every frame the pre stage saw (the gate's count), not only those the gate and the switch left to it
+        blur = [(r["blur_frames"][1], sum(r["gate_frames"] or r["blur_frames"])) for r in rs if r.get("blur_frames")]
+        line += (span([b / max(1, n) * 100 for b, n in blur], "{:.0f}") + " %" if blur else "-") + " |"
     print(line)

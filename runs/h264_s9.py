@@ -78,7 +78,8 @@ def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
     write_table("# A model pair on real H.264 (libx264), the shared clips' first frames as the reference", rows,
                 f"Y-PSNR gain over the decoded input (dB) / still-area flicker, first {FRAMES} frames of each clip at <= "
                 f"{cfg.clip_max_width} px wide; x2: encoded at half size, up-scaled x2 (bicubic). (n/m alt.): frames the "
-                "pair's switch sent to its alternate (per frame, no hysteresis).",
+                "pair's switch sent to its alternate (per frame, no hysteresis)."
+                + (" (..., k blur): frames a card's blur model took." if any(getattr(m, "blur", None) for m in methods) else ""),
                 command_line("h264_s9.py", cards, out, DEFAULT_OUT), out)
 
 

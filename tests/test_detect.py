@@ -228,9 +228,16 @@ def test_the_blur_switch_confirms_changes_and_takes_the_gate_figure_when_given()
     later = BlurSwitch(w, h, 8, BLUR_CUT, every=1, confirm=2)
     later.carry_on_from(switch)  # a new processor for the same stream: no fresh first decision
     assert later.choose(x3) == 0 and later.frames == [2, 4]
-    # a figure already measured on this plane (the gate's) is used as it is, not measured again
-    given = BlurSwitch(w, h, 8, BLUR_CUT)
-    assert given.choose(x2, figure=0.2) == 1 and given.last == 0.2
+    # following a gate: its figure decides on the frames it measured, the side is kept on the others
+    follower = BlurSwitch(w, h, 8, BLUR_CUT, confirm=2, follows_gate=True)
+    assert [follower.follow(f) for f in (0.2, None, 0.6, None, 0.6)] == [1, 1, 1, 1, 0] and follower.last == 0.6
+    with pytest.raises(RuntimeError, match="follows a gate's figure"):
+        follower.choose(x2)
+    # a switch that was never asked (behind a gate that passed every frame) leaves nothing to carry: the next one's
+    # first check still decides at once, on its cadence's first frame
+    unasked, fresh = BlurSwitch(w, h, 8, BLUR_CUT, every=3, confirm=3), BlurSwitch(w, h, 8, BLUR_CUT, every=3, confirm=3)
+    fresh.carry_on_from(unasked)
+    assert fresh.choose(x3) == 1 and fresh.changes == 1
 
 
 def test_the_gate_says_when_its_figure_is_fresh() -> None:

@@ -383,5 +383,9 @@ def test_a_blur_model_must_be_a_plain_card_of_the_same_tensors(tmp_path: Path) -
     blurred = tmp_path / "pair-blurred.json"
     blurred.write_text(json.dumps({**json.loads(blurred.read_text()), "blur": raw["blur"]}))
     path.write_text(json.dumps(raw))
-    with pytest.raises(SharpCamError, match="has a blur model of its own: it must be a plain model card"):
+    with pytest.raises(SharpCamError, match="has a blur model of its own: pass a plain model card"):
+        load_card(path)
+    blurred.write_text(json.dumps({k: v for k, v in json.loads(blurred.read_text()).items() if k != "blur"}))
+    path.write_text(json.dumps({k: v for k, v in raw.items() if k != "switch"}))  # a blur model without a pair's switch
+    with pytest.raises(SharpCamError, match="has a blur model but no switch: .* `sharpcam-kd pair --blurred`"):
         load_card(path)

@@ -499,3 +499,32 @@ def test_a_card_blur_model_takes_strongly_blurred_frames_and_the_gate_figure_ser
     assert len(calls) == 1
     proc, _ = run(card, x3, sharp_gate=False)  # with the gate off the blur switch measures on its own
     assert proc.gate is None and proc.active_model == "pair-blurred" and len(calls) == 2
+
+
+def test_a_blur_switch_behind_a_gate_that_passed_everything_decides_at_once_after_a_rebuild(tmp_path: Path) -> None:
+    """A strength change (or a work-size step) rebuilds the processor while the gate passes a sharp stream; when the
+    stream turns strongly blurred, the blur model takes it on the gate's first check that sharpens, as on a fresh
+    processor, not one cadence later."""
+    from vcam_support import write_pair_card
+
+    card = write_pair_card(tmp_path, gate=GATE, blur={"below": 0.41})
+    sharp, _ = sharp_and_up_scaled()
+    x3 = up_scaled(sharp, 3)
+    cfg = DaemonConfig(model=str(card), switch_every=3, switch_confirm=2)
+    engine = load_engine(cfg.model, "cpu", 1)
+
+    def variants(p: FrameProcessor, frames: list[np.ndarray]) -> list[int]:
+        chosen = []
+        for frame in frames:
+            pre = p.pre_pool.acquire()
+            p.preprocess(frame, pre)
+            chosen.append(pre.variant)
+            pre.release()
+        return chosen
+
+    proc = FrameProcessor(cfg, engine, (W, H))
+    assert variants(proc, [sharp] * 5) == [-1] * 5
+    rebuilt = FrameProcessor(cfg.replace(strength=0.5), engine, (W, H), previous=proc)
+    # the gate checks on frames 7 and 10 of the stream and lets go after its second blurred check (confirm 2)
+    assert variants(rebuilt, [x3] * 6) == [-1, -1, -1, -1, 2, 2]
+    assert rebuilt.blur.changes == 1 and rebuilt.blur.frames == [0, 2]

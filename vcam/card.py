@@ -252,14 +252,18 @@ def _parse(raw: Any, card_path: Path, shown: Path, nested: bool = False) -> Mode
     )
     if "gate" in raw:
         if nested:
-            raise CardError(f"model card {shown} is another card's second model and has a gate of its own: the pair's card holds the gate")
+            raise CardError(f"model card {shown} is another card's alternate or blur model and has a gate of its own: the pair's card holds the gate")
         card = dataclasses.replace(card, gate=_parse_gate(raw["gate"], card, shown))
     if nested and ("switch" in raw or "blur" in raw):
         own = "a switch" if "switch" in raw else "a blur model"
-        raise CardError(f"model card {shown} is another card's second model and has {own} of its own: it must be a plain model card")
+        raise CardError(f"model card {shown} is another card's alternate or blur model and has {own} of its own: "
+                        "pass a plain model card")
     if "switch" in raw:
         card = dataclasses.replace(card, switch=_parse_switch(raw["switch"], card, shown))
     if "blur" in raw:
+        if card.switch is None:  # `kd evaluate` scores what the runtime runs only for a pair's card
+            raise CardError(f"model card {shown} has a blur model but no switch: a blur model belongs to a pair's card, "
+                            "write it with `sharpcam-kd pair --blurred`")
         card = dataclasses.replace(card, blur=_parse_blur(raw["blur"], card, shown))
     return card
 

@@ -275,7 +275,8 @@ def bench(ctx: click.Context, size: str | None, clip: Path | None, paced_fps: fl
         click.echo(f"  gate: {passed} of {modelled + passed} frames were already sharp and passed through without the model")
     if report["blur_frames"] is not None:
         kept, blurred = report["blur_frames"]
-        click.echo(f"  blur: {blurred} of {kept + blurred} frames went to the model for strongly blurred frames")
+        click.echo(f"  blur: {blurred} of the {kept + blurred} frames left to the card's model went to the one for strongly "
+                   "blurred frames")
     click.echo(f"  end-to-end: {report['fps']:.1f} fps, latency p50 {report['latency_p50_ms']:.1f} ms, p95 {report['latency_p95_ms']:.1f} ms")
     click.echo(f"  longest gap between frames {report['max_gap_ms']:.0f} ms, dropped {report['dropped']}, "
                f"RSS {report['rss_mb']:.0f} MB ({report['rss_growth_mb']:+.1f} MB), load {report['load_avg_1m']:.1f} on {report['cpu_count']} CPUs")

@@ -1,4 +1,4 @@
-"""Which of a model pair runs on a frame: a blockiness statistic of the Y plane and a switch with hysteresis.
+"""Which of a card's models runs on a frame: figures of the Y plane and switches with hysteresis.
 
 A frame that was JPEG-compressed small and up-scaled x2 by the receiver (a bandwidth-starved stream) carries
 its 8 x 8 blocks as a 16-pixel grid, where a model trained for that case alone gains ~0.7 dB and the
@@ -22,6 +22,8 @@ fine detail, as they do in `detail` (a mostly flat but sharp photo scored as blu
 (`sharpcam-kd pair` cuts it on the training split between the webcam benchmark's four blurred cases and
 sharp pictures with sensor noise and a codec) leaves frames above its cut untouched: a model that sharpens
 a picture that is already sharp draws its noise and codec marks larger (0.8-1.9 dB lost, sitting 12).
+`BlurSwitch` reads the same figure at the other end: far below it, a frame is strongly blurred (up-scaled ~x3,
+or defocused) and a card's third model, trained for such frames, may take it (sitting 15).
 """
 
 from __future__ import annotations
@@ -187,10 +189,13 @@ class _Hysteresis:
         self.frames = [0, 0]  # frames on side 0 / side 1
         self._frame = 0
         self._streak = 0
+        self._decided = False  # whether any check was made: until then the next one decides at once
 
     def carry_on_from(self, previous: "_Hysteresis") -> None:
+        """Takes over another's state; one that was never asked (a switch behind a gate that passed every frame)
+        leaves nothing to carry, so the first check still decides at once and on the cadence's first frame."""
         self.active, self.changes, self.frames = previous.active, previous.changes, list(previous.frames)
-        self._frame, self._streak = max(1, previous._frame), previous._streak
+        self._frame, self._streak, self._decided = previous._frame, previous._streak, previous._decided
 
     def due(self) -> bool:
         """Whether this frame is checked (call once per frame, then `decide` if it is)."""
@@ -200,11 +205,12 @@ class _Hysteresis:
     def decide(self, wanted: int) -> None:
         if wanted == self.active:
             self._streak = 0
-        elif self._frame == 1 or self._streak + 1 >= self.confirm:
+        elif not self._decided or self._streak + 1 >= self.confirm:
             self.active, self._streak = wanted, 0
             self.changes += 1
         else:
             self._streak += 1
+        self._decided = True
 
     def count(self) -> int:
         self.frames[self.active] += 1
@@ -271,13 +277,15 @@ class SharpGate(_Checked):
 
 class BlurSwitch(_Checked):
     """Per frame, 0 (the model chosen so far) or 1 (the card's model for strongly blurred frames: a textured figure
-    below `below`; ~0.3-0.45 for a picture up-scaled x3, ~0.45-0.7 for one up-scaled x2). Checked and confirmed as
-    `BlockSwitch` is; `frames`: frames left to the model chosen before / sent to the blur model. `choose` may be
-    given the figure of this very plane when the gate has just measured it, so one measurement serves both. Call
-    `choose` from one thread only."""
+    below `below`; ~0.3-0.45 for a picture up-scaled x3, ~0.45-0.7 for one up-scaled x2), with `BlockSwitch`'s
+    hysteresis; `frames`: frames left to the model chosen before / sent to the blur model. Two ways to drive it:
+    `follow`, with the figure a gate at the same step has just measured on this plane (so one measurement serves
+    both, on the gate's cadence, and no buffers of its own), or `choose`, which measures on its own cadence (a card
+    whose gate is off). Call from one thread only."""
 
-    def __init__(self, width: int, height: int, step: int, below: float, every: int = 1, confirm: int = 1) -> None:
-        self._measure = Texture(width, height, step)
+    def __init__(self, width: int, height: int, step: int, below: float, every: int = 1, confirm: int = 1,
+                 follows_gate: bool = False) -> None:
+        self._measure = None if follows_gate else Texture(width, height, step)
         self._state = _Hysteresis(every, confirm)
         self.step, self.below = step, below
         self.last = float("nan")  # the latest figure (for the stats line)
@@ -287,13 +295,24 @@ class BlurSwitch(_Checked):
         self._state.carry_on_from(previous._state)
         self.last = previous.last
 
-    def choose(self, y_u8: np.ndarray, figure: float | None = None) -> int:
-        """1 if this frame ((H, W) uint8 Y plane of the capture frame) goes to the blur model; `figure`: its textured
-        figure at this step if already measured."""
+    def choose(self, y_u8: np.ndarray) -> int:
+        """1 if this frame ((H, W) uint8 Y plane of the capture frame) goes to the blur model, measured here."""
+        if self._measure is None:
+            raise RuntimeError("this blur switch follows a gate's figure: call follow()")
         if self._state.due():
-            self.last = self._measure(y_u8) if figure is None else figure
-            self._state.decide(int(self.last < self.below))
+            self._check(self._measure(y_u8))
         return self._state.count()
+
+    def follow(self, figure: float | None) -> int:
+        """1 if this frame goes to the blur model; `figure`: the textured figure (at `step`) a gate has just measured
+        on this very plane, or None where it measured nothing (the side is kept)."""
+        if figure is not None:
+            self._check(figure)
+        return self._state.count()
+
+    def _check(self, figure: float) -> None:
+        self.last = figure
+        self._state.decide(int(figure < self.below))
 
 
 class BlockSwitch(_Checked):

@@ -393,8 +393,9 @@ class Pipeline:
             "gate_passing": proc.gate.passing if proc is not None and proc.gate is not None else None,
             "gate_statistic": (proc.gate.last if proc is not None and proc.gate is not None
                                and math.isfinite(proc.gate.last) else None),
-            # a card with a blur model: whether frames go to it now, and the figure behind it
-            "blur_active": bool(proc.blur.active) if proc is not None and proc.blur is not None else None,
+            # a card with a blur model: whether the latest frame went to it, and the figure behind its choice
+            "blur_active": (proc.active_model == proc.engine.blurred.card.name if proc is not None and proc.blur is not None
+                            and proc.engine is not None and proc.engine.blurred is not None else None),
             "blur_statistic": (proc.blur.last if proc is not None and proc.blur is not None
                                and math.isfinite(proc.blur.last) else None),
             "strength": self.cfg.strength,

@@ -53,7 +53,7 @@ class FrameProcessor:
 
     A card with a blur model (luma path): a frame the gate does not pass and the switch leaves to the card's
     model goes to the blur model instead while its textured figure is below the card's cut (vcam/detect.py
-    BlurSwitch, the same hysteresis; the gate's figure is reused on the frames both measure).
+    BlurSwitch, the same hysteresis, on the gate's cadence and figure when the gate is on).
     """
 
     def __init__(
@@ -130,7 +130,8 @@ class FrameProcessor:
             blur = card.blur
             if blur is not None and engine.blurred is not None and min(cw, ch) >= Texture.MIN_SIDE:
                 every, confirm = (1, 1) if picture else (cfg.switch_every, cfg.switch_confirm)
-                self.blur = BlurSwitch(cw, ch, blur.step, blur.below, every, confirm)
+                follows = self.gate is not None and self.gate.step == blur.step
+                self.blur = BlurSwitch(cw, ch, blur.step, blur.below, every, confirm, follows_gate=follows)
                 old_blur = previous.blur if previous is not None else None
                 if old_blur is not None and (old_blur.step, old_blur.below) == (blur.step, blur.below):
                     self.blur.carry_on_from(old_blur)
@@ -189,8 +190,11 @@ class FrameProcessor:
         assert blur is not None
         cw, ch = self.geometry.capture
         changes = blur.changes
-        same_figure = gate is not None and gate.fresh and gate.step == blur.step
-        if blur.choose(pre_slot["i420"][:ch, :cw], gate.last if same_figure else None):
+        if gate is not None and gate.step == blur.step:  # on the gate's cadence, with the figure it just measured
+            blurred = blur.follow(gate.last if gate.fresh else None)
+        else:
+            blurred = blur.choose(pre_slot["i420"][:ch, :cw])
+        if blurred:
             pre_slot.variant = VARIANT_BLURRED
         if blur.changes != changes:  # a change of camera focus or stream, seconds apart: worth a line
             log.info("textured %.2f (blur cut %.2f): model %s", blur.last, blur.below, self.active_model)
