@@ -36,7 +36,7 @@ DEFAULT_OUT = Path("runs/eval/blur-gain-s15.md")
 
 
 def main(args: list[str], out: Path = DEFAULT_OUT) -> None:
-    command = command_line("blur_gain_s15.py", args, out, DEFAULT_OUT)
+    command = command_line("blur_gain_s15.py", args, out, DEFAULT_OUT).rstrip()
     args = list(args)
     cut = float(args.pop(0)) if args and not args[0].endswith(".json") else json.loads(Path("runs/onnx/s15-pair-blur.json").read_text())["blur"]["below"]
     cards = args or CANDIDATES
