@@ -24,6 +24,10 @@
 #   (7) `sharpcam bench` at 720p30 (runs/bench_s15.sh, interleaved, the order rotating): on talking_720p down-up x3,
 #       the blurred stream this model is for, CPU no more than the card without it + 5 % (mean over the rounds), and
 #       on the clip as it is and the small JPEG stream no more than + 5 % either.
+# Result (sitting 15): (1) holds (unseen x3 margin +0.47 -> +0.55, shared +0.52 -> +0.55, the others within 0.01 dB);
+# (2), (3), (5) unchanged; (4) fails: on the blurred streams the still noisy scenes x3 + H.264 flicker 1.61 / 1.81 (the card
+# without it 1.51 / 1.72, also over 1.25), the rest within 0.02 with higher gains; (6) holds (brick x3 +2.09 against +1.62).
+# Not adopted; (7) not run. runs/eval/*-s15*.md; blur without down-scaling afterwards: disc 2 -0.14 dB.
 # bash runs/results_s15.sh   (~30 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
