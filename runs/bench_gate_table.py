@@ -29,5 +29,5 @@ for (model, kind), rs in runs.items():
     if blur_column:
         # of every frame the pre stage saw (the gate's count), not only those the gate and the switch left to it
         blur = [(r["blur_frames"][1], sum(r["gate_frames"] or r["blur_frames"])) for r in rs if r.get("blur_frames")]
-        line += (span([b / max(1, n) * 100 for b, n in blur], "{:.0f}") + " %" if blur else "-") + " |"
+        line += " " + (span([b / max(1, n) * 100 for b, n in blur], "{:.0f}") + " %" if blur else "-") + " |"
     print(line)
