@@ -27,7 +27,9 @@
 # Result (sitting 15): (1) holds (unseen x3 margin +0.47 -> +0.55, shared +0.52 -> +0.55, the others within 0.01 dB);
 # (2), (3), (5) unchanged; (4) fails: on the blurred streams the still noisy scenes x3 + H.264 flicker 1.61 / 1.81 (the card
 # without it 1.51 / 1.72, also over 1.25), the rest within 0.02 with higher gains; (6) holds (brick x3 +2.09 against +1.62).
-# Not adopted; (7) not run. runs/eval/*-s15*.md; blur without down-scaling afterwards: disc 2 -0.14 dB.
+# Not adopted. (7), run afterwards (runs/bench/s15/table.md): the blurred stream 0.72-0.80 cores against 0.69-0.78 (mean
+# +5 %, at the bound), the clip as it is 0.06-0.07 against 0.05-0.06. runs/eval/*-s15*.md; blur without down-scaling
+# afterwards: disc 2 -0.14 dB.
 # bash runs/results_s15.sh   (~30 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
