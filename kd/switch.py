@@ -93,6 +93,17 @@ def best_cut(above: np.ndarray, below: np.ndarray) -> float:
     return float(cuts[int(np.argmax(right))])
 
 
+def _card_path(given: str, onnx: Path) -> Path:
+    """The card of a model given as its card or as its .onnx file."""
+    return onnx.with_suffix(".json") if Path(given).suffix.lower() == ".onnx" else Path(given)
+
+
+def _beside(card: Path, folder: Path, what: str) -> None:
+    if card.resolve().parent != folder:
+        raise PairError(f"{what} {card} is not beside the default's model in {folder}: quantize or export it there "
+                        "(`sharpcam-kd quantize --out` / `export --out`), a pair's cards ship together")
+
+
 def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, Any]]:
     """Chooses the cuts and writes the card `cfg.name`.json beside the default's; returns (path, card)."""
     from kd.evaluate import command_line, read_list_file
@@ -103,20 +114,16 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
     except ExportError as e:
         raise PairError(str(e)) from None
     folder = default_onnx.parent
-    alt_card = alternate_onnx.with_suffix(".json") if Path(cfg.alternate).suffix.lower() == ".onnx" else Path(cfg.alternate)
-    if alt_card.resolve().parent != folder:
-        raise PairError(f"the alternate {alt_card} is not beside the default's model in {folder}: quantize or export it there "
-                        "(`sharpcam-kd quantize --out` / `export --out`), a pair's cards ship together")
+    alt_card = _card_path(cfg.alternate, alternate_onnx)
+    _beside(alt_card, folder, "the alternate")
     blurred_card = None
     if cfg.blurred:
         try:
             blurred_raw, blurred_onnx = load_card(cfg.blurred)
         except ExportError as e:
             raise PairError(str(e)) from None
-        blurred_card = blurred_onnx.with_suffix(".json") if Path(cfg.blurred).suffix.lower() == ".onnx" else Path(cfg.blurred)
-        if blurred_card.resolve().parent != folder:
-            raise PairError(f"the blurred frames' model {blurred_card} is not beside the default's model in {folder}: quantize or "
-                            "export it there (`sharpcam-kd quantize --out` / `export --out`), a pair's cards ship together")
+        blurred_card = _card_path(cfg.blurred, blurred_onnx)
+        _beside(blurred_card, folder, "the blurred frames' model")
         if own := [k for k in ("switch", "blur") if k in blurred_raw]:
             raise PairError(f"the blurred frames' model must be a plain model card, and this one already has a {own[0]}: pass the plain card")
         if cfg.blurred_target not in WEBCAM_BENCHMARK:
@@ -127,7 +134,7 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
     if cfg.target not in WEBCAM_BENCHMARK:
         raise PairError(f"target {cfg.target!r} is not one of the benchmark's cases ({', '.join(WEBCAM_BENCHMARK)}): pass one of them")
     path = folder / f"{cfg.name}.json"
-    default_card = default_onnx.with_suffix(".json") if Path(cfg.default).suffix.lower() == ".onnx" else Path(cfg.default)
+    default_card = _card_path(cfg.default, default_onnx)
     if path.resolve() in (default_card.resolve(), alt_card.resolve(), *((blurred_card.resolve(),) if blurred_card else ())):
         raise PairError(f"the pair's name {cfg.name} would overwrite one of its own cards: pass another --name")
     files = read_list_file(cfg.images)

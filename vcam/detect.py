@@ -285,6 +285,7 @@ class BlurSwitch(_Checked):
 
     def __init__(self, width: int, height: int, step: int, below: float, every: int = 1, confirm: int = 1,
                  follows_gate: bool = False) -> None:
+        self.follows_gate = follows_gate
         self._measure = None if follows_gate else Texture(width, height, step)
         self._state = _Hysteresis(every, confirm)
         self.step, self.below = step, below
@@ -297,7 +298,7 @@ class BlurSwitch(_Checked):
 
     def choose(self, y_u8: np.ndarray) -> int:
         """1 if this frame ((H, W) uint8 Y plane of the capture frame) goes to the blur model, measured here."""
-        if self._measure is None:
+        if self.follows_gate:
             raise RuntimeError("this blur switch follows a gate's figure: call follow()")
         if self._state.due():
             self._check(self._measure(y_u8))

@@ -190,7 +190,7 @@ class FrameProcessor:
         assert blur is not None
         cw, ch = self.geometry.capture
         changes = blur.changes
-        if gate is not None and gate.step == blur.step:  # on the gate's cadence, with the figure it just measured
+        if blur.follows_gate and gate is not None:  # on the gate's cadence, with the figure it just measured
             blurred = blur.follow(gate.last if gate.fresh else None)
         else:
             blurred = blur.choose(pre_slot["i420"][:ch, :cw])
