@@ -479,6 +479,10 @@ class PairConfig:
     blurred: str = ""
     blurred_target: str = "x3"
     blur_step: int = 8
+    # the blurred frames' model is for lens blur (sitting 16): of those frames, only the ones whose resampling figures
+    # (vcam/detect.py Resampling) are below two more cuts, chosen between kd/degrade.py's up-scaled and lens-blurred
+    # cases (RESAMPLED_CASES, LENS_CASES) on the same split, go to it
+    blurred_lens: bool = False
 
     def __post_init__(self) -> None:
         if not self.default or not self.alternate or not self.name:
@@ -489,6 +493,8 @@ class PairConfig:
             raise ConfigError(f"gate_step {self.gate_step} must be 1..255 grey levels, or 0 for no gate")
         if not 1 <= self.blur_step <= 255:
             raise ConfigError(f"blur_step {self.blur_step} must be 1..255 grey levels")
+        if self.blurred_lens and not self.blurred:
+            raise ConfigError("blurred_lens describes the blurred frames' model: pass its card with --blurred too")
         if self.blurred and self.gate_step and self.blur_step != self.gate_step:
             raise ConfigError(f"blur_step {self.blur_step} differs from gate_step {self.gate_step}: give both the same step, so one "
                               "measurement serves both")

@@ -258,3 +258,42 @@ SHARP_CASES = {
     "noise + MJPG q85": lambda hr, rng: jpeg_cv2(_camera_noise(hr, rng), 85),
     "noise + H.264 intra CRF 23": lambda hr, rng: h264_intra(_camera_noise(hr, rng), 23),
 }
+
+
+def _area_down_bicubic_up(hr: np.ndarray, factor: float, rng: np.random.Generator, codec=None) -> np.ndarray:
+    """A camera or a stream `factor` below the frame's size: area down, sensor noise at that size, an optional codec
+    there, MATLAB-like bicubic back up."""
+    h, w = hr.shape[:2]
+    small = add_sensor_noise(resize_u8(hr, max(1, round(w / factor)), max(1, round(h / factor)), "area"), rng, 2.0, 0.04)
+    return bicubic_resize(codec(small) if codec else small, w, h)
+
+
+def _lens(hr: np.ndarray, rng: np.random.Generator, blur, codec=None) -> np.ndarray:
+    x = add_sensor_noise(blur(hr), rng, 2.0, 0.04)
+    return codec(x) if codec else x
+
+
+# What tells an up-scaled frame from a lens-blurred one (vcam/detect.py Resampling; a card's lens-blur model, sitting 16).
+# `sharpcam-kd pair --blurred-lens` cuts the periodic figure between RESAMPLED_CASES["periodic"] and LENS_CASES, and
+# the phase figure between RESAMPLED_CASES["phase"] (x2, whose centred up-scale leaves no periodic peak) and LENS_CASES.
+# Sensor noise (read sigma 2, shot gain 0.04) everywhere; codecs where a stream or a webcam's MJPG puts them. H.264
+# cases need PyAV (`.[video]`).
+RESAMPLED_CASES = {
+    "periodic": {
+        "x3": _x3,
+        "x2.5 area + noise": lambda hr, rng: _area_down_bicubic_up(hr, 2.5, rng),
+        "x3 area + noise, JPEG q60 after": lambda hr, rng: jpeg_cv2(_area_down_bicubic_up(hr, 3.0, rng), 60),
+        "x3.5 area + noise + H.264 CRF 23": lambda hr, rng: _area_down_bicubic_up(hr, 3.5, rng, lambda x: h264_intra(x, 23)),
+    },
+    "phase": {
+        "x2": _x2,
+        "x2+jpeg40": _x2_jpeg40,
+        "x2 area + noise + H.264 CRF 30": lambda hr, rng: _area_down_bicubic_up(hr, 2.0, rng, lambda x: h264_intra(x, 30)),
+    },
+}
+LENS_CASES = {
+    "gauss 1.5 + noise": lambda hr, rng: _lens(hr, rng, lambda x: gaussian_blur(x, 1.5)),
+    "gauss 2 + noise + JPEG q60": lambda hr, rng: _lens(hr, rng, lambda x: gaussian_blur(x, 2.0), lambda x: jpeg_cv2(x, 60)),
+    "disc 2 + noise + MJPG q85": lambda hr, rng: _lens(hr, rng, lambda x: defocus_blur(x, 2.0), lambda x: jpeg_cv2(x, 85)),
+    "disc 3 + noise + H.264 CRF 30": lambda hr, rng: _lens(hr, rng, lambda x: defocus_blur(x, 3.0), lambda x: h264_intra(x, 30)),
+}

@@ -17,7 +17,10 @@ kd/degrade.py SHARP_CASES: sensor noise and a codec at full size).
 
 With `--blurred` (sitting 15) the card names a third model, for strongly blurred frames: the gate's own textured
 figure, low on a picture up-scaled ~x3 or defocused, sends frames the gate and the switch leave to the default to it
-below a cut chosen on the same split between the benchmark's x3 and its other three cases.
+below a cut chosen on the same split between the benchmark's x3 and its other three cases. With `--blurred-lens`
+(sitting 16) that model is for lens blur: two more cuts, on the resampling figures (vcam/detect.py Resampling), chosen
+on the same split between frames up-scaled from smaller ones and frames blurred by a lens (kd/degrade.py
+RESAMPLED_CASES, LENS_CASES), keep the up-scaled ones with the default.
 
 `SwitchedRestorer` scores such a card in `kd evaluate` as the runtime runs one picture: the picture's own
 figures pass it through or pick the model (the daemon adds hysteresis over frames on top: vcam/detect.py).
@@ -35,11 +38,11 @@ import numpy as np
 from tqdm import tqdm
 
 from kd.config import ConfigError, PairConfig, merge
-from kd.degrade import SHARP_CASES, WEBCAM_BENCHMARK, modcrop
+from kd.degrade import LENS_CASES, RESAMPLED_CASES, SHARP_CASES, WEBCAM_BENCHMARK, modcrop
 from kd.evaluate import i420_y_even_u8
 from kd.export import ExportError, load_card
 from vcam.card import CardError, read_card, write_card
-from vcam.detect import MIN_PERIODS, Blockiness, Reblur, SharpGate, Texture, block_figures, textured
+from vcam.detect import MIN_PERIODS, Blockiness, Reblur, Resampling, SharpGate, Texture, block_figures, resampling_figures, textured
 
 
 class PairError(Exception):
@@ -84,6 +87,36 @@ def case_statistics(files: list[Path], period: int, seed: int, gate_step: int = 
                 figures = (own, reblur(y, own))
             out[d].append((*block_figures(y, period), *figures))
     return {d: np.array(v).reshape(-1, 4) for d, v in out.items()}
+
+
+def lens_statistics(files: list[Path], seed: int, progress: bool = True) -> dict[str, np.ndarray]:
+    """(periodic, phase) of every image large enough to measure (Resampling.MIN_SIDE a side; the runtime leaves a lens
+    model off smaller frames) under kd/degrade.py RESAMPLED_CASES and LENS_CASES (each seeded per image and case): an
+    (images, 2) array per case."""
+    from kd.evaluate import as_rgb_u8, load_hr_u8
+    from kd.webcam import image_seed
+
+    cases = {**RESAMPLED_CASES["periodic"], **RESAMPLED_CASES["phase"], **LENS_CASES}
+    out: dict[str, list[tuple[float, float]]] = {c: [] for c in cases}
+    for f in tqdm(files, desc="resampling figures on the training split", unit="img", disable=not progress, file=sys.stderr,
+                  dynamic_ncols=True):
+        hr = modcrop(as_rgb_u8(load_hr_u8(f)), 6)
+        if min(hr.shape[:2]) < Resampling.MIN_SIDE:
+            continue
+        for c, fn in cases.items():
+            out[c].append(resampling_figures(y_plane_u8(fn(hr, image_seed(f"train/{f.name}", c, seed)))))
+    if not out[next(iter(cases))]:
+        raise PairError(f"no training image is {Resampling.MIN_SIDE} px a side or more, which the resampling figures need: "
+                        "pass a list with larger pictures")
+    return {c: np.array(v).reshape(-1, 2) for c, v in out.items()}
+
+
+def strictly_below(at: float, figures: np.ndarray) -> float:
+    """A cut for a strict "below" that keeps `at` below it: between `at` and the next figure above it (rounded to 4
+    places where that still lies between)."""
+    over = figures[figures > at]
+    mid = (at + float(over.min())) / 2 if over.size else at + 1e-4
+    return round(mid, 4) if at < round(mid, 4) <= (float(over.min()) if over.size else math.inf) else mid
 
 
 def best_cut(above: np.ndarray, below: np.ndarray) -> float:
@@ -182,10 +215,7 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         # goes between that value and the next figure above it (rounded to 4 places where that still lies between)
         others = np.concatenate([stats[d][:, 2] for d in WEBCAM_BENCHMARK if d != cfg.blurred_target])
         at = best_cut(others, stats[cfg.blurred_target][:, 2])
-        figures = np.concatenate([v[:, 2] for v in stats.values()])
-        over = figures[figures > at]
-        mid = (at + float(over.min())) / 2 if over.size else at + 1e-4
-        below = round(mid, 4) if at < round(mid, 4) <= (float(over.min()) if over.size else math.inf) else mid
+        below = strictly_below(at, np.concatenate([v[:, 2] for v in stats.values()]))
         gated = {d: passed[d] if cfg.gate_step else np.zeros(len(v), bool) for d, v in stats.items()}
         left = {d: ~((v[:, 0] > cut) & (v[:, 1] < detail)) & ~gated[d] for d, v in stats.items()}
         blur = {
@@ -198,6 +228,15 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
                 "command": command_line(),
             },
         }
+        if cfg.blurred_lens:
+            lens = lens_statistics(files, cfg.seed, progress)
+            lens_fig = np.concatenate([lens[c] for c in LENS_CASES])
+            for column, key, group in ((0, "periodic_below", "periodic"), (1, "phase_below", "phase")):
+                up = np.concatenate([lens[c][:, column] for c in RESAMPLED_CASES[group]])
+                blur[key] = strictly_below(best_cut(up, lens_fig[:, column]), np.concatenate([v[:, column] for v in lens.values()]))
+            blur["chosen_on"]["lens_images"] = len(lens[next(iter(lens))])
+            blur["chosen_on"]["lens_share"] = {  # of each case, the share that reads as lens blur (below both cuts)
+                c: round(float(((v[:, 0] < blur["periodic_below"]) & (v[:, 1] < blur["phase_below"])).mean()), 4) for c, v in lens.items()}
     card = {k: v for k, v in default.items() if k not in ("metrics", "name", "gate", "blur")}
     card["file"] = default_onnx.name
     card = {"card_version": card.pop("card_version"), "name": cfg.name, **card, "switch": switch,
@@ -247,7 +286,9 @@ class SwitchedRestorer:
         self.blur = parsed.blur
         self.blurred = OnnxRestorer(self.blur.card.card_path, threads) if self.blur is not None else None
         if self.blur is not None:
-            self.info["blur"] = f"{self.blurred.label} below {self.blur.statistic} {self.blur.below:.3f}"
+            self.info["blur"] = f"{self.blurred.label} below {self.blur.statistic} {self.blur.below:.3f}" + (
+                f", lens blur only (periodic below {self.blur.periodic_below:.2f}, phase below {self.blur.phase_below:.4f})"
+                if self.blur.lens_only is not None else "")
             self.precision += f" / {self.blurred.precision}"
         self.chosen = [0, 0, 0]  # pictures that went to the default / to the alternate / to the blurred frames' model
         self.passed = 0  # pictures the gate passed through
@@ -263,8 +304,10 @@ class SwitchedRestorer:
             self.chosen[1] += 1
             return self.alternate
         if self.blur is not None and min(y.shape) >= Texture.MIN_SIDE and textured(y, self.blur.step) < self.blur.below:
-            self.chosen[2] += 1
-            return self.blurred
+            lens = self.blur.lens_only
+            if lens is None or (min(y.shape) >= Resampling.MIN_SIDE and all(f < c for f, c in zip(resampling_figures(y), lens))):
+                self.chosen[2] += 1
+                return self.blurred
         self.chosen[0] += 1
         return self.default
 
@@ -297,6 +340,8 @@ class SwitchedRestorer:
 @click.option("--blurred", help="A third model's card, beside the default's, for strongly blurred frames (a low textured "
               "figure). [default: none]")
 @click.option("--blurred-target", help="The benchmark case the blurred frames' model is for. [default: x3]")
+@click.option("--blurred-lens/--no-blurred-lens", default=None, help="The blurred frames' model is for lens blur: frames "
+              "up-scaled from smaller ones (by their resampling figures) stay with the default. [default: off]")
 def pair_command(config, **flags) -> None:
     """Write a model card that switches per frame between two Y-plane models by a blockiness cut, leaves frames
     that are already sharp alone (its gate) and, with --blurred, sends strongly blurred frames to a third model."""
@@ -320,3 +365,7 @@ def pair_command(config, **flags) -> None:
         routed = ", ".join(f"{d} {100 * s:.1f} %" for d, s in blur["chosen_on"]["share_routed"].items())
         click.echo(f"  blur: {blur['model']} below textured {blur['below']:.4f} at step {blur['step']} "
                    f"(training split sent to it: {routed})")
+        if "periodic_below" in blur:
+            lens = ", ".join(f"{d} {100 * s:.1f} %" for d, s in blur["chosen_on"]["lens_share"].items())
+            click.echo(f"  lens blur only: periodic below {blur['periodic_below']:.2f}, phase below {blur['phase_below']:.4f} "
+                       f"(training split read as lens blur: {lens})")

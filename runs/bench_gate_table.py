@@ -1,6 +1,7 @@
-"""The table of runs/bench_s14.sh, runs/bench_s14b.sh and runs/bench_s15.sh from their `sharpcam bench --json` files
-(<model>_<clip>_r<round>.json): per model and clip, the range over the rounds of the output rate, the whole process's
-CPU, the share of frames the card's gate passed through and (sitting 15) the share its blur model took.
+"""The table of runs/bench_s14.sh, runs/bench_s14b.sh, runs/bench_s15.sh and runs/bench_s16.sh from their
+`sharpcam bench --json` files (<model>_<clip>_r<round>.json): per model and clip, the range over the rounds of the
+output rate, the whole process's CPU, the share of frames the card's gate passed through and (sitting 15) the share
+its blur model took.
 python runs/bench_gate_table.py runs/bench/s14"""
 import json
 import sys

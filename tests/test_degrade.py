@@ -84,7 +84,8 @@ def test_jpeg_roundtrip_loses_detail():
 
 # ---- webcam degradations
 
-from kd.degrade import WEBCAM_BENCHMARK, WebcamMix, add_sensor_noise, defocus_blur, gaussian_blur, jpeg_cv2  # noqa: E402
+from kd.degrade import (LENS_CASES, RESAMPLED_CASES, WEBCAM_BENCHMARK, WebcamMix, add_sensor_noise, defocus_blur,  # noqa: E402
+                        gaussian_blur, jpeg_cv2)
 
 
 def test_webcam_mix_is_deterministic_under_a_seed_and_varies_across_seeds():
@@ -105,6 +106,17 @@ def test_benchmark_degradations_are_deterministic_and_degrade(name):
     fn = WEBCAM_BENCHMARK[name]
     x, y = fn(hr, np.random.default_rng(7)), fn(hr, np.random.default_rng(7))
     assert np.array_equal(x, y) and x.shape == hr.shape
+    assert 20 < _psnr_y(x, hr, 3) < 40
+
+
+@pytest.mark.parametrize("group, name", [*((g, n) for g, cases in RESAMPLED_CASES.items() for n in cases),
+                                         *(("lens", n) for n in LENS_CASES)])
+def test_the_resampled_and_lens_cases_are_deterministic_and_degrade(group, name):
+    pytest.importorskip("av")
+    hr = modcrop(photo("coffee")[:150, :186], 6)
+    fn = LENS_CASES[name] if group == "lens" else RESAMPLED_CASES[group][name]
+    x, y = fn(hr, np.random.default_rng(7)), fn(hr, np.random.default_rng(7))
+    assert np.array_equal(x, y) and x.shape == hr.shape and x.dtype == np.uint8
     assert 20 < _psnr_y(x, hr, 3) < 40
 
 

@@ -11,9 +11,9 @@ import pytest
 import skimage.data
 
 from vcam_support import blocky_frame
-from kd.degrade import bicubic_down_up
-from vcam.detect import (Blockiness, BlockSwitch, BlurSwitch, Reblur, SharpGate, Texture, block_figures, blockiness, reblur_ratio,
-                         textured)
+from kd.degrade import bicubic_down_up, bicubic_resize
+from vcam.detect import (Blockiness, BlockSwitch, BlurSwitch, Reblur, Resampling, SharpGate, Texture, block_figures, blockiness,
+                         reblur_ratio, resampling_figures, textured)
 
 CUT = 1.3  # about the cut `sharpcam-kd pair` chooses on the training split (README, sitting 9)
 
@@ -230,7 +230,7 @@ def test_the_blur_switch_confirms_changes_and_takes_the_gate_figure_when_given()
     assert later.choose(x3) == 0 and later.frames == [2, 4]
     # following a gate: its figure decides on the frames it measured, the side is kept on the others
     follower = BlurSwitch(w, h, 8, BLUR_CUT, confirm=2, follows_gate=True)
-    assert [follower.follow(f) for f in (0.2, None, 0.6, None, 0.6)] == [1, 1, 1, 1, 0] and follower.last == 0.6
+    assert [follower.follow(f, x2) for f in (0.2, None, 0.6, None, 0.6)] == [1, 1, 1, 1, 0] and follower.last == 0.6
     with pytest.raises(RuntimeError, match="follows a gate's figure"):
         follower.choose(x2)
     # a switch that was never asked (behind a gate that passed every frame) leaves nothing to carry: the next one's
@@ -249,3 +249,59 @@ def test_the_gate_says_when_its_figure_is_fresh() -> None:
         gate.passes(y)
         fresh.append(gate.fresh)
     assert fresh == [True, False, True] and gate.last == pytest.approx(textured(x2, 8))
+
+
+def up_scaled_and_lens_blurred(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A photo x3 and x2 down-up (area down, MATLAB-like bicubic up) with sensor-like noise at the small size, and the
+    same photo out of focus (a disc of radius 3) with the noise at full size, as Y planes."""
+    bgr = photo_bgr(name)
+    h, w = bgr.shape[0] // 6 * 6, bgr.shape[1] // 6 * 6
+    bgr = np.ascontiguousarray(bgr[:h, :w])
+    rng = np.random.default_rng(1)
+
+    def noisy(x: np.ndarray) -> np.ndarray:
+        return np.clip(x + rng.normal(0, 2, x.shape), 0, 255).astype(np.uint8)
+
+    def down_up(s: int) -> np.ndarray:
+        small = noisy(cv2.resize(bgr, (w // s, h // s), interpolation=cv2.INTER_AREA))
+        return y_of(np.ascontiguousarray(bicubic_resize(small, w, h)))
+
+    disc = cv2.circle(np.zeros((7, 7), np.float32), (3, 3), 3, 1.0, -1)
+    lens = noisy(cv2.filter2D(bgr, -1, disc / disc.sum(), borderType=cv2.BORDER_REFLECT))
+    return down_up(3), down_up(2), y_of(lens)
+
+
+PERIODIC_CUT, PHASE_CUT = 5.0, 1.1  # about the cuts `sharpcam-kd pair --blurred-lens` chooses (README, sitting 16)
+
+
+@pytest.mark.parametrize("photo", ["astronaut", "coffee", "rocket", "chelsea"])
+def test_resampling_figures_tell_an_up_scaled_frame_from_a_lens_blurred_one(photo: str) -> None:
+    x3, x2, lens = up_scaled_and_lens_blurred(photo)
+    (p3, q3), (p2, q2), (pl, ql) = (resampling_figures(y) for y in (x3, x2, lens))
+    assert p3 > 2 * PERIODIC_CUT and pl < PERIODIC_CUT  # x3: a peak at 1/3 cycle per pixel; the lens: none
+    assert q2 > PHASE_CUT and ql < PHASE_CUT and q3 < PHASE_CUT  # x2: its differences alternate; the others do not
+
+
+def test_resampling_figures_on_views_and_flat_planes_and_the_wrong_size_is_refused() -> None:
+    x3, _, _ = up_scaled_and_lens_blurred("coffee")
+    h, w = x3.shape
+    padded = np.pad(x3, 5)
+    measure = Resampling(w, h)
+    assert measure(padded[5:-5, 5:-5]) == measure(x3) and measure.phase == resampling_figures(x3)[1]
+    assert resampling_figures(np.full((130, 150), 40, np.uint8)) == (1.0, 1.0)  # nothing to tell: no peak, no phase
+    with pytest.raises(ValueError, match="buffers for"):
+        measure(x3[:, :-2])
+    with pytest.raises(ValueError, match="128 px a side"):
+        Resampling(127, 200)
+
+
+def test_a_lens_blur_switch_takes_defocus_and_leaves_up_scaled_frames_to_the_card_model() -> None:
+    x3, _, lens = up_scaled_and_lens_blurred("astronaut")
+    h, w = x3.shape
+    assert textured(x3, 8) < 0.5 and textured(lens, 8) < 0.5  # both strongly blurred by the gate's figure
+    plain = BlurSwitch(w, h, 8, 0.5)
+    only_lens = BlurSwitch(w, h, 8, 0.5, lens_only=(PERIODIC_CUT, PHASE_CUT))
+    assert [plain.choose(y) for y in (x3, lens)] == [1, 1]
+    assert [only_lens.choose(y) for y in (x3, lens)] == [0, 1] and only_lens.last_periodic < PERIODIC_CUT
+    follower = BlurSwitch(w, h, 8, 0.5, follows_gate=True, lens_only=(PERIODIC_CUT, PHASE_CUT))
+    assert follower.follow(textured(x3, 8), x3) == 0 and follower.last_periodic > PERIODIC_CUT

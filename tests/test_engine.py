@@ -345,6 +345,9 @@ def test_a_card_with_a_blur_model_loads_it_and_runs_each_variant(tmp_path: Path)
         session = ort.InferenceSession(str(tmp_path / f"{onnx}.onnx"), providers=["CPUExecutionProvider"])
         np.testing.assert_array_equal(out, session.run(None, {"input": y})[0])
     assert load_engine(str(write_pair_card(tmp_path)), "cpu", 1).blurred is None  # optional
+    assert card.blur.lens_only is None
+    lens = load_card(write_pair_card(tmp_path, gate=GATE, blur={**BLUR, "periodic_below": 4.5, "phase_below": 1.15}))
+    assert lens.blur is not None and lens.blur.lens_only == (4.5, 1.15)
 
 
 @pytest.mark.parametrize(
@@ -357,6 +360,9 @@ def test_a_card_with_a_blur_model_loads_it_and_runs_each_variant(tmp_path: Path)
         ({"step": 0}, "blur step 0 must be a whole number"),
         ({"below": "low"}, "blur 'below' 'low' must be a positive number"),
         ({"below": 0}, "blur 'below' 0 must be a positive number"),
+        ({"periodic_below": 5.0}, "blur has 'periodic_below' without 'phase_below'"),
+        ({"phase_below": 1.1}, "blur has 'phase_below' without 'periodic_below'"),
+        ({"periodic_below": -1, "phase_below": 1.1}, "blur 'periodic_below' -1 must be a positive number"),
     ],
 )
 def test_a_broken_blur_route_is_refused_in_one_line(tmp_path: Path, change: dict, needle: str) -> None:

@@ -528,3 +528,22 @@ def test_a_blur_switch_behind_a_gate_that_passed_everything_decides_at_once_afte
     # the gate checks on frames 7 and 10 of the stream and lets go after its second blurred check (confirm 2)
     assert variants(rebuilt, [x3] * 6) == [-1, -1, -1, -1, 2, 2]
     assert rebuilt.blur.changes == 1 and rebuilt.blur.frames == [0, 2]
+
+
+def test_a_lens_blur_model_takes_a_defocused_frame_and_leaves_an_up_scaled_one_to_the_card_model(tmp_path: Path) -> None:
+    from vcam_support import write_pair_card
+
+    card = write_pair_card(tmp_path, gate=GATE, blur={"below": 0.5, "periodic_below": 5.0, "phase_below": 1.1})
+    sharp = panned_frames(288, 192, 1, "coffee")[0]
+    small = cv2.resize(sharp, (96, 64), interpolation=cv2.INTER_AREA)
+    x3 = cv2.resize(small, (288, 192), interpolation=cv2.INTER_CUBIC)
+    disc = cv2.circle(np.zeros((7, 7), np.float32), (3, 3), 3, 1.0, -1)
+    lens = cv2.filter2D(sharp, -1, disc / disc.sum(), borderType=cv2.BORDER_REFLECT)
+    proc, out = run(card, lens)
+    assert proc.blur is not None and proc.blur.lens_only == (5.0, 1.1) and proc.active_model == "pair-blurred"
+    np.testing.assert_array_equal(out[:192], offline_y(tmp_path / "pair-blurred.json", out_y_in(lens)))
+    proc, out = run(card, x3)  # as blurred by the textured figure, but up-scaled: the card's own model
+    assert proc.blur.last < 0.5 and proc.blur.last_periodic > 5.0 and proc.active_model == "pair"
+    np.testing.assert_array_equal(out[:192], offline_y(tmp_path / "pair-default.json", out_y_in(x3)))
+    proc, _ = run(card, cv2.resize(lens, (W, H), interpolation=cv2.INTER_AREA))  # too small to tell: no lens model
+    assert proc.blur is None and proc.active_model == "pair"

@@ -186,6 +186,30 @@ def test_pair_with_a_blur_model_cuts_the_gate_figure_below_x3_and_the_restorer_f
     assert restorer.chosen == [1, 0, 1] and "deblur below textured" in restorer.info["blur"]
 
 
+def test_pair_with_a_lens_blur_model_cuts_the_resampling_figures_and_the_restorer_keeps_x3_from_it(
+        images: Path, models: tuple[Path, Path]) -> None:
+    from kd.degrade import LENS_CASES, RESAMPLED_CASES, bicubic_down_up, defocus_blur
+
+    default, alternate = models
+    blurred = write_luma_card(make_luma_onnx(default.parent / "deblur.onnx", amount=1.5))
+    path, written = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="lens", images=str(images),
+                                         blurred=str(blurred), blurred_lens=True), progress=False)
+    blur = written["blur"]
+    card = read_card(path)
+    assert card.blur is not None and card.blur.lens_only == (blur["periodic_below"], blur["phase_below"])
+    shares = blur["chosen_on"]["lens_share"]
+    assert set(shares) == {*RESAMPLED_CASES["periodic"], *RESAMPLED_CASES["phase"], *LENS_CASES}
+    assert shares["x3"] == 0.0 and shares["x2.5 area + noise"] == 0.0 and shares["gauss 1.5 + noise"] == 1.0  # these photos
+    restorer = make_restorer(str(path), 1)
+    rgb = np.ascontiguousarray(skimage.data.astronaut()[:258, :258])
+    x3, lens = bicubic_down_up(rgb, 3), defocus_blur(rgb, 2.0)
+    np.testing.assert_array_equal(restorer.restore(x3), OnnxRestorer(default, 1).restore(x3))  # up-scaled: the default
+    np.testing.assert_array_equal(restorer.restore(lens), OnnxRestorer(blurred, 1).restore(lens))
+    assert restorer.chosen == [1, 0, 1] and "lens blur only" in restorer.info["blur"]
+    with pytest.raises(ConfigError, match="pass its card with --blurred too"):
+        PairConfig(default="a", alternate="b", name="c", blurred_lens=True)
+
+
 def test_pair_refuses_a_blur_model_it_cannot_use_in_one_line(images: Path, models: tuple[Path, Path], tmp_path: Path) -> None:
     default, alternate = models
     elsewhere = tmp_path / "elsewhere"

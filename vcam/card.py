@@ -70,12 +70,21 @@ class GateSpec:
 class BlurSpec:
     """A card's model for strongly blurred frames and when it runs: on frames the gate does not pass and the
     switch leaves to the card's model, whose `statistic` (vcam/detect.py Texture at `step` grey levels) is below
-    `below` (a picture up-scaled ~x3 or defocused reads lower than one up-scaled x2)."""
+    `below` (a picture up-scaled ~x3 or defocused reads lower than one up-scaled x2). With `periodic_below` and
+    `phase_below` (both or neither), a model for lens blur: only frames whose resampling figures (vcam/detect.py
+    Resampling) are below both, i.e. not up-scaled from a smaller picture."""
 
     card: "ModelCard"
     statistic: str
     step: int
     below: float
+    periodic_below: float | None = None
+    phase_below: float | None = None
+
+    @property
+    def lens_only(self) -> tuple[float, float] | None:
+        """(periodic cut, phase cut) for a model for lens blur, else None."""
+        return (self.periodic_below, self.phase_below) if self.periodic_below is not None and self.phase_below is not None else None
 
 
 @dataclass(frozen=True)
@@ -329,8 +338,17 @@ def _parse_blur(spec: Any, card: ModelCard, shown: Path) -> BlurSpec:
         raise CardError(f"model card {shown}: blur step {step!r} must be a whole number of grey levels 1..255: {fix}")
     if not _is_positive(below):
         raise CardError(f"model card {shown}: blur 'below' {below!r} must be a positive number: {fix}")
+    lens = {k: spec.get(k) for k in ("periodic_below", "phase_below") if spec.get(k) is not None}
+    if len(lens) == 1:
+        raise CardError(f"model card {shown}: blur has {next(iter(lens))!r} without {({'periodic_below', 'phase_below'} - set(lens)).pop()!r}: "
+                        f"a model for lens blur needs both resampling cuts: {fix}")
+    for k, v in lens.items():
+        if not _is_positive(v):
+            raise CardError(f"model card {shown}: blur {k!r} {v!r} must be a positive number: {fix}")
     other = _sibling_card(spec["model"], card, shown, "blur")
-    return BlurSpec(card=other, statistic=statistic, step=step, below=float(below))
+    return BlurSpec(card=other, statistic=statistic, step=step, below=float(below),
+                    periodic_below=float(lens["periodic_below"]) if lens else None,
+                    phase_below=float(lens["phase_below"]) if lens else None)
 
 
 def _sibling_card(name: str, card: ModelCard, shown: Path, key: str) -> ModelCard:

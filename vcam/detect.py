@@ -24,6 +24,13 @@ sharp pictures with sensor noise and a codec) leaves frames above its cut untouc
 a picture that is already sharp draws its noise and codec marks larger (0.8-1.9 dB lost, sitting 12).
 `BlurSwitch` reads the same figure at the other end: far below it, a frame is strongly blurred (up-scaled ~x3,
 or defocused) and a card's third model, trained for such frames, may take it (sitting 15).
+
+`Resampling` tells the two kinds of strongly blurred frame apart (sitting 16): a frame up-scaled from a smaller one
+has pixels that lie at the source's samples and pixels interpolated between them, at a fixed pattern, so the mean
+|second difference| per column rises and falls with the scale's period (a spectral peak at 1/scale; `periodic`, the
+peak over the band's median), and a x2 up-scale's first differences alternate within and across source pixels
+(`phase`); a lens blurs every pixel alike and leaves neither. Codec block grids (every 4, 8 or 16 px) are left out of
+the spectrum. A card's blur model with these cuts (`lens_only`) takes only frames that read as neither: lens blur.
 """
 
 from __future__ import annotations
@@ -176,6 +183,98 @@ def reblur_ratio(y_u8: np.ndarray, step: int) -> float:
     return Reblur(y_u8.shape[1], y_u8.shape[0], step)(y_u8)
 
 
+class Resampling:
+    """Two figures of resampling on (H, W) uint8 planes of one size, each the smaller over rows and columns (an
+    up-scale acts on both; a stripe pattern on one):
+    - `periodic`: the spectrum of the mean |second difference| per column (Hann window, mean removed), its highest
+      bin between 0.15 and 0.5 cycles/px, codec grids' frequencies (k/16) left out, over the band's median: ~2-4 for a
+      picture never resampled, blurred by a lens or not; ~10-90 for one up-scaled x2.4..x3.5 (an up-scale x2 from a
+      centred grid is symmetric about its samples and leaves no such peak);
+    - `phase`: the mean |first difference| per column folded modulo 4, the weaker of one parity's two phases over the
+      stronger of the other's (the larger of the two ways round): ~1.0 without resampling, ~1.1-1.6 after a x2 bicubic
+      up-scale (a = -0.5, MATLAB's; its differences alternate within and across source pixels); a codec grid lifts one
+      phase only, a lens none. Weaker after other kernels: OpenCV's cubic (a = -0.75) and bilinear interpolate a smooth
+      source alike within and across its pixels, and leave 1.0-1.3.
+    Scratch buffers (and each axis' band of DFT bins) are made once; call from one thread only."""
+
+    MIN_SIDE = 128  # shorter profiles leave few bins in the band between the codec grids' frequencies
+    BAND = (0.15, 0.5)
+
+    def __init__(self, width: int, height: int) -> None:
+        if min(width, height) < self.MIN_SIDE:
+            raise ValueError(f"the resampling figures need a plane of {self.MIN_SIDE} px a side, not {width}x{height}")
+        self.size = (width, height)
+        self._axes = []
+        for axis, (n_d1, rows) in enumerate(((width - 1, height), (height - 1, width))):
+            n = n_d1 - 1  # second differences per row (or column)
+            shape_d1 = (rows, n_d1) if axis == 0 else (n_d1, rows)
+            shape_d2 = (rows, n) if axis == 0 else (n, rows)
+            freq = np.arange(n // 2 + 1) / n
+            band = (freq >= self.BAND[0]) & (freq < self.BAND[1])
+            for k in range(1, 9):
+                band &= np.abs(freq - k / 16) > 2.5 / n  # a Hann window's main lobe is 2 bins each side
+            self._axes.append({
+                "d1_s16": np.empty(shape_d1, np.int16), "abs1_s16": np.empty(shape_d1, np.int16),
+                "abs2_s16": np.empty(shape_d2, np.int16),
+                "sum1_f64": np.empty((1, n_d1) if axis == 0 else (n_d1, 1), np.float64),
+                "sum2_f64": np.empty((1, n) if axis == 0 else (n, 1), np.float64),
+                "window_f64": np.hanning(n), "profile_f64": np.empty(n, np.float64),
+                "spectrum_c128": np.empty(n // 2 + 1, np.complex128), "power_f64": np.empty(n // 2 + 1, np.float64),
+                "band": np.flatnonzero(band), "band_f64": np.empty(int(band.sum()), np.float64),
+                "fold_f64": np.empty(4, np.float64),
+            })
+        self.phase = float("nan")  # the phase figure of the latest plane measured
+
+    def __call__(self, y_u8: np.ndarray) -> float:
+        """The periodic figure of this plane; the phase figure is left in `phase`."""
+        w, h = self.size
+        if y_u8.shape != (h, w):
+            raise ValueError(f"resampling figures of a {y_u8.shape[1]}x{y_u8.shape[0]} plane with buffers for {w}x{h}")
+        periodic, phase = [], []
+        for axis, ax in enumerate(self._axes):
+            a, b = (y_u8[:, 1:], y_u8[:, :-1]) if axis == 0 else (y_u8[1:], y_u8[:-1])
+            d1 = ax["d1_s16"]
+            cv2.subtract(a, b, dst=d1, dtype=cv2.CV_16S)
+            head, tail = (d1[:, :-1], d1[:, 1:]) if axis == 0 else (d1[:-1], d1[1:])
+            cv2.absdiff(tail, head, dst=ax["abs2_s16"])
+            cv2.absdiff(d1, 0, dst=ax["abs1_s16"])
+            cv2.reduce(ax["abs2_s16"], axis, cv2.REDUCE_AVG, dst=ax["sum2_f64"], dtype=cv2.CV_64F)
+            cv2.reduce(ax["abs1_s16"], axis, cv2.REDUCE_AVG, dst=ax["sum1_f64"], dtype=cv2.CV_64F)
+            periodic.append(self._peak(ax))
+            phase.append(self._phase(ax))
+        self.phase = min(phase)
+        return min(periodic)
+
+    @staticmethod
+    def _peak(ax: dict) -> float:
+        profile = ax["profile_f64"]
+        np.subtract(ax["sum2_f64"].reshape(-1), ax["sum2_f64"].mean(), out=profile)
+        np.multiply(profile, ax["window_f64"], out=profile)
+        ax["spectrum_c128"][:] = np.fft.rfft(profile)  # one small array per check (not per frame)
+        np.abs(ax["spectrum_c128"], out=ax["power_f64"])
+        band = ax["band_f64"]
+        np.take(ax["power_f64"], ax["band"], out=band)
+        peak = float(band.max())
+        band.partition(len(band) // 2)
+        return (peak + 1e-9) / (float(band[len(band) // 2]) + 1e-9)  # a flat plane: 1.0
+
+    @staticmethod
+    def _phase(ax: dict) -> float:
+        d = ax["sum1_f64"].reshape(-1)
+        n = len(d) // 4 * 4
+        fold = ax["fold_f64"]
+        np.mean(d[:n].reshape(-1, 4), axis=0, out=fold)
+        fold += FLOOR_LEVELS
+        even, odd = (fold[0], fold[2]), (fold[1], fold[3])
+        return float(max(min(even) / max(odd), min(odd) / max(even)))
+
+
+def resampling_figures(y_u8: np.ndarray) -> tuple[float, float]:
+    """One plane's (periodic, phase) (allocates its scratch: offline use)."""
+    measure = Resampling(y_u8.shape[1], y_u8.shape[0])
+    return measure(y_u8), measure.phase
+
+
 class _Hysteresis:
     """A 0/1 choice taken on every `every`-th frame and changed only after `confirm` checks in a row that want
     the other side; the first check decides at once (a single picture has no history)."""
@@ -278,42 +377,51 @@ class SharpGate(_Checked):
 class BlurSwitch(_Checked):
     """Per frame, 0 (the model chosen so far) or 1 (the card's model for strongly blurred frames: a textured figure
     below `below`; ~0.3-0.45 for a picture up-scaled x3, ~0.45-0.7 for one up-scaled x2), with `BlockSwitch`'s
-    hysteresis; `frames`: frames left to the model chosen before / sent to the blur model. Two ways to drive it:
-    `follow`, with the figure a gate at the same step has just measured on this plane (so one measurement serves
-    both, on the gate's cadence, and no buffers of its own), or `choose`, which measures on its own cadence (a card
-    whose gate is off). Call from one thread only."""
+    hysteresis; `frames`: frames left to the model chosen before / sent to the blur model. With `lens_only`
+    (periodic cut, phase cut), a model for lens blur: a frame below `below` goes to it only if its `Resampling`
+    figures are both below those cuts too (measured only then), so frames up-scaled from a smaller one stay with the
+    model chosen before. Two ways to drive it: `follow`, with the figure a gate at the same step has just measured on
+    this plane (so one measurement serves both, on the gate's cadence, and no buffers of its own), or `choose`, which
+    measures on its own cadence (a card whose gate is off). Call from one thread only."""
 
     def __init__(self, width: int, height: int, step: int, below: float, every: int = 1, confirm: int = 1,
-                 follows_gate: bool = False) -> None:
+                 follows_gate: bool = False, lens_only: tuple[float, float] | None = None) -> None:
         self.follows_gate = follows_gate
         self._measure = None if follows_gate else Texture(width, height, step)
+        self._resampling = Resampling(width, height) if lens_only is not None else None
         self._state = _Hysteresis(every, confirm)
-        self.step, self.below = step, below
+        self.step, self.below, self.lens_only = step, below, lens_only
         self.last = float("nan")  # the latest figure (for the stats line)
+        self.last_periodic = self.last_phase = float("nan")  # the latest resampling figures (measured below `below`)
 
     def carry_on_from(self, previous: "BlurSwitch") -> None:
         """Takes over a blur switch's state: a new processor for the same stream keeps its model."""
         self._state.carry_on_from(previous._state)
-        self.last = previous.last
+        self.last, self.last_periodic, self.last_phase = previous.last, previous.last_periodic, previous.last_phase
 
     def choose(self, y_u8: np.ndarray) -> int:
         """1 if this frame ((H, W) uint8 Y plane of the capture frame) goes to the blur model, measured here."""
         if self.follows_gate:
             raise RuntimeError("this blur switch follows a gate's figure: call follow()")
         if self._state.due():
-            self._check(self._measure(y_u8))
+            self._check(self._measure(y_u8), y_u8)
         return self._state.count()
 
-    def follow(self, figure: float | None) -> int:
+    def follow(self, figure: float | None, y_u8: np.ndarray) -> int:
         """1 if this frame goes to the blur model; `figure`: the textured figure (at `step`) a gate has just measured
-        on this very plane, or None where it measured nothing (the side is kept)."""
+        on this very plane `y_u8`, or None where it measured nothing (the side is kept)."""
         if figure is not None:
-            self._check(figure)
+            self._check(figure, y_u8)
         return self._state.count()
 
-    def _check(self, figure: float) -> None:
+    def _check(self, figure: float, y_u8: np.ndarray) -> None:
         self.last = figure
-        self._state.decide(int(figure < self.below))
+        blurred = figure < self.below
+        if blurred and self._resampling is not None:
+            self.last_periodic = self._resampling(y_u8)
+            self.last_phase = self._resampling.phase
+            blurred = self.last_periodic < self.lens_only[0] and self.last_phase < self.lens_only[1]
+        self._state.decide(int(blurred))
 
 
 class BlockSwitch(_Checked):

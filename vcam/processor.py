@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from vcam.config import DaemonConfig
-from vcam.detect import Blockiness, BlockSwitch, BlurSwitch, SharpGate, Texture
+from vcam.detect import Blockiness, BlockSwitch, BlurSwitch, Resampling, SharpGate, Texture
 from vcam.engine import VARIANT_BLURRED, VARIANT_DEFAULT, Engine
 from vcam.mailbox import Slot, SlotPool
 from vcam.transforms import (FrameGeometry, LumaPostprocessor, LumaPreprocessor, Postprocessor, Preprocessor,
@@ -52,8 +52,9 @@ class FrameProcessor:
     blend back into the model's change over a few frames when it resumes.
 
     A card with a blur model (luma path): a frame the gate does not pass and the switch leaves to the card's
-    model goes to the blur model instead while its textured figure is below the card's cut (vcam/detect.py
-    BlurSwitch, the same hysteresis, on the gate's cadence and figure when the gate is on).
+    model goes to the blur model instead while its textured figure is below the card's cut and, for a lens-blur model,
+    its resampling figures are below theirs (vcam/detect.py BlurSwitch, the same hysteresis, on the gate's cadence and
+    figure when the gate is on).
     """
 
     def __init__(
@@ -128,12 +129,15 @@ class FrameProcessor:
                 if old_gate is not None and (old_gate.step, old_gate.above, old_gate.reblur_below) == (gate.step, gate.above, gate.reblur_below):
                     self.gate.carry_on_from(old_gate)
             blur = card.blur
-            if blur is not None and engine.blurred is not None and min(cw, ch) >= Texture.MIN_SIDE:
+            # a lens-blur model without its resampling figures (a frame too small to measure them) is left out: the
+            # frames it would take might be up-scaled ones, which the card's model handles
+            min_side = Texture.MIN_SIDE if blur is None or blur.lens_only is None else Resampling.MIN_SIDE
+            if blur is not None and engine.blurred is not None and min(cw, ch) >= min_side:
                 every, confirm = (1, 1) if picture else (cfg.switch_every, cfg.switch_confirm)
                 follows = self.gate is not None and self.gate.step == blur.step
-                self.blur = BlurSwitch(cw, ch, blur.step, blur.below, every, confirm, follows_gate=follows)
+                self.blur = BlurSwitch(cw, ch, blur.step, blur.below, every, confirm, follows_gate=follows, lens_only=blur.lens_only)
                 old_blur = previous.blur if previous is not None else None
-                if old_blur is not None and (old_blur.step, old_blur.below) == (blur.step, blur.below):
+                if old_blur is not None and (old_blur.step, old_blur.below, old_blur.lens_only) == (blur.step, blur.below, blur.lens_only):
                     self.blur.carry_on_from(old_blur)
         else:
             tensor_shape = self.geometry.tensor_shape
@@ -190,14 +194,17 @@ class FrameProcessor:
         assert blur is not None
         cw, ch = self.geometry.capture
         changes = blur.changes
+        y_u8 = pre_slot["i420"][:ch, :cw]
         if blur.follows_gate and gate is not None:  # on the gate's cadence, with the figure it just measured
-            blurred = blur.follow(gate.last if gate.fresh else None)
+            blurred = blur.follow(gate.last if gate.fresh else None, y_u8)
         else:
-            blurred = blur.choose(pre_slot["i420"][:ch, :cw])
+            blurred = blur.choose(y_u8)
         if blurred:
             pre_slot.variant = VARIANT_BLURRED
         if blur.changes != changes:  # a change of camera focus or stream, seconds apart: worth a line
-            log.info("textured %.2f (blur cut %.2f): model %s", blur.last, blur.below, self.active_model)
+            lens = (f", periodic {blur.last_periodic:.1f} / phase {blur.last_phase:.3f} (cuts {blur.lens_only[0]:.1f} / {blur.lens_only[1]:.3f})"
+                    if blur.lens_only is not None and blur.last < blur.below else "")
+            log.info("textured %.2f (blur cut %.2f)%s: model %s", blur.last, blur.below, lens, self.active_model)
 
     def _gate(self, pre_slot: Slot) -> bool:
         """Whether the gate passes this frame through (and marks the slot so)."""
