@@ -20,7 +20,9 @@ figure, low on a picture up-scaled ~x3 or defocused, sends frames the gate and t
 below a cut chosen on the same split between the benchmark's x3 and its other three cases. With `--blurred-lens`
 (sitting 16) that model is for lens blur: two more cuts, on the resampling figures (vcam/detect.py Resampling), chosen
 on the same split between frames up-scaled from smaller ones and frames blurred by a lens (kd/degrade.py
-RESAMPLED_CASES, LENS_CASES), keep the up-scaled ones with the default.
+RESAMPLED_CASES, LENS_CASES), keep the up-scaled ones with the default; with `--blurred-target lens` its textured cut
+is chosen between the lens cases and the x2 up-scales that read as lens blur, so noisy lens blur (which reads higher
+than x3 on the textured figure) reaches it too.
 
 `SwitchedRestorer` scores such a card in `kd evaluate` as the runtime runs one picture: the picture's own
 figures pass it through or pick the model (the daemon adds hysteresis over frames on top: vcam/detect.py).
@@ -89,26 +91,31 @@ def case_statistics(files: list[Path], period: int, seed: int, gate_step: int = 
     return {d: np.array(v).reshape(-1, 4) for d, v in out.items()}
 
 
-def lens_statistics(files: list[Path], seed: int, progress: bool = True) -> dict[str, np.ndarray]:
-    """(periodic, phase) of every image large enough to measure (Resampling.MIN_SIDE a side; the runtime leaves a lens
-    model off smaller frames) under kd/degrade.py RESAMPLED_CASES and LENS_CASES (each seeded per image and case): an
-    (images, 2) array per case."""
+LENS_TARGET = "lens"  # a lens model's textured cut, chosen between lens blur and x2 up-scales (`--blurred-target lens`)
+
+
+def lens_statistics(files: list[Path], seed: int, step: int, progress: bool = True) -> dict[str, np.ndarray]:
+    """(periodic, phase, textured at `step`) of every image large enough to measure (Resampling.MIN_SIDE a side; the
+    runtime leaves a lens model off smaller frames) under kd/degrade.py RESAMPLED_CASES, LENS_CASES and the webcam
+    benchmark's cases (each seeded per image and case, the benchmark's as `case_statistics` seeds them): an (images, 3)
+    array per case."""
     from kd.evaluate import as_rgb_u8, load_hr_u8
     from kd.webcam import image_seed
 
-    cases = {**RESAMPLED_CASES["periodic"], **RESAMPLED_CASES["phase"], **LENS_CASES}
-    out: dict[str, list[tuple[float, float]]] = {c: [] for c in cases}
+    cases = {**WEBCAM_BENCHMARK, **RESAMPLED_CASES["periodic"], **RESAMPLED_CASES["phase"], **LENS_CASES}
+    out: dict[str, list[tuple[float, float, float]]] = {c: [] for c in cases}
     for f in tqdm(files, desc="resampling figures on the training split", unit="img", disable=not progress, file=sys.stderr,
                   dynamic_ncols=True):
         hr = modcrop(as_rgb_u8(load_hr_u8(f)), 6)
         if min(hr.shape[:2]) < Resampling.MIN_SIDE:
             continue
         for c, fn in cases.items():
-            out[c].append(resampling_figures(y_plane_u8(fn(hr, image_seed(f"train/{f.name}", c, seed)))))
+            y = y_plane_u8(fn(hr, image_seed(f"train/{f.name}", c, seed)))
+            out[c].append((*resampling_figures(y), textured(y, step)))
     if not out[next(iter(cases))]:
         raise PairError(f"no training image is {Resampling.MIN_SIDE} px a side or more, which the resampling figures need: "
                         "pass a list with larger pictures")
-    return {c: np.array(v).reshape(-1, 2) for c, v in out.items()}
+    return {c: np.array(v).reshape(-1, 3) for c, v in out.items()}
 
 
 def strictly_below(at: float, figures: np.ndarray) -> float:
@@ -159,9 +166,11 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         _beside(blurred_card, folder, "the blurred frames' model")
         if own := [k for k in ("switch", "blur") if k in blurred_raw]:
             raise PairError(f"the blurred frames' model must be a plain model card, and this one already has a {own[0]}: pass the plain card")
-        if cfg.blurred_target not in WEBCAM_BENCHMARK:
-            raise PairError(f"blurred target {cfg.blurred_target!r} is not one of the benchmark's cases ({', '.join(WEBCAM_BENCHMARK)}): "
-                            "pass one of them")
+        if cfg.blurred_target == LENS_TARGET and not cfg.blurred_lens:
+            raise PairError(f"blurred target {LENS_TARGET!r} is for a lens-blur model: pass --blurred-lens too")
+        if cfg.blurred_target not in (*WEBCAM_BENCHMARK, LENS_TARGET):
+            raise PairError(f"blurred target {cfg.blurred_target!r} is not one of the benchmark's cases ({', '.join(WEBCAM_BENCHMARK)}) "
+                            f"or {LENS_TARGET!r}: pass one of them")
     if own := [k for k in ("switch", "blur") if k in default or k in alternate]:
         raise PairError(f"a pair is made of two plain model cards, and one of these already has a {own[0]}: pass the plain cards")
     if cfg.target not in WEBCAM_BENCHMARK:
@@ -211,32 +220,46 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         }
     blur: dict[str, Any] | None = None
     if blurred_card is not None:
-        # best_cut puts the target at or below its value and the rest above; the card's cut is strict ("below"), so it
-        # goes between that value and the next figure above it (rounded to 4 places where that still lies between)
-        others = np.concatenate([stats[d][:, 2] for d in WEBCAM_BENCHMARK if d != cfg.blurred_target])
-        at = best_cut(others, stats[cfg.blurred_target][:, 2])
-        below = strictly_below(at, np.concatenate([v[:, 2] for v in stats.values()]))
+        lens = lens_statistics(files, cfg.seed, cfg.blur_step, progress) if cfg.blurred_lens else None
+        lens_cuts: dict[str, float] = {}
+        if lens is not None:
+            lens_fig = np.concatenate([lens[c] for c in LENS_CASES])
+            for column, key, group in ((0, "periodic_below", "periodic"), (1, "phase_below", "phase")):
+                up = np.concatenate([lens[c][:, column] for c in RESAMPLED_CASES[group]])
+                lens_cuts[key] = strictly_below(best_cut(up, lens_fig[:, column]), np.concatenate([v[:, column] for v in lens.values()]))
+            read_as_lens = {c: (v[:, 0] < lens_cuts["periodic_below"]) & (v[:, 1] < lens_cuts["phase_below"]) for c, v in lens.items()}
+        if cfg.blurred_target == LENS_TARGET:
+            # among the frames that read as lens blur (the others never reach the model), the lens cases below the cut
+            # and the x2 up-scales whose phase did not show (a centred x2 leaves no periodic peak) above it
+            assert lens is not None
+            x2 = np.concatenate([lens[c][read_as_lens[c], 2] for c in RESAMPLED_CASES["phase"]])
+            at = best_cut(x2, np.concatenate([lens[c][read_as_lens[c], 2] for c in LENS_CASES]))
+            below = strictly_below(at, np.concatenate([v[:, 2] for v in lens.values()]))
+        else:
+            # best_cut puts the target at or below its value and the rest above; the card's cut is strict ("below"), so
+            # it goes between that value and the next figure above it (rounded to 4 places where that still lies between)
+            others = np.concatenate([stats[d][:, 2] for d in WEBCAM_BENCHMARK if d != cfg.blurred_target])
+            at = best_cut(others, stats[cfg.blurred_target][:, 2])
+            below = strictly_below(at, np.concatenate([v[:, 2] for v in stats.values()]))
         gated = {d: passed[d] if cfg.gate_step else np.zeros(len(v), bool) for d, v in stats.items()}
         left = {d: ~((v[:, 0] > cut) & (v[:, 1] < detail)) & ~gated[d] for d, v in stats.items()}
         blur = {
-            "model": blurred_card.name, "statistic": "textured", "step": cfg.blur_step, "below": below,
+            "model": blurred_card.name, "statistic": "textured", "step": cfg.blur_step, "below": below, **lens_cuts,
             "chosen_on": {
                 "images": f"{cfg.images} ({len(files)} images)", "target": cfg.blurred_target, "seed": cfg.seed,
                 "share_below": {d: round(float((v[:, 2] < below).mean()), 4) for d, v in stats.items()},
-                # below the cut and neither passed by the gate nor switched to the alternate
+                # below the cut and neither passed by the gate nor switched to the alternate (a lens model: before the
+                # resampling figures, which `lens_routed` adds)
                 "share_routed": {d: round(float((left[d] & (v[:, 2] < below)).mean()), 4) for d, v in stats.items()},
                 "command": command_line(),
             },
         }
-        if cfg.blurred_lens:
-            lens = lens_statistics(files, cfg.seed, progress)
-            lens_fig = np.concatenate([lens[c] for c in LENS_CASES])
-            for column, key, group in ((0, "periodic_below", "periodic"), (1, "phase_below", "phase")):
-                up = np.concatenate([lens[c][:, column] for c in RESAMPLED_CASES[group]])
-                blur[key] = strictly_below(best_cut(up, lens_fig[:, column]), np.concatenate([v[:, column] for v in lens.values()]))
+        if lens is not None:
             blur["chosen_on"]["lens_images"] = len(lens[next(iter(lens))])
-            blur["chosen_on"]["lens_share"] = {  # of each case, the share that reads as lens blur (below both cuts)
-                c: round(float(((v[:, 0] < blur["periodic_below"]) & (v[:, 1] < blur["phase_below"])).mean()), 4) for c, v in lens.items()}
+            # of each case, the share that reads as lens blur (below both resampling cuts), and the share that also
+            # reads as strongly blurred (below the textured cut; the gate and the switch aside)
+            blur["chosen_on"]["lens_share"] = {c: round(float(r.mean()), 4) for c, r in read_as_lens.items()}
+            blur["chosen_on"]["lens_routed"] = {c: round(float((read_as_lens[c] & (v[:, 2] < below)).mean()), 4) for c, v in lens.items()}
     card = {k: v for k, v in default.items() if k not in ("metrics", "name", "gate", "blur")}
     card["file"] = default_onnx.name
     card = {"card_version": card.pop("card_version"), "name": cfg.name, **card, "switch": switch,
@@ -339,7 +362,8 @@ class SwitchedRestorer:
               "(line art up-scaled reads as sharp on the first figure alone). [default: on]")
 @click.option("--blurred", help="A third model's card, beside the default's, for strongly blurred frames (a low textured "
               "figure). [default: none]")
-@click.option("--blurred-target", help="The benchmark case the blurred frames' model is for. [default: x3]")
+@click.option("--blurred-target", help="The benchmark case the blurred frames' model is for, or 'lens' (with --blurred-lens: "
+              "the textured cut between lens blur and x2 up-scales that read as lens blur). [default: x3]")
 @click.option("--blurred-lens/--no-blurred-lens", default=None, help="The blurred frames' model is for lens blur: frames "
               "up-scaled from smaller ones (by their resampling figures) stay with the default. [default: off]")
 def pair_command(config, **flags) -> None:

@@ -188,7 +188,7 @@ def test_pair_with_a_blur_model_cuts_the_gate_figure_below_x3_and_the_restorer_f
 
 def test_pair_with_a_lens_blur_model_cuts_the_resampling_figures_and_the_restorer_keeps_x3_from_it(
         images: Path, models: tuple[Path, Path]) -> None:
-    from kd.degrade import LENS_CASES, RESAMPLED_CASES, bicubic_down_up, defocus_blur
+    from kd.degrade import LENS_CASES, RESAMPLED_CASES, WEBCAM_BENCHMARK, bicubic_down_up, defocus_blur
 
     default, alternate = models
     blurred = write_luma_card(make_luma_onnx(default.parent / "deblur.onnx", amount=1.5))
@@ -198,7 +198,7 @@ def test_pair_with_a_lens_blur_model_cuts_the_resampling_figures_and_the_restore
     card = read_card(path)
     assert card.blur is not None and card.blur.lens_only == (blur["periodic_below"], blur["phase_below"])
     shares = blur["chosen_on"]["lens_share"]
-    assert set(shares) == {*RESAMPLED_CASES["periodic"], *RESAMPLED_CASES["phase"], *LENS_CASES}
+    assert set(shares) == {*WEBCAM_BENCHMARK, *RESAMPLED_CASES["periodic"], *RESAMPLED_CASES["phase"], *LENS_CASES}
     assert shares["x3"] == 0.0 and shares["x2.5 area + noise"] == 0.0 and shares["gauss 1.5 + noise"] == 1.0  # these photos
     restorer = make_restorer(str(path), 1)
     rgb = np.ascontiguousarray(skimage.data.astronaut()[:258, :258])
@@ -208,6 +208,13 @@ def test_pair_with_a_lens_blur_model_cuts_the_resampling_figures_and_the_restore
     assert restorer.chosen == [1, 0, 1] and "lens blur only" in restorer.info["blur"]
     with pytest.raises(ConfigError, match="pass its card with --blurred too"):
         PairConfig(default="a", alternate="b", name="c", blurred_lens=True)
+    # its own textured cut: between the lens cases and the x2 up-scales that read as lens blur, above the x3 cut
+    _, own = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="lens2", images=str(images),
+                                  blurred=str(blurred), blurred_lens=True, blurred_target="lens"), progress=False)
+    lens_cut = own["blur"]["below"]
+    assert lens_cut > blur["below"] and own["blur"]["periodic_below"] == blur["periodic_below"]
+    routed = own["blur"]["chosen_on"]["lens_routed"]
+    assert routed["gauss 1.5 + noise"] >= 0.75 and routed["x3"] == 0.0 and routed["x2"] <= 0.25
 
 
 def test_pair_refuses_a_blur_model_it_cannot_use_in_one_line(images: Path, models: tuple[Path, Path], tmp_path: Path) -> None:
@@ -220,6 +227,7 @@ def test_pair_refuses_a_blur_model_it_cannot_use_in_one_line(images: Path, model
     for args, needle in (
         (["--blurred", str(far)], "is not beside the default's model"),
         (["--blurred", str(alternate), "--blurred-target", "x4"], "blurred target 'x4' is not one of the benchmark's cases"),
+        (["--blurred", str(alternate), "--blurred-target", "lens"], "is for a lens-blur model: pass --blurred-lens too"),
         (["--blurred", str(default.parent / "none.json")], "none.json"),
         (["--blurred", str(alternate), "--name", "deblock"], "would overwrite one of its own cards"),
     ):
