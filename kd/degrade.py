@@ -276,6 +276,8 @@ def _lens(hr: np.ndarray, rng: np.random.Generator, blur, codec=None) -> np.ndar
 # What tells an up-scaled frame from a lens-blurred one (vcam/detect.py Resampling; a card's lens-blur model, sitting 16).
 # `sharpcam-kd pair --blurred-lens` cuts the periodic figure between RESAMPLED_CASES["periodic"] and LENS_CASES, and
 # the phase figure between RESAMPLED_CASES["phase"] (x2, whose centred up-scale leaves no periodic peak) and LENS_CASES.
+# RESAMPLED_CASES["blind"], up-scales whose period falls on the codec grids' that the periodic figure leaves out, choose
+# nothing: the card records how many of them read as lens blur.
 # Sensor noise (read sigma 2, shot gain 0.04) everywhere; codecs where a stream or a webcam's MJPG puts them. H.264
 # cases need PyAV (`.[video]`).
 RESAMPLED_CASES = {
@@ -289,6 +291,11 @@ RESAMPLED_CASES = {
         "x2": _x2,
         "x2+jpeg40": _x2_jpeg40,
         "x2 area + noise + H.264 CRF 30": lambda hr, rng: _area_down_bicubic_up(hr, 2.0, rng, lambda x: h264_intra(x, 30)),
+    },
+    "blind": {
+        "x8/3 area + noise": lambda hr, rng: _area_down_bicubic_up(hr, 8 / 3, rng),
+        "x3.2 area + noise": lambda hr, rng: _area_down_bicubic_up(hr, 3.2, rng),
+        "x4 area + noise": lambda hr, rng: _area_down_bicubic_up(hr, 4.0, rng),
     },
 }
 LENS_CASES = {

@@ -92,6 +92,7 @@ def case_statistics(files: list[Path], period: int, seed: int, gate_step: int = 
 
 
 LENS_TARGET = "lens"  # a lens model's textured cut, chosen between lens blur and x2 up-scales (`--blurred-target lens`)
+LENS_BENCHMARK = ("blur1.2+noise4+jpeg60",)  # the webcam benchmark's one case of lens blur
 
 
 def lens_statistics(files: list[Path], seed: int, step: int, progress: bool = True) -> dict[str, np.ndarray]:
@@ -102,7 +103,7 @@ def lens_statistics(files: list[Path], seed: int, step: int, progress: bool = Tr
     from kd.evaluate import as_rgb_u8, load_hr_u8
     from kd.webcam import image_seed
 
-    cases = {**WEBCAM_BENCHMARK, **RESAMPLED_CASES["periodic"], **RESAMPLED_CASES["phase"], **LENS_CASES}
+    cases = {**WEBCAM_BENCHMARK, **{c: fn for group in RESAMPLED_CASES.values() for c, fn in group.items()}, **LENS_CASES}
     out: dict[str, list[tuple[float, float, float]]] = {c: [] for c in cases}
     for f in tqdm(files, desc="resampling figures on the training split", unit="img", disable=not progress, file=sys.stderr,
                   dynamic_ncols=True):
@@ -168,6 +169,10 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
             raise PairError(f"the blurred frames' model must be a plain model card, and this one already has a {own[0]}: pass the plain card")
         if cfg.blurred_target == LENS_TARGET and not cfg.blurred_lens:
             raise PairError(f"blurred target {LENS_TARGET!r} is for a lens-blur model: pass --blurred-lens too")
+        if cfg.blurred_target == LENS_TARGET and not cfg.gate_step:
+            # its cut lies above x3's, nearer sharp pictures, which only the gate keeps from the model
+            raise PairError(f"blurred target {LENS_TARGET!r} needs the gate to keep sharp frames from the lens model: "
+                            "leave --gate-step at its default (8), or pass --blurred-target x3")
         if cfg.blurred_target not in (*WEBCAM_BENCHMARK, LENS_TARGET):
             raise PairError(f"blurred target {cfg.blurred_target!r} is not one of the benchmark's cases ({', '.join(WEBCAM_BENCHMARK)}) "
                             f"or {LENS_TARGET!r}: pass one of them")
@@ -220,7 +225,10 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         }
     blur: dict[str, Any] | None = None
     if blurred_card is not None:
-        lens = lens_statistics(files, cfg.seed, cfg.blur_step, progress) if cfg.blurred_lens else None
+        try:
+            lens = lens_statistics(files, cfg.seed, cfg.blur_step, progress) if cfg.blurred_lens else None
+        except ImportError as e:  # the up-scaled and lens cases coded by H.264 need PyAV
+            raise PairError(f"the lens model's cuts need PyAV ({e}): pip install -e '.[video]'") from None
         lens_cuts: dict[str, float] = {}
         if lens is not None:
             lens_fig = np.concatenate([lens[c] for c in LENS_CASES])
@@ -230,10 +238,15 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
             read_as_lens = {c: (v[:, 0] < lens_cuts["periodic_below"]) & (v[:, 1] < lens_cuts["phase_below"]) for c, v in lens.items()}
         if cfg.blurred_target == LENS_TARGET:
             # among the frames that read as lens blur (the others never reach the model), the lens cases below the cut
-            # and the x2 up-scales whose phase did not show (a centred x2 leaves no periodic peak) above it
+            # and the up-scales the figures missed above it (mostly x2, whose centred up-scale leaves no periodic peak)
             assert lens is not None
-            x2 = np.concatenate([lens[c][read_as_lens[c], 2] for c in RESAMPLED_CASES["phase"]])
-            at = best_cut(x2, np.concatenate([lens[c][read_as_lens[c], 2] for c in LENS_CASES]))
+            missed = [lens[c][read_as_lens[c], 2] for g in ("periodic", "phase") for c in RESAMPLED_CASES[g]]
+            missed += [lens[c][read_as_lens[c], 2] for c in WEBCAM_BENCHMARK if c not in LENS_BENCHMARK]
+            lens_fig = [lens[c][read_as_lens[c], 2] for c in LENS_CASES]
+            if not sum(map(len, missed)) or not sum(map(len, lens_fig)):
+                raise PairError("no lens-blurred or no up-scaled training picture reads as lens blur, so there is nothing to "
+                                "choose a lens cut between: pass --blurred-target x3, or a list with more pictures")
+            at = best_cut(np.concatenate(missed), np.concatenate(lens_fig))
             below = strictly_below(at, np.concatenate([v[:, 2] for v in lens.values()]))
         else:
             # best_cut puts the target at or below its value and the rest above; the card's cut is strict ("below"), so

@@ -547,3 +547,28 @@ def test_a_lens_blur_model_takes_a_defocused_frame_and_leaves_an_up_scaled_one_t
     np.testing.assert_array_equal(out[:192], offline_y(tmp_path / "pair-default.json", out_y_in(x3)))
     proc, _ = run(card, cv2.resize(lens, (W, H), interpolation=cv2.INTER_AREA))  # too small to tell: no lens model
     assert proc.blur is None and proc.active_model == "pair"
+
+
+def test_a_lens_card_routes_each_frame_as_the_offline_restorer_picks(tmp_path: Path) -> None:
+    """`sharpcam-kd evaluate` scores a card with kd/switch.py SwitchedRestorer: it must send each picture where the
+    daemon sends that frame."""
+    from kd.switch import SwitchedRestorer
+    from vcam_support import write_pair_card
+
+    card = write_pair_card(tmp_path, gate=GATE, blur={"below": 0.5, "periodic_below": 4.24, "phase_below": 1.1677})
+    offline = SwitchedRestorer(card, 1)
+    names = {id(offline.default): "pair", id(offline.alternate): "pair-alternate", id(offline.blurred): "pair-blurred"}
+    disc = cv2.circle(np.zeros((7, 7), np.float32), (3, 3), 3, 1.0, -1)
+    seen = set()
+    for photo in ("coffee", "astronaut"):
+        sharp = panned_frames(288, 192, 1, photo)[0]
+        frames = [sharp, cv2.filter2D(sharp, -1, disc / disc.sum(), borderType=cv2.BORDER_REFLECT)]
+        frames += [cv2.resize(cv2.resize(sharp, (288 // s, 192 // s), interpolation=cv2.INTER_AREA), (288, 192),
+                              interpolation=cv2.INTER_CUBIC) for s in (2, 3)]
+        for frame in frames:
+            proc, _ = run(card, frame)
+            rgb = np.ascontiguousarray(frame[:, :, ::-1])
+            expected = None if offline.passes(rgb) else names[id(offline.pick(rgb))]
+            assert proc.active_model == expected
+            seen.add(expected)
+    assert {None, "pair", "pair-blurred"} <= seen  # passed as sharp, the card's model, the lens model

@@ -198,7 +198,7 @@ def test_pair_with_a_lens_blur_model_cuts_the_resampling_figures_and_the_restore
     card = read_card(path)
     assert card.blur is not None and card.blur.lens_only == (blur["periodic_below"], blur["phase_below"])
     shares = blur["chosen_on"]["lens_share"]
-    assert set(shares) == {*WEBCAM_BENCHMARK, *RESAMPLED_CASES["periodic"], *RESAMPLED_CASES["phase"], *LENS_CASES}
+    assert set(shares) == {*WEBCAM_BENCHMARK, *(c for group in RESAMPLED_CASES.values() for c in group), *LENS_CASES}
     assert shares["x3"] == 0.0 and shares["x2.5 area + noise"] == 0.0 and shares["gauss 1.5 + noise"] == 1.0  # these photos
     restorer = make_restorer(str(path), 1)
     rgb = np.ascontiguousarray(skimage.data.astronaut()[:258, :258])
@@ -228,6 +228,7 @@ def test_pair_refuses_a_blur_model_it_cannot_use_in_one_line(images: Path, model
         (["--blurred", str(far)], "is not beside the default's model"),
         (["--blurred", str(alternate), "--blurred-target", "x4"], "blurred target 'x4' is not one of the benchmark's cases"),
         (["--blurred", str(alternate), "--blurred-target", "lens"], "is for a lens-blur model: pass --blurred-lens too"),
+        (["--blurred", str(alternate), "--blurred-lens", "--blurred-target", "lens", "--gate-step", "0"], "needs the gate"),
         (["--blurred", str(default.parent / "none.json")], "none.json"),
         (["--blurred", str(alternate), "--name", "deblock"], "would overwrite one of its own cards"),
     ):

@@ -341,10 +341,12 @@ def _parse_blur(spec: Any, card: ModelCard, shown: Path) -> BlurSpec:
     lens = {k: spec.get(k) for k in ("periodic_below", "phase_below") if spec.get(k) is not None}
     if len(lens) == 1:
         raise CardError(f"model card {shown}: blur has {next(iter(lens))!r} without {({'periodic_below', 'phase_below'} - set(lens)).pop()!r}: "
-                        f"a model for lens blur needs both resampling cuts: {fix}")
+                        "a model for lens blur needs both resampling cuts: fix the card or write it again with `sharpcam-kd pair "
+                        "--blurred-lens`")
     for k, v in lens.items():
         if not _is_positive(v):
-            raise CardError(f"model card {shown}: blur {k!r} {v!r} must be a positive number: {fix}")
+            raise CardError(f"model card {shown}: blur {k!r} {v!r} must be a positive number: fix the card or write it again "
+                            "with `sharpcam-kd pair --blurred-lens`")
     other = _sibling_card(spec["model"], card, shown, "blur")
     return BlurSpec(card=other, statistic=statistic, step=step, below=float(below),
                     periodic_below=float(lens["periodic_below"]) if lens else None,

@@ -30,7 +30,8 @@ has pixels that lie at the source's samples and pixels interpolated between them
 |second difference| per column rises and falls with the scale's period (a spectral peak at 1/scale; `periodic`, the
 peak over the band's median), and a x2 up-scale's first differences alternate within and across source pixels
 (`phase`); a lens blurs every pixel alike and leaves neither. Codec block grids (every 4, 8 or 16 px) are left out of
-the spectrum. A card's blur model with these cuts (`lens_only`) takes only frames that read as neither: lens blur.
+the spectrum, and with them up-scales whose period falls on theirs (x8/3, x3.2, x4). A card's blur model with these
+cuts (`lens_only`) takes only frames that read as neither: lens blur.
 """
 
 from __future__ import annotations
@@ -186,10 +187,12 @@ def reblur_ratio(y_u8: np.ndarray, step: int) -> float:
 class Resampling:
     """Two figures of resampling on (H, W) uint8 planes of one size, each the smaller over rows and columns (an
     up-scale acts on both; a stripe pattern on one):
-    - `periodic`: the spectrum of the mean |second difference| per column (Hann window, mean removed), its highest
-      bin between 0.15 and 0.5 cycles/px, codec grids' frequencies (k/16) left out, over the band's median: ~2-4 for a
-      picture never resampled, blurred by a lens or not; ~10-90 for one up-scaled x2.4..x3.5 (an up-scale x2 from a
-      centred grid is symmetric about its samples and leaves no such peak);
+    - `periodic`: the spectrum of the mean |second difference| per column (outlier columns clipped, Hann window, mean
+      removed), its highest bin between 0.15 and 0.5 cycles/px, codec grids' frequencies (k/16) left out, over the
+      band's median: ~2-4 for a picture never resampled, blurred by a lens or not; ~5-90 for one up-scaled x2.4..x3.5
+      whose frequency 1/scale (or its alias) is not one of those left out. Blind to up-scales at k/16 (x8/3, x3.2, x4:
+      1280x720 from 480x270, 400x225 or 320x180), and to a centred x2, which is symmetric about its samples and leaves
+      no such peak;
     - `phase`: the mean |first difference| per column folded modulo 4, the weaker of one parity's two phases over the
       stronger of the other's (the larger of the two ways round): ~1.0 without resampling, ~1.1-1.6 after a x2 bicubic
       up-scale (a = -0.5, MATLAB's; its differences alternate within and across source pixels); a codec grid lifts one
@@ -199,6 +202,7 @@ class Resampling:
 
     MIN_SIDE = 128  # shorter profiles leave few bins in the band between the codec grids' frequencies
     BAND = (0.15, 0.5)
+    GRID = 16  # codec grids (JPEG's 8 px, H.264's 4, 8 and 16): their harmonics k/16 are left out of the band
 
     def __init__(self, width: int, height: int) -> None:
         if min(width, height) < self.MIN_SIDE:
@@ -211,17 +215,20 @@ class Resampling:
             shape_d2 = (rows, n) if axis == 0 else (n, rows)
             freq = np.arange(n // 2 + 1) / n
             band = (freq >= self.BAND[0]) & (freq < self.BAND[1])
-            for k in range(1, 9):
-                band &= np.abs(freq - k / 16) > 2.5 / n  # a Hann window's main lobe is 2 bins each side
+            for k in range(1, self.GRID + 1):
+                band &= np.abs(freq - k / self.GRID) > 2.5 / n  # a Hann window's main lobe is 2 bins each side
             self._axes.append({
                 "d1_s16": np.empty(shape_d1, np.int16), "abs1_s16": np.empty(shape_d1, np.int16),
                 "abs2_s16": np.empty(shape_d2, np.int16),
-                "sum1_f64": np.empty((1, n_d1) if axis == 0 else (n_d1, 1), np.float64),
-                "sum2_f64": np.empty((1, n) if axis == 0 else (n, 1), np.float64),
-                "window_f64": np.hanning(n), "profile_f64": np.empty(n, np.float64),
+                # float32 sums of whole grey levels are exact below 2^24 (a 4K plane's sums stay under 2.3e6), and
+                # OpenCV reduces into float32 many times faster than into float64 along rows
+                "sum1_f32": np.empty((1, n_d1) if axis == 0 else (n_d1, 1), np.float32),
+                "sum2_f32": np.empty((1, n) if axis == 0 else (n, 1), np.float32),
+                "window_f64": np.hanning(n), "profile_f64": np.empty(n, np.float64), "scratch_f64": np.empty(n, np.float64),
+                "profile1_f64": np.empty(n_d1, np.float64), "scratch1_f64": np.empty(n_d1, np.float64),
                 "spectrum_c128": np.empty(n // 2 + 1, np.complex128), "power_f64": np.empty(n // 2 + 1, np.float64),
                 "band": np.flatnonzero(band), "band_f64": np.empty(int(band.sum()), np.float64),
-                "fold_f64": np.empty(4, np.float64),
+                "fold_f64": np.empty(4, np.float64), "axis": axis,
             })
         self.phase = float("nan")  # the phase figure of the latest plane measured
 
@@ -238,17 +245,30 @@ class Resampling:
             head, tail = (d1[:, :-1], d1[:, 1:]) if axis == 0 else (d1[:-1], d1[1:])
             cv2.absdiff(tail, head, dst=ax["abs2_s16"])
             cv2.absdiff(d1, 0, dst=ax["abs1_s16"])
-            cv2.reduce(ax["abs2_s16"], axis, cv2.REDUCE_AVG, dst=ax["sum2_f64"], dtype=cv2.CV_64F)
-            cv2.reduce(ax["abs1_s16"], axis, cv2.REDUCE_AVG, dst=ax["sum1_f64"], dtype=cv2.CV_64F)
+            cv2.reduce(ax["abs2_s16"], axis, cv2.REDUCE_SUM, dst=ax["sum2_f32"], dtype=cv2.CV_32F)
+            cv2.reduce(ax["abs1_s16"], axis, cv2.REDUCE_SUM, dst=ax["sum1_f32"], dtype=cv2.CV_32F)
             periodic.append(self._peak(ax))
             phase.append(self._phase(ax))
         self.phase = min(phase)
         return min(periodic)
 
     @staticmethod
-    def _peak(ax: dict) -> float:
-        profile = ax["profile_f64"]
-        np.subtract(ax["sum2_f64"].reshape(-1), ax["sum2_f64"].mean(), out=profile)
+    def _robust(sums_f32: np.ndarray, profile_f64: np.ndarray, scratch_f64: np.ndarray) -> np.ndarray:
+        """`sums_f32` into `profile_f64`, clipped to its 10th-90th percentile range widened by that range on each side:
+        one strong line, or the edges of a letterbox's bars, would otherwise spread their power over the whole band
+        (lifting its median) or lift one phase, and hide an up-scale's pattern (README, sitting 16)."""
+        profile_f64[:] = sums_f32.reshape(-1)
+        scratch_f64[:] = profile_f64
+        n = len(scratch_f64)
+        lo_k, hi_k = n // 10, n - 1 - n // 10
+        scratch_f64.partition((lo_k, hi_k))
+        lo, hi = scratch_f64[lo_k], scratch_f64[hi_k]
+        np.clip(profile_f64, lo - (hi - lo), hi + (hi - lo), out=profile_f64)
+        return profile_f64
+
+    def _peak(self, ax: dict) -> float:
+        profile = self._robust(ax["sum2_f32"], ax["profile_f64"], ax["scratch_f64"])  # sums: a scale drops out
+        profile -= profile.mean()
         np.multiply(profile, ax["window_f64"], out=profile)
         ax["spectrum_c128"][:] = np.fft.rfft(profile)  # one small array per check (not per frame)
         np.abs(ax["spectrum_c128"], out=ax["power_f64"])
@@ -258,12 +278,12 @@ class Resampling:
         band.partition(len(band) // 2)
         return (peak + 1e-9) / (float(band[len(band) // 2]) + 1e-9)  # a flat plane: 1.0
 
-    @staticmethod
-    def _phase(ax: dict) -> float:
-        d = ax["sum1_f64"].reshape(-1)
+    def _phase(self, ax: dict) -> float:
+        d = self._robust(ax["sum1_f32"], ax["profile1_f64"], ax["scratch1_f64"])
         n = len(d) // 4 * 4
         fold = ax["fold_f64"]
-        np.mean(d[:n].reshape(-1, 4), axis=0, out=fold)
+        np.sum(d[:n].reshape(-1, 4), axis=0, out=fold)
+        fold /= (n // 4) * ax["abs1_s16"].shape[ax["axis"]]  # the mean |difference| per phase, in grey levels
         fold += FLOOR_LEVELS
         even, odd = (fold[0], fold[2]), (fold[1], fold[3])
         return float(max(min(even) / max(odd), min(odd) / max(even)))
@@ -381,8 +401,8 @@ class BlurSwitch(_Checked):
     (periodic cut, phase cut), a model for lens blur: a frame below `below` goes to it only if its `Resampling`
     figures are both below those cuts too (measured only then), so frames up-scaled from a smaller one stay with the
     model chosen before. Two ways to drive it: `follow`, with the figure a gate at the same step has just measured on
-    this plane (so one measurement serves both, on the gate's cadence, and no buffers of its own), or `choose`, which
-    measures on its own cadence (a card whose gate is off). Call from one thread only."""
+    this plane (so one measurement serves both, on the gate's cadence, and no textured-figure buffers of its own), or
+    `choose`, which measures on its own cadence (a card whose gate is off). Call from one thread only."""
 
     def __init__(self, width: int, height: int, step: int, below: float, every: int = 1, confirm: int = 1,
                  follows_gate: bool = False, lens_only: tuple[float, float] | None = None) -> None:
