@@ -55,3 +55,12 @@ python runs/lineart_s14.py --out runs/eval/lineart-s16b runs/onnx/s16-pair-defoc
 python runs/lineart_s14.py --out runs/eval/lineart-s16c runs/onnx/s16-pair-defocus-lens2.json runs/onnx/s14-pair-gated2.json
 sharpcam-kd curves runs/student_x4grid_webcam_s12_sharp runs/student_x4grid_defocus_s16_qat \
     --title "the lens-blur model: the shipped half's float, its QAT on lens-blurred frames only" --out runs/eval/curves-s16.png
+# Result (sitting 16): none of the three cards is adopted. A (sitting 15's blur model) and B (the lens-trained model)
+# hold (1), (2), (3), (5) and (6), but fail (4): talking_720p x2 + H.264 CRF 30 through the runtime -0.36 / 1.11 (A)
+# and -1.47 / 1.23 (B) against +0.08 / 1.03, and talking_720p x3 + H.264 CRF 23 -0.08 / 1.13 and -1.66 / 1.26
+# against +0.37 / 1.04 (the figures read those frames as lens blur: all 60 of the x3 stream's went to the model); and
+# (7): disc 2 -0.32 / -0.47, Gaussian 1 -0.14 / -0.26; and (9): x8/3 -0.03 (A), x4 + noise -0.26 (B). C's own textured
+# cut takes x2 frames: Set5 x2 33.83 against 36.35 (fails 1, 3, 4, 6, 7, 9). Where they take the frames they are for,
+# the gains are real: noisy still scenes out of focus through MJPG q85 (disc 3) +0.85 to +1.34 dB with B, flicker
+# <= 1.03 (runs/eval/defocused-s16.md). The bench (8) was not needed; the figure's cost per check is in
+# runs/eval/resampling-cost-s16.md.
