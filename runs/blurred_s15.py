@@ -42,6 +42,26 @@ def down_up(frames: list[np.ndarray], factor: int) -> list[np.ndarray]:
 DEFAULT_OUT = Path("runs/eval/blurred-s15.md")
 
 
+def stream_rows(cards: list[str], streams: dict[str, tuple[list[np.ndarray], list[np.ndarray]]],
+                still_threshold: float) -> dict[str, dict[str, str]]:
+    """Per stream and card: "gain / flicker (frames to the blur model, the alternate, passed by the gate)", each stream
+    (degraded frames, their references' shaved Y) through the runtime's frame processor at the default steadying."""
+    rows: dict[str, dict[str, str]] = {Path(c).stem: {} for c in cards}
+    for card in cards:
+        for name, (lq, y_refs) in streams.items():
+            procs: list = []
+            result = run_stream(card, DaemonConfig().steady, lq, procs)
+            blur, switch, gate = procs[0].blur, procs[0].switch, procs[0].gate
+            counts = [f"{blur.frames[1]} blur"] if blur is not None else []
+            counts += [f"{switch.frames[1]} alt."] if switch is not None and switch.frames[1] else []
+            counts += [f"{gate.frames[1]} passed"] if gate is not None and gate.frames[1] else []
+            note = f" ({', '.join(counts)} of {len(lq)})" if counts else ""
+            gain = np.mean([y_scores(o, y)[0] - y_scores(f, y)[0] for o, f, y in zip(result, lq, y_refs)])
+            rows[Path(card).stem][name] = f"{gain:+.2f} / {still_flicker(lq, result, still_threshold):.2f}{note}"
+        print(f"{card} done", file=sys.stderr)
+    return {name: {label: rows[label][name] for label in rows} for name in streams}
+
+
 def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
     cfg = WebcamBenchConfig()
     streams: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
@@ -55,20 +75,7 @@ def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
         ref = modcrop(photo_rgb_u8(name)[top : top + h, left : left + w], 6)
         noisy = still_clip(ref, np.random.default_rng(i))
         streams[f"{scene} (still) x3 crf23"] = (degrade(noisy, 3, 23), [shave(y_channel_f64(ref), SHAVE)] * FRAMES)
-    rows: dict[str, dict[str, str]] = {Path(c).stem: {} for c in cards}
-    for card in cards:
-        for name, (lq, y_refs) in streams.items():
-            procs: list = []
-            result = run_stream(card, DaemonConfig().steady, lq, procs)
-            blur, switch, gate = procs[0].blur, procs[0].switch, procs[0].gate
-            counts = [f"{blur.frames[1]} blur"] if blur is not None else []
-            counts += [f"{switch.frames[1]} alt."] if switch is not None and switch.frames[1] else []
-            counts += [f"{gate.frames[1]} passed"] if gate is not None and gate.frames[1] else []
-            note = f" ({', '.join(counts)} of {len(lq)})" if counts else ""
-            gain = np.mean([y_scores(o, y)[0] - y_scores(f, y)[0] for o, f, y in zip(result, lq, y_refs)])
-            rows[Path(card).stem][name] = f"{gain:+.2f} / {still_flicker(lq, result, cfg.still_threshold):.2f}{note}"
-        print(f"{card} done", file=sys.stderr)
-    by_stream = {name: {label: rows[label][name] for label in rows} for name in streams}
+    by_stream = stream_rows(cards, streams, cfg.still_threshold)
     write_table("# The runtime on strongly blurred streams (vcam FrameProcessor, default steadying and hysteresis)", by_stream,
                 f"Per stream: Y-PSNR gain over the input (dB) against its sharp frames / still-area flicker (1.00 = none added); "
                 f"(n blur, k alt., j passed of m): frames the card's blur model, its alternate took, and its gate passed. First {FRAMES} frames, clips at <= {cfg.clip_max_width} px wide; "

@@ -29,36 +29,49 @@ CASES = {**{f"gauss {s:g}": (gaussian_blur, s) for s in (1.0, 1.5, 2.0)}, **{f"d
 DEFAULT_OUT = Path("runs/eval/defocus-s15.md")
 
 
-def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
+def picture_rows(cards: list[str], columns: dict, modulus: int) -> tuple[dict[str, dict[str, str]], int]:
+    """Per method (the frozen unsharp mask, then each card) and column: the mean Y-PSNR gain over the degraded input of
+    scikit-image's photos and Set14 (modcropped to `modulus`), "(n/m blur)" added for a card with a blur model.
+    `columns`: name -> function of (HR picture, its name) -> the degraded picture. Returns (rows, pictures)."""
     cfg = WebcamBenchConfig()
     methods = [load_unsharp(cfg.unsharp)] + [make_restorer(c, 2) for c in cards]
     pictures = [(f"skimage-photos/{n}", photo_rgb_u8(n)) for n in PHOTOS]
     pictures += [(f"Set14/{f.name}", as_rgb_u8(load_hr_u8(f))) for s in cfg.sets if Path(s).name == "Set14" for f in list_images(s)]
     rows: dict[str, dict[str, str]] = {m.label: {} for m in methods}
-    for case, (blur, strength) in CASES.items():
-        for noisy in (False, True):
-            column = case + (" + noise" if noisy else "")
-            gains: dict[str, list[float]] = {m.label: [] for m in methods}
+    for column, degrade in columns.items():
+        gains: dict[str, list[float]] = {m.label: [] for m in methods}
+        for m in methods:
+            if isinstance(m, SwitchedRestorer):
+                m.chosen = [0] * len(m.chosen)
+        for name, rgb in pictures:
+            hr = modcrop(rgb, modulus)
+            lq = degrade(hr, name)
+            y_hr = shave(y_channel_f64(hr), SHAVE)
+            base = y_scores(lq, y_hr)[0]
             for m in methods:
-                if isinstance(m, SwitchedRestorer):
-                    m.chosen = [0] * len(m.chosen)
-            for name, rgb in pictures:
-                hr = modcrop(rgb, 4)
-                lq = blur(hr, strength)
-                if noisy:
-                    lq = add_sensor_noise(lq, image_seed(name, column, 0), 2.0, 0.04)
-                y_hr = shave(y_channel_f64(hr), SHAVE)
-                base = y_scores(lq, y_hr)[0]
-                for m in methods:
-                    gains[m.label].append(y_scores(m.restore(lq), y_hr)[0] - base)
-            for m in methods:
-                cell = f"{np.mean(gains[m.label]):+.2f}"
-                if isinstance(m, SwitchedRestorer) and m.blur is not None:
-                    cell += f" ({m.chosen[2]}/{len(pictures)} blur)"
-                rows[m.label][column] = cell
-            print(f"{column} done", file=sys.stderr)
+                gains[m.label].append(y_scores(m.restore(lq), y_hr)[0] - base)
+        for m in methods:
+            cell = f"{np.mean(gains[m.label]):+.2f}"
+            if isinstance(m, SwitchedRestorer) and m.blur is not None:
+                cell += f" ({m.chosen[2]}/{len(pictures)} blur)"
+            rows[m.label][column] = cell
+        print(f"{column} done", file=sys.stderr)
+    return rows, len(pictures)
+
+
+def _blurred(blur, strength: float, column: str, noisy: bool):
+    def degrade(hr: np.ndarray, name: str) -> np.ndarray:
+        lq = blur(hr, strength)
+        return add_sensor_noise(lq, image_seed(name, column, 0), 2.0, 0.04) if noisy else lq
+    return degrade
+
+
+def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
+    columns = {case + (" + noise" if noisy else ""): _blurred(blur, strength, case + (" + noise" if noisy else ""), noisy)
+               for case, (blur, strength) in CASES.items() for noisy in (False, True)}
+    rows, n = picture_rows(cards, columns, 4)
     write_table("# Blur without down-scaling: Gaussian and disc defocus, with and without sensor noise", rows,
-                f"Mean Y-PSNR gain over the blurred input (dB), {len(pictures)} pictures: scikit-image's photos and Set14; "
+                f"Mean Y-PSNR gain over the blurred input (dB), {n} pictures: scikit-image's photos and Set14; "
                 "noise: read sigma 2, shot gain 0.04 (kd/degrade.py), seeded per picture and case. (n/m blur): pictures the "
                 "card's blur model took (the others went to its default, its alternate, or were passed as sharp).",
                 command_line("defocus_s15.py", cards, out, DEFAULT_OUT), out)

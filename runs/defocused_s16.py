@@ -24,10 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kd.config import WebcamBenchConfig  # noqa: E402
 from kd.degrade import add_sensor_noise, defocus_blur, jpeg_cv2, modcrop  # noqa: E402
 from kd.metrics import shave, y_channel_f64  # noqa: E402
-from kd.webcam import SHAVE, read_clip, still_flicker, y_scores  # noqa: E402
-from vcam.config import DaemonConfig  # noqa: E402
+from kd.webcam import SHAVE, read_clip  # noqa: E402
+from blurred_s15 import stream_rows  # noqa: E402
 from h264_s9 import command_line, out_argument, write_table  # noqa: E402
-from steady_s11 import run_stream  # noqa: E402
 from unseen_s11 import STILL, photo_rgb_u8  # noqa: E402
 
 FRAMES = 60
@@ -54,20 +53,7 @@ def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
             rng = np.random.default_rng([16, 100 + i, radius])
             streams[f"{scene} (still) disc {radius}"] = (defocused([ref] * FRAMES, radius, rng), y_ref)
         streams[f"{scene} (still) disc 3 + MJPG q85"] = (defocused([ref] * FRAMES, 3, np.random.default_rng([16, 200 + i]), True), y_ref)
-    rows: dict[str, dict[str, str]] = {Path(c).stem: {} for c in cards}
-    for card in cards:
-        for name, (lq, y_refs) in streams.items():
-            procs: list = []
-            result = run_stream(card, DaemonConfig().steady, lq, procs)
-            blur, switch, gate = procs[0].blur, procs[0].switch, procs[0].gate
-            counts = [f"{blur.frames[1]} blur"] if blur is not None else []
-            counts += [f"{switch.frames[1]} alt."] if switch is not None and switch.frames[1] else []
-            counts += [f"{gate.frames[1]} passed"] if gate is not None and gate.frames[1] else []
-            note = f" ({', '.join(counts)} of {len(lq)})" if counts else ""
-            gain = np.mean([y_scores(o, y)[0] - y_scores(f, y)[0] for o, f, y in zip(result, lq, y_refs)])
-            rows[Path(card).stem][name] = f"{gain:+.2f} / {still_flicker(lq, result, cfg.still_threshold):.2f}{note}"
-        print(f"{card} done", file=sys.stderr)
-    by_stream = {name: {label: rows[label][name] for label in rows} for name in streams}
+    by_stream = stream_rows(cards, streams, cfg.still_threshold)
     write_table("# The runtime on streams out of focus (vcam FrameProcessor, default steadying and hysteresis)", by_stream,
                 f"Per stream: Y-PSNR gain over the input (dB) against its sharp frames / still-area flicker (1.00 = none added); "
                 f"(n blur, k alt., j passed of m): frames the card's blur model, its alternate took, and its gate passed. First {FRAMES} "
