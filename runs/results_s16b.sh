@@ -32,3 +32,10 @@ python runs/lineart_s14.py --out runs/eval/lineart-s16d runs/onnx/s16-pair-safe-
 python runs/lineart_s14.py --out runs/eval/lineart-s16e runs/onnx/s16-pair-safe-lens2.json runs/onnx/s14-pair-gated2.json
 sharpcam-kd curves runs/student_x4grid_webcam_s12_sharp runs/student_x4grid_lens_safe_s16_qat \
     --title "the lens model that sees up-scaled, coded frames too: the shipped half's float, its QAT" --out runs/eval/curves-s16b.png
+# Result (sitting 16): neither card is adopted. D holds (1), (2), (3), (5) and (6) but fails (4): talking_720p x2 + H.264
+# CRF 30 through the runtime -0.25 / 1.14 against +0.08 / 1.03, talking_720p x3 + H.264 CRF 23 -0.03 / 1.16 against
+# +0.37 / 1.04; (7): disc 2 -0.34, Gaussian 1 -0.11; (9): x8/3 -0.04. E's own textured cut again takes x2 frames: Set5
+# x2 35.70 against 36.35 (fails 1, 3, 4, 6: brick -2.64, 7, 9). Training on the up-scaled, coded frames too cut the
+# harm where the figures misroute (x2 + H.264 -0.25 against the lens-only model's -1.47, x3 + H.264 -0.03 against
+# -1.66) and kept most of the gain on noisy still scenes out of focus (disc 3 + MJPG q85: +0.50..+1.09 dB against
+# +0.85..+1.34), but not enough of either.
