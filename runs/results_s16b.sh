@@ -39,3 +39,5 @@ sharpcam-kd curves runs/student_x4grid_webcam_s12_sharp runs/student_x4grid_lens
 # harm where the figures misroute (x2 + H.264 -0.25 against the lens-only model's -1.47, x3 + H.264 -0.03 against
 # -1.66) and kept most of the gain on noisy still scenes out of focus (disc 3 + MJPG q85: +0.50..+1.09 dB against
 # +0.85..+1.34), but not enough of either.
+# Also failing (4), not needed for the verdict: talking_512 x2 + H.264 (+0.70 / 1.35 against +0.73 / 1.25) and x3 +
+# H.264 (flicker 1.25 against 1.09) for both; E on a still scene x2 through H.264 (-1.16 dB). The bench (8) was not run.
