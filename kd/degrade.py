@@ -264,12 +264,12 @@ def _area_down_bicubic_up(hr: np.ndarray, factor: float, rng: np.random.Generato
     """A camera or a stream `factor` below the frame's size: area down, sensor noise at that size, an optional codec
     there, MATLAB-like bicubic back up."""
     h, w = hr.shape[:2]
-    small = add_sensor_noise(resize_u8(hr, max(1, round(w / factor)), max(1, round(h / factor)), "area"), rng, 2.0, 0.04)
+    small = _camera_noise(resize_u8(hr, max(1, round(w / factor)), max(1, round(h / factor)), "area"), rng)
     return bicubic_resize(codec(small) if codec else small, w, h)
 
 
 def _lens(hr: np.ndarray, rng: np.random.Generator, blur, codec=None) -> np.ndarray:
-    x = add_sensor_noise(blur(hr), rng, 2.0, 0.04)
+    x = _camera_noise(blur(hr), rng)
     return codec(x) if codec else x
 
 

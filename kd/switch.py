@@ -44,7 +44,8 @@ from kd.degrade import LENS_CASES, RESAMPLED_CASES, SHARP_CASES, WEBCAM_BENCHMAR
 from kd.evaluate import i420_y_even_u8
 from kd.export import ExportError, load_card
 from vcam.card import CardError, read_card, write_card
-from vcam.detect import MIN_PERIODS, Blockiness, Reblur, Resampling, SharpGate, Texture, block_figures, resampling_figures, textured
+from vcam.detect import (MIN_PERIODS, Blockiness, BlurSwitch, Reblur, Resampling, SharpGate, Texture, block_figures,
+                         resampling_figures, textured)
 
 
 class PairError(Exception):
@@ -339,9 +340,11 @@ class SwitchedRestorer:
         if alt:
             self.chosen[1] += 1
             return self.alternate
-        if self.blur is not None and min(y.shape) >= Texture.MIN_SIDE and textured(y, self.blur.step) < self.blur.below:
-            lens = self.blur.lens_only
-            if lens is None or (min(y.shape) >= Resampling.MIN_SIDE and all(f < c for f, c in zip(resampling_figures(y), lens))):
+        blur = self.blur
+        # the runtime's BlurSwitch, fresh, so the picture decides; like the daemon, no lens model on a plane too small
+        # for the resampling figures
+        if blur is not None and min(y.shape) >= (Texture.MIN_SIDE if blur.lens_only is None else Resampling.MIN_SIDE):
+            if BlurSwitch(y.shape[1], y.shape[0], blur.step, blur.below, lens_only=blur.lens_only).choose(y):
                 self.chosen[2] += 1
                 return self.blurred
         self.chosen[0] += 1
