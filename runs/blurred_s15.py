@@ -62,8 +62,8 @@ def stream_rows(cards: list[str], streams: dict[str, tuple[list[np.ndarray], lis
     return {name: {label: rows[label][name] for label in rows} for name in streams}
 
 
-def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
-    cfg = WebcamBenchConfig()
+def blurred_streams(cfg: WebcamBenchConfig) -> dict[str, tuple[list[np.ndarray], list[np.ndarray]]]:
+    """Per stream: its frames (RGB uint8) and their references' shaved Y planes."""
     streams: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
     for clip in cfg.clips:
         refs = [modcrop(f, 6) for f in read_clip(Path(clip), FRAMES, cfg.clip_max_width)]
@@ -75,7 +75,12 @@ def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
         ref = modcrop(photo_rgb_u8(name)[top : top + h, left : left + w], 6)
         noisy = still_clip(ref, np.random.default_rng(i))
         streams[f"{scene} (still) x3 crf23"] = (degrade(noisy, 3, 23), [shave(y_channel_f64(ref), SHAVE)] * FRAMES)
-    by_stream = stream_rows(cards, streams, cfg.still_threshold)
+    return streams
+
+
+def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
+    cfg = WebcamBenchConfig()
+    by_stream = stream_rows(cards, blurred_streams(cfg), cfg.still_threshold)
     write_table("# The runtime on strongly blurred streams (vcam FrameProcessor, default steadying and hysteresis)", by_stream,
                 f"Per stream: Y-PSNR gain over the input (dB) against its sharp frames / still-area flicker (1.00 = none added); "
                 f"(n blur, k alt., j passed of m): frames the card's blur model, its alternate took, and its gate passed. First {FRAMES} frames, clips at <= {cfg.clip_max_width} px wide; "

@@ -64,8 +64,8 @@ def cell(lq: list[np.ndarray], out: list[np.ndarray], y_refs: list[np.ndarray] |
 DEFAULT_OUT = Path("runs/eval/steady-s11.md")
 
 
-def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
-    cfg = WebcamBenchConfig()
+def steady_streams(cfg: WebcamBenchConfig) -> dict[str, tuple[list[np.ndarray], list[np.ndarray] | None]]:
+    """Per stream: its frames (RGB uint8) and their references' shaved Y planes (None for the clips as they are)."""
     streams: dict[str, tuple[list[np.ndarray], list[np.ndarray] | None]] = {}
     for clip in cfg.clips:
         refs = [modcrop(f, 4) for f in read_clip(Path(clip), FRAMES, cfg.clip_max_width)]
@@ -81,6 +81,12 @@ def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
         y_ref = [shave(y_channel_f64(ref), SHAVE)] * FRAMES
         streams[f"{scene} (still) crf23"] = (degrade(noisy, 1, 23), y_ref)
         streams[f"{scene} (still) x2 crf23"] = (degrade(noisy, 2, 23), y_ref)
+    return streams
+
+
+def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
+    cfg = WebcamBenchConfig()
+    streams = steady_streams(cfg)
     default = DaemonConfig().steady
     rows: dict[str, dict[str, str]] = {}
     for card in cards:

@@ -1,4 +1,5 @@
 """The webcam benchmark's pieces on real photos: the unsharp baseline, seeding, flicker, ringing."""
+import math
 from pathlib import Path
 
 import cv2
@@ -10,7 +11,7 @@ from kd.config import UnsharpFitConfig, WebcamBenchConfig
 from kd.evaluate import read_list_file
 from kd.webcam import (
     DegradedInput, UnsharpMask, WebcamBenchError, degraded_inputs, fit_unsharp, load_unsharp, ringing_card, run_bench,
-    score_images, score_ringing, still_flicker, unsharp_fit,
+    score_images, score_ringing, still_flicker, still_motion, unsharp_fit,
 )
 
 
@@ -32,6 +33,25 @@ def test_flicker_sees_noise_amplified_and_noise_removed():
     mean = np.mean(np.stack(clip).astype(np.float32), axis=0).round().astype(np.uint8)
     assert still_flicker(clip, sharpened, 2.0) > 1.3
     assert still_flicker(clip, [mean] * len(clip), 2.0) == pytest.approx(0.0)
+
+
+def test_still_motion_gives_both_levels_and_flicker_is_their_ratio():
+    clip = _static_clip()
+    moved_in, moved_out = still_motion(clip, [f.copy() for f in clip], 2.0)
+    assert moved_in == pytest.approx(moved_out) and moved_in > 1.0  # sigma 3 noise moves a pixel by ~3.4 levels
+    sharpened = [UnsharpMask(1.0, 1.5).restore(f) for f in clip]
+    moved_in, moved_out = still_motion(clip, sharpened, 2.0)
+    assert still_flicker(clip, sharpened, 2.0) == pytest.approx(moved_out / moved_in)
+
+
+def test_still_motion_reads_a_codec_repeating_a_still_picture_in_thousandths_of_a_level():
+    # one pixel of a frozen picture moves by 1 level once: a ratio of its output's and input's motion can be
+    # anything, the levels say it is nothing
+    frozen = [photo("astronaut")[100:196, 150:278].copy() for _ in range(6)]
+    frozen[3][40, 40] = np.clip(int(frozen[3][40, 40, 0]) + 1, 0, 255)
+    moved_in, moved_out = still_motion(frozen, frozen, 2.0)
+    assert 0 < moved_in < 0.001 and moved_out == pytest.approx(moved_in)
+    assert all(math.isnan(v) for v in still_motion(frozen[:1], frozen[:1], 2.0))
 
 
 def test_unsharp_mask_is_the_runtime_formula_and_reproducible():
