@@ -41,7 +41,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p runs/onnx runs/eval
-sharpcam-kd pair --default export/sharpcam-cs4-sharp-int8.json --alternate export/sharpcam-cs4-lowres-jpeg-int8.json \
+# a card's models ship together, so the halves are their byte-identical copies in runs/onnx (as sitting 15's card)
+cmp runs/onnx/s12-cs4-sharp-foldqat-int8.onnx export/sharpcam-cs4-sharp-int8.onnx
+cmp runs/onnx/sharpcam-cs4-lowres-jpeg-int8.onnx export/sharpcam-cs4-lowres-jpeg-int8.onnx
+sharpcam-kd pair --default runs/onnx/s12-cs4-sharp-foldqat-int8.json --alternate runs/onnx/sharpcam-cs4-lowres-jpeg-int8.json \
     --blurred runs/onnx/s14-cs4-gatedx3b-foldqat-int8.json --name s17-pair-x3b
 cards="export/sharpcam-cs4-switch.json runs/onnx/s17-pair-x3b.json"
 sharpcam-kd evaluate $cards --no-test --no-fps --out runs/eval/x2-s17
