@@ -9,6 +9,7 @@ from kd.config import ConfigError, SplitConfig, TrainConfig, merge
 from kd.evaluate import evaluate_command
 from kd.export import card_command, export_command
 from kd.grid import grid_command
+from kd.interpolate import interpolate_command
 from kd.mos import mos_group
 from kd.profile import profile_command
 from kd.quantize import quantize_command
@@ -199,6 +200,7 @@ cli.add_command(quantize_command, "quantize")
 cli.add_command(pair_command, "pair")
 cli.add_command(grid_command, "grid")
 cli.add_command(profile_command, "profile")
+cli.add_command(interpolate_command, "interpolate")
 
 
 def main() -> None:
