@@ -1,8 +1,9 @@
 """Sitting 17: the webcam benchmark on the two natural photos that ship in this project's dependencies and that no
 earlier measurement used: scikit-image's motorcycle (the left view of its stereo pair) and matplotlib's portrait of
-Grace Hopper (a JPEG). runs/unseen_s11.py's twelve photos are the unseen set every sitting since 11 read, and its x3
-margin is the one a card was chosen by in sitting 17 (runs/results_s17.sh); these two were read once, after that
-choice, as a check on it. Two pictures are too few for a mean to settle anything: read the per-picture rows.
+Grace Hopper (a JPEG). runs/unseen_s11.py's twelve photos are the unseen set every sitting since 11 has read, and
+sitting 17's rules (runs/results_s17.sh, results_s17b.sh) choose by its x3 margin; these two were read only after
+those rules had decided, as a check on the choice. Two pictures are too few for a mean to settle anything: read the
+per-picture rows.
 Writes runs/eval/unseen2-s17.{md,json}, or OUT.md / OUT.json.
 python runs/unseen2_s17.py [--out OUT] CARD.json [MORE_CARDS ...]
 """
