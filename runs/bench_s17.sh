@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sitting 17: the card with the x3b blur model (runs/onnx/s17-pair-x3b.json, runs/results_s17.sh) end to end (`sharpcam bench`,
+# Sitting 17: the card with the mix75 blur model (runs/onnx/s17-pair-mix75.json, runs/results_s17b.sh) end to end (`sharpcam bench`,
 # the whole pipeline, --steady at its default), interleaved in five rounds with the shipped card
 # (export/sharpcam-cs4-switch.json, the same halves and cuts), the order rotating per round, on talking_720p.mp4 as it
 # is, as a small JPEG stream up-scaled (runs/blocky_720p.py) and strongly blurred (runs/blurred_720p.py), at 30 fps.
@@ -12,7 +12,7 @@ rm -rf "$out" && mkdir -p "$out"
 tmp=$(mktemp -d)
 python runs/blocky_720p.py "$tmp/blocky_720p.mkv"
 python runs/blurred_720p.py "$tmp/blurred_720p.mkv"
-specs=("x3b|runs/onnx/s17-pair-x3b.json" "shipped|export/sharpcam-cs4-switch.json")
+specs=("mix75|runs/onnx/s17-pair-mix75.json" "shipped|export/sharpcam-cs4-switch.json")
 for r in 1 2 3 4 5; do
     for i in 0 1; do
         spec=${specs[$(( (i + r - 1) % 2 ))]}
