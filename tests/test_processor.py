@@ -572,27 +572,3 @@ def test_a_lens_card_routes_each_frame_as_the_offline_restorer_picks(tmp_path: P
             assert proc.active_model == expected
             seen.add(expected)
     assert {None, "pair", "pair-blurred"} <= seen  # passed as sharp, the card's model, the lens model
-
-
-def test_the_shipped_default_card_sends_a_picture_up_scaled_x3_to_its_blur_model() -> None:
-    """export/sharpcam-cs4-switch (sitting 17: the third model sharpcam-cs4-x3mix-int8, cuts as README "Sitting 17"
-    reports them): a real photo held sharp is passed, up-scaled x2 it goes to the plain half, x3 to the blur model."""
-    cfg = DaemonConfig()
-    engine = load_engine(cfg.model, "cpu", 1)
-    card = engine.card
-    assert card.name == "sharpcam-cs4-switch" and card.blur is not None and card.blur.card.name == "sharpcam-cs4-x3mix-int8"
-    assert (card.switch.above, card.switch.detail_below, card.gate.above, card.gate.reblur_below, card.blur.below) == (
-        1.2916, 0.992, 0.6888, 0.7523, 0.4146)
-    import skimage.data
-
-    sharp = np.ascontiguousarray(skimage.data.astronaut()[:, :, ::-1])  # a real photo at its own size: sharp
-    size = (sharp.shape[1], sharp.shape[0])
-    routes = {}
-    for name, factor in {"sharp": 1, "x2": 2, "x3": 3}.items():
-        small = cv2.resize(sharp, (size[0] // factor, size[1] // factor), interpolation=cv2.INTER_AREA)
-        frame = sharp if factor == 1 else cv2.resize(small, size, interpolation=cv2.INTER_CUBIC)
-        proc = FrameProcessor(cfg, engine, size, offline=True)
-        proc.process(frame, proc.new_output())
-        routes[name] = proc.active_model
-    # None: passed through untouched; the card's own name: its plain half
-    assert routes == {"sharp": None, "x2": "sharpcam-cs4-switch", "x3": "sharpcam-cs4-x3mix-int8"}
