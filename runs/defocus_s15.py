@@ -29,10 +29,11 @@ CASES = {**{f"gauss {s:g}": (gaussian_blur, s) for s in (1.0, 1.5, 2.0)}, **{f"d
 DEFAULT_OUT = Path("runs/eval/defocus-s15.md")
 
 
-def picture_rows(cards: list[str], columns: dict, modulus: int) -> tuple[dict[str, dict[str, str]], int]:
+def picture_rows(cards: list[str], columns: dict, modulus: int, decimals: int = 2) -> tuple[dict[str, dict[str, str]], int]:
     """Per method (the frozen unsharp mask, then each card) and column: the mean Y-PSNR gain over the degraded input of
     scikit-image's photos and Set14 (modcropped to `modulus`), "(n/m blur)" added for a card with a blur model.
-    `columns`: name -> function of (HR picture, its name) -> the degraded picture. Returns (rows, pictures)."""
+    `columns`: name -> function of (HR picture, its name) -> the degraded picture; `decimals`: of the gains (a rule's
+    bound can fall between two cards that read the same at 2). Returns (rows, pictures)."""
     cfg = WebcamBenchConfig()
     methods = [load_unsharp(cfg.unsharp)] + [make_restorer(c, 2) for c in cards]
     pictures = [(f"skimage-photos/{n}", photo_rgb_u8(n)) for n in PHOTOS]
@@ -51,7 +52,7 @@ def picture_rows(cards: list[str], columns: dict, modulus: int) -> tuple[dict[st
             for m in methods:
                 gains[m.label].append(y_scores(m.restore(lq), y_hr)[0] - base)
         for m in methods:
-            cell = f"{np.mean(gains[m.label]):+.2f}"
+            cell = f"{np.mean(gains[m.label]):+.{decimals}f}"
             if isinstance(m, SwitchedRestorer) and m.blur is not None:
                 cell += f" ({m.chosen[2]}/{len(pictures)} blur)"
             rows[m.label][column] = cell
