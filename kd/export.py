@@ -358,6 +358,8 @@ def training_info(ckpt: dict[str, Any]) -> dict[str, Any]:
         # where the curve stands: val Y-PSNR after every epoch, [step, dB, lr]
         info["val_psnr_curve"] = [[h.get("step"), round(float(h["val_psnr"]), 3), h.get("lr")]
                                   for h in history if isinstance(h, dict) and "val_psnr" in h]
+    if isinstance(cfg.get("interpolated"), dict):  # a blend (kd/interpolate.py): the rest of the recipe is its first source's
+        info["interpolated"] = {k: cfg["interpolated"].get(k) for k in ("from", "weight")}
     info["recipe"] = cfg
     return {k: v for k, v in info.items() if v is not None}
 

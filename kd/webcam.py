@@ -192,13 +192,10 @@ def read_clip(path: Path, frames: int, max_width: int) -> list[np.ndarray]:
     return out
 
 
-def still_motion(frames_in: list[np.ndarray], frames_out: list[np.ndarray], threshold: float) -> tuple[float, float]:
-    """Over the input's still pixels (the 5 x 5 mean of its |dY| since the previous frame below `threshold`): the
-    mean |dY| per pixel and frame of the input, and of the output, in grey levels (nan, nan where nothing is still).
-
-    Their ratio is `still_flicker`. Where a codec repeats a still picture the input moves by thousandths of a level a
-    frame, and the ratio of two such numbers says nothing a viewer could see (sitting 17): read it beside these."""
-    num = den = count = 0.0
+def _still_sums(frames_in: list[np.ndarray], frames_out: list[np.ndarray], threshold: float) -> tuple[float, float, float]:
+    """Over the input's still pixels (the 5 x 5 mean of its |dY| since the previous frame below `threshold`), summed over
+    pixels and frames: the input's |dY|, the output's |dY|, and how many such pixels there were."""
+    sum_in = sum_out = count = 0.0
     y_prev_in = y_prev_out = None
     for a, b in zip(frames_in, frames_out):
         y_in, y_out = y_channel_f64(a), y_channel_f64(b)
@@ -206,17 +203,27 @@ def still_motion(frames_in: list[np.ndarray], frames_out: list[np.ndarray], thre
             d_in = np.abs(y_in - y_prev_in)
             still = cv2.blur(d_in, (5, 5)) < threshold
             if still.any():
-                num += float(np.abs(y_out - y_prev_out)[still].sum())
-                den += float(d_in[still].sum())
+                sum_out += float(np.abs(y_out - y_prev_out)[still].sum())
+                sum_in += float(d_in[still].sum())
                 count += float(still.sum())
         y_prev_in, y_prev_out = y_in, y_out
-    return (den / count, num / count) if count else (math.nan, math.nan)
+    return sum_in, sum_out, count
+
+
+def still_motion(frames_in: list[np.ndarray], frames_out: list[np.ndarray], threshold: float) -> tuple[float, float]:
+    """Over the input's still pixels (as `still_flicker` counts them): the mean |dY| per pixel and frame of the input,
+    and of the output, in grey levels (nan, nan where nothing is still).
+
+    Their ratio is `still_flicker`. Where a codec repeats a still picture the input moves by thousandths of a level a
+    frame, and the ratio of two such numbers says nothing a viewer could see (sitting 17): read it beside these."""
+    sum_in, sum_out, count = _still_sums(frames_in, frames_out, threshold)
+    return (sum_in / count, sum_out / count) if count else (math.nan, math.nan)
 
 
 def still_flicker(frames_in: list[np.ndarray], frames_out: list[np.ndarray], threshold: float) -> float:
     """Mean |dY| of the output over the input's still pixels, divided by the input's own (1.0 = none added)."""
-    moved_in, moved_out = still_motion(frames_in, frames_out, threshold)
-    return moved_out / moved_in if moved_in > 0 else math.nan
+    sum_in, sum_out, _ = _still_sums(frames_in, frames_out, threshold)
+    return sum_out / sum_in if sum_in > 0 else math.nan
 
 
 def laplacian_variance(rgb_u8: np.ndarray) -> float:

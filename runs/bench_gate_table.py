@@ -1,4 +1,4 @@
-"""The table of runs/bench_s14.sh, runs/bench_s14b.sh, runs/bench_s15.sh and runs/bench_s16.sh from their
+"""The table of runs/bench_s14.sh, runs/bench_s14b.sh, runs/bench_s15.sh, runs/bench_s16.sh and runs/bench_s17.sh from their
 `sharpcam bench --json` files (<model>_<clip>_r<round>.json): per model and clip, the range over the rounds of the
 output rate, the whole process's CPU, the share of frames the card's gate passed through and (sitting 15) the share
 its blur model took; with --mean (sitting 17, whose rule bounds the mean) the CPU's mean over the rounds too.
@@ -9,8 +9,11 @@ from collections import defaultdict
 from pathlib import Path
 
 runs = defaultdict(list)
-with_mean = "--mean" in sys.argv[2:]
-for f in sorted(Path(sys.argv[1]).glob("*_r*.json")):
+args = [a for a in sys.argv[1:] if a != "--mean"]
+with_mean = len(args) < len(sys.argv) - 1
+if len(args) != 1 or not Path(args[0]).is_dir():
+    sys.exit("usage: python runs/bench_gate_table.py BENCH_DIR [--mean]   (BENCH_DIR: a folder of sharpcam bench --json files)")
+for f in sorted(Path(args[0]).glob("*_r*.json")):
     model, kind, _ = f.stem.rsplit("_", 2)
     runs[(model, kind)].append(json.loads(f.read_text()))
 

@@ -11,6 +11,7 @@ python runs/still_motion_s17.py [--out OUT] CARD.json [MORE_CARDS ...]
 """
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -27,8 +28,12 @@ DEFAULT_OUT = Path("runs/eval/still-motion-s17.md")
 
 
 def motion_cell(moved: tuple[float, float]) -> str:
+    """"ratio (input -> output levels a frame)"; levels to thousandths, so a ratio near 0.004 levels is not theirs."""
     moved_in, moved_out = moved
-    return f"{moved_out / moved_in:.2f} ({moved_in:.3f} -> {moved_out:.3f})" if moved_in > 0 else "no still pixels"
+    if math.isnan(moved_in):
+        return "no still pixels"
+    ratio = f"{moved_out / moved_in:.2f}" if moved_in > 0 else "-"  # a picture repeated exactly: only the levels say
+    return f"{ratio} ({moved_in:.3f} -> {moved_out:.3f})"
 
 
 def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
