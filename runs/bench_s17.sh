@@ -5,7 +5,7 @@
 # is, as a small JPEG stream up-scaled (runs/blocky_720p.py) and strongly blurred (runs/blurred_720p.py), at 30 fps.
 # Run with nothing else on the machine.
 # export/sharpcam-cs4-switch.json is the card shipped when this ran (the same halves and cuts as runs/onnx/s14-pair-gated2.json).
-# bash runs/bench_s17.sh [OUT_DIR]   (default runs/bench/s17; ~12 min)
+# bash runs/bench_s17.sh [OUT_DIR]   (default runs/bench/s17; ~13 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/bench/s17}

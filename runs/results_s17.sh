@@ -36,7 +36,7 @@
 #       as it is, and as the small JPEG stream; or + 0.01 cores where that is more: on the clip as it is the gate passes
 #       every frame before the blur switch is asked (vcam/processor.py), so both cards run the same code there, and
 #       5 % of its ~0.06 cores is under the 0.01 its rounds spread by (sitting 15 read +0.007 there for this card).
-# ~30 min on 2 cores.
+# ~20 min on 2 cores.
 # bash runs/results_s17.sh
 # export/sharpcam-cs4-switch.json here is the card shipped when this ran (sitting 14's: the same halves and cuts as
 # runs/onnx/s14-pair-gated2.json); a rerun after the shipped card changes compares against the new one.

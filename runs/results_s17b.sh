@@ -13,7 +13,7 @@
 # The rule, written before any figure of these two: runs/results_s17.sh's eight parts, unchanged, against the shipped
 # card. If both hold all eight, the one with the higher unseen x3 margin becomes the shipped card's blur model (equal:
 # the lower weight). (8), the bench, is run for a card that holds (1)-(7) (runs/bench_s17.sh, its card named there).
-# ~30 min on 2 cores.
+# ~20 min on 2 cores.
 # bash runs/results_s17b.sh
 # export/sharpcam-cs4-switch.json here is the card shipped when this ran (sitting 14's: the same halves and cuts as
 # runs/onnx/s14-pair-gated2.json); a rerun after the shipped card changes compares against the new one.
