@@ -59,7 +59,7 @@ python runs/lineart_s14.py --out runs/eval/lineart-s17c runs/onnx/s17-pair-mix75
 #       scenes x3: 0.006 / 0.008 / 0.010 against 0.005 / 0.008 / 0.009 levels a frame); with the steadying off,
 #       talking_720p x2 + H.264 CRF 30 reads +0.08 / 1.12 against +0.10 / 1.10, also at the bounds;
 #   (6) mix75 brick x3 +1.90 against +1.62, nothing under; mix50 gravel x3 -0.05 (at the bound);
-#   (7) mix75: the mean of the ten defocus columns +0.017 dB (Gaussian 2 +0.70 against +0.59, disc 2 +1.65 against
+#   (7) mix75: the mean of the ten defocus columns +0.018 dB (unrounded, runs/eval/defocus-exact-s17.md) (Gaussian 2 +0.70 against +0.59, disc 2 +1.65 against
 #       +1.76), but Gaussian 1 under the unsharp mask (above); up-scales the figures miss within -0.01, x4 +0.51 / +0.43;
 #   (8) runs/bench/s17/table.md (AMD EPYC, five rounds): talking_720p down-up x3 0.773 against 0.787 cores (mean), as it
 #       is 0.064 against 0.068, the small JPEG stream 0.791 against 0.786 (+0.6 %).
