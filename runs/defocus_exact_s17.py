@@ -9,16 +9,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from defocus_s15 import CASES, _blurred, picture_rows  # noqa: E402
+from defocus_s15 import defocus_columns, picture_rows  # noqa: E402
 from h264_s9 import command_line, out_argument, write_table  # noqa: E402
 
 DEFAULT_OUT = Path("runs/eval/defocus-exact-s17.md")
 
 
 def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
-    columns = {case + (" + noise" if noisy else ""): _blurred(blur, strength, case + (" + noise" if noisy else ""), noisy)
-               for case, (blur, strength) in CASES.items() for noisy in (False, True)}
-    rows, n = picture_rows(cards, columns, 4, decimals=4)
+    rows, n = picture_rows(cards, defocus_columns(), 4, decimals=4)
     write_table("# Blur without down-scaling, unrounded: runs/defocus_s15.py's table with four decimals", rows,
                 f"Mean Y-PSNR gain over the blurred input (dB), {n} pictures: scikit-image's photos and Set14, as "
                 "runs/defocus_s15.py (the same pictures, seeds and cards).", command_line("defocus_exact_s17.py", cards, out, DEFAULT_OUT), out)

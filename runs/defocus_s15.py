@@ -67,10 +67,14 @@ def _blurred(blur, strength: float, column: str, noisy: bool):
     return degrade
 
 
+def defocus_columns() -> dict:
+    """The ten columns: each case of CASES, without and with sensor noise -> function of (HR picture, its name)."""
+    return {case + (" + noise" if noisy else ""): _blurred(blur, strength, case + (" + noise" if noisy else ""), noisy)
+            for case, (blur, strength) in CASES.items() for noisy in (False, True)}
+
+
 def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
-    columns = {case + (" + noise" if noisy else ""): _blurred(blur, strength, case + (" + noise" if noisy else ""), noisy)
-               for case, (blur, strength) in CASES.items() for noisy in (False, True)}
-    rows, n = picture_rows(cards, columns, 4)
+    rows, n = picture_rows(cards, defocus_columns(), 4)
     write_table("# Blur without down-scaling: Gaussian and disc defocus, with and without sensor noise", rows,
                 f"Mean Y-PSNR gain over the blurred input (dB), {n} pictures: scikit-image's photos and Set14; "
                 "noise: read sigma 2, shot gain 0.04 (kd/degrade.py), seeded per picture and case. (n/m blur): pictures the "

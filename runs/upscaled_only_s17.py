@@ -30,7 +30,7 @@ from kd.metrics import shave, y_channel_f64  # noqa: E402
 from kd.switch import SwitchedRestorer, y_plane_u8  # noqa: E402
 from kd.webcam import SHAVE, degraded_inputs, load_unsharp, y_scores  # noqa: E402
 from vcam.detect import Resampling  # noqa: E402
-from defocus_s15 import CASES, _blurred  # noqa: E402
+from defocus_s15 import defocus_columns  # noqa: E402
 from h264_s9 import command_line, out_argument, write_table  # noqa: E402
 from unseen_s11 import PHOTOS, photo_rgb_u8  # noqa: E402
 
@@ -92,11 +92,8 @@ def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:
         score(f"unseen {case}", items)
     defocus_pictures = [(f"skimage-photos/{n}", photo_rgb_u8(n)) for n in PHOTOS]
     defocus_pictures += [(f"Set14/{f.name}", as_rgb_u8(load_hr_u8(f))) for s in cfg.sets if Path(s).name == "Set14" for f in list_images(s)]
-    for case, (blur, strength) in CASES.items():
-        for noisy in (False, True):
-            column = case + (" + noise" if noisy else "")
-            degrade = _blurred(blur, strength, column, noisy)
-            score(column, [(degrade(modcrop(rgb, 4), name), shave(y_channel_f64(modcrop(rgb, 4)), SHAVE)) for name, rgb in defocus_pictures])
+    for column, degrade in defocus_columns().items():
+        score(column, [(degrade(modcrop(rgb, 4), name), shave(y_channel_f64(modcrop(rgb, 4)), SHAVE)) for name, rgb in defocus_pictures])
     rows = {m.label: {c: f"{columns[c][m.label]:+.4f}" + (f" ({kept[c][m.label]} kept)" if m.label in kept[c] else "")
                       for c in columns} for m in methods}
     write_table("# A lead: the blur model only where the resampling figures say up-scaled (offline, per picture)", rows,
