@@ -215,7 +215,7 @@ def still_motion(frames_in: list[np.ndarray], frames_out: list[np.ndarray], thre
     and of the output, in grey levels (nan, nan where nothing is still).
 
     Their ratio is `still_flicker`. Where a codec repeats a still picture the input moves by thousandths of a level a
-    frame, and the ratio of two such numbers says nothing a viewer could see (sitting 17): read it beside these."""
+    frame, and the ratio of two such numbers measures next to nothing (sitting 17): read it beside these."""
     sum_in, sum_out, count = _still_sums(frames_in, frames_out, threshold)
     return (sum_in / count, sum_out / count) if count else (math.nan, math.nan)
 
