@@ -483,6 +483,9 @@ class PairConfig:
     # (vcam/detect.py Resampling) are below two more cuts, chosen between kd/degrade.py's up-scaled and lens-blurred
     # cases (RESAMPLED_CASES, LENS_CASES) on the same split, go to it
     blurred_lens: bool = False
+    # the inverse (sitting 17): the blurred frames' model is for up-scales, and takes only the frames whose resampling
+    # figures reach one of the same two cuts (lens blur stays with the default)
+    blurred_upscaled: bool = False
 
     def __post_init__(self) -> None:
         if not self.default or not self.alternate or not self.name:
@@ -495,6 +498,11 @@ class PairConfig:
             raise ConfigError(f"blur_step {self.blur_step} must be 1..255 grey levels")
         if self.blurred_lens and not self.blurred:
             raise ConfigError("blurred_lens describes the blurred frames' model: pass its card with --blurred too")
+        if self.blurred_upscaled and not self.blurred:
+            raise ConfigError("blurred_upscaled describes the blurred frames' model: pass its card with --blurred too")
+        if self.blurred_upscaled and self.blurred_lens:
+            raise ConfigError("the blurred frames' model is for lens blur (--blurred-lens) or for up-scales "
+                              "(--blurred-upscaled), not both: pass one")
         if self.blurred and self.gate_step and self.blur_step != self.gate_step:
             raise ConfigError(f"blur_step {self.blur_step} differs from gate_step {self.gate_step}: give both the same step, so one "
                               "measurement serves both")

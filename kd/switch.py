@@ -22,7 +22,8 @@ below a cut chosen on the same split between the benchmark's x3 and its other th
 on the same split between frames up-scaled from smaller ones and frames blurred by a lens (kd/degrade.py
 RESAMPLED_CASES, LENS_CASES), keep the up-scaled ones with the default; with `--blurred-target lens` its textured cut
 is chosen between the lens cases and the x2 up-scales that read as lens blur, so noisy lens blur (which reads higher
-than x3 on the textured figure) reaches it too.
+than x3 on the textured figure) reaches it too. `--blurred-upscaled` (sitting 17) is the inverse, for a x3 model: the
+same two cuts, and lens blur stays with the default.
 
 `SwitchedRestorer` scores such a card in `kd evaluate` as the runtime runs one picture: the picture's own
 figures pass it through or pick the model (the daemon adds hysteresis over frames on top: vcam/detect.py).
@@ -227,9 +228,9 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
     blur: dict[str, Any] | None = None
     if blurred_card is not None:
         try:
-            lens = lens_statistics(files, cfg.seed, cfg.blur_step, progress) if cfg.blurred_lens else None
+            lens = lens_statistics(files, cfg.seed, cfg.blur_step, progress) if cfg.blurred_lens or cfg.blurred_upscaled else None
         except ImportError as e:  # the up-scaled and lens cases coded by H.264 need PyAV
-            raise PairError(f"the lens model's cuts need PyAV ({e}): pip install -e '.[video]'") from None
+            raise PairError(f"the resampling cuts need PyAV ({e}): pip install -e '.[video]'") from None
         lens_cuts: dict[str, float] = {}
         if lens is not None:
             lens_fig = np.concatenate([lens[c] for c in LENS_CASES])
@@ -259,6 +260,7 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         left = {d: ~((v[:, 0] > cut) & (v[:, 1] < detail)) & ~gated[d] for d, v in stats.items()}
         blur = {
             "model": blurred_card.name, "statistic": "textured", "step": cfg.blur_step, "below": below, **lens_cuts,
+            **({"upscaled_only": True} if cfg.blurred_upscaled else {}),
             "chosen_on": {
                 "images": f"{cfg.images} ({len(files)} images)", "target": cfg.blurred_target, "seed": cfg.seed,
                 "share_below": {d: round(float((v[:, 2] < below).mean()), 4) for d, v in stats.items()},
@@ -273,7 +275,10 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
             # of each case, the share that reads as lens blur (below both resampling cuts), and the share that also
             # reads as strongly blurred (below the textured cut; the gate and the switch aside)
             blur["chosen_on"]["lens_share"] = {c: round(float(r.mean()), 4) for c, r in read_as_lens.items()}
-            blur["chosen_on"]["lens_routed"] = {c: round(float((read_as_lens[c] & (v[:, 2] < below)).mean()), 4) for c, v in lens.items()}
+            # and the share the model takes: a lens model those that read as lens blur, an up-scale model the others
+            takes = {c: r if cfg.blurred_lens else ~r for c, r in read_as_lens.items()}
+            blur["chosen_on"]["upscaled_routed" if cfg.blurred_upscaled else "lens_routed"] = {
+                c: round(float((takes[c] & (v[:, 2] < below)).mean()), 4) for c, v in lens.items()}
     card = {k: v for k, v in default.items() if k not in ("metrics", "name", "gate", "blur")}
     card["file"] = default_onnx.name
     card = {"card_version": card.pop("card_version"), "name": cfg.name, **card, "switch": switch,
@@ -325,7 +330,9 @@ class SwitchedRestorer:
         if self.blur is not None:
             self.info["blur"] = f"{self.blurred.label} below {self.blur.statistic} {self.blur.below:.3f}" + (
                 f", lens blur only (periodic below {self.blur.periodic_below:.2f}, phase below {self.blur.phase_below:.4f})"
-                if self.blur.lens_only is not None else "")
+                if self.blur.lens_only is not None else
+                f", up-scales only (periodic from {self.blur.periodic_below:.2f} or phase from {self.blur.phase_below:.4f})"
+                if self.blur.upscaled_only else "")
             self.precision += f" / {self.blurred.precision}"
         self.chosen = [0, 0, 0]  # pictures that went to the default / to the alternate / to the blurred frames' model
         self.passed = 0  # pictures the gate passed through
@@ -343,8 +350,9 @@ class SwitchedRestorer:
         blur = self.blur
         # the runtime's BlurSwitch, fresh, so the picture decides; like the daemon, no lens model on a plane too small
         # for the resampling figures
-        if blur is not None and min(y.shape) >= (Texture.MIN_SIDE if blur.lens_only is None else Resampling.MIN_SIDE):
-            if BlurSwitch(y.shape[1], y.shape[0], blur.step, blur.below, lens_only=blur.lens_only).choose(y):
+        if blur is not None and min(y.shape) >= (Texture.MIN_SIDE if blur.resampling_cuts is None else Resampling.MIN_SIDE):
+            if BlurSwitch(y.shape[1], y.shape[0], blur.step, blur.below, lens_only=blur.lens_only,
+                          upscaled_only=blur.upscaled_cuts).choose(y):
                 self.chosen[2] += 1
                 return self.blurred
         self.chosen[0] += 1
@@ -382,6 +390,8 @@ class SwitchedRestorer:
               "the textured cut between lens blur and x2 up-scales that read as lens blur). [default: x3]")
 @click.option("--blurred-lens/--no-blurred-lens", default=None, help="The blurred frames' model is for lens blur: frames "
               "up-scaled from smaller ones (by their resampling figures) stay with the default. [default: off]")
+@click.option("--blurred-upscaled/--no-blurred-upscaled", default=None, help="The inverse: the blurred frames' model is for "
+              "up-scales, and frames that read as lens blur stay with the default. [default: off]")
 def pair_command(config, **flags) -> None:
     """Write a model card that switches per frame between two Y-plane models by a blockiness cut, leaves frames
     that are already sharp alone (its gate) and, with --blurred, sends strongly blurred frames to a third model."""
@@ -407,5 +417,6 @@ def pair_command(config, **flags) -> None:
                    f"(training split sent to it: {routed})")
         if "periodic_below" in blur:
             lens = ", ".join(f"{d} {100 * s:.1f} %" for d, s in blur["chosen_on"]["lens_share"].items())
-            click.echo(f"  lens blur only: periodic below {blur['periodic_below']:.2f}, phase below {blur['phase_below']:.4f} "
-                       f"(training split read as lens blur: {lens})")
+            only = ("up-scales only: periodic from {:.2f} or phase from {:.4f}" if blur.get("upscaled_only") else
+                    "lens blur only: periodic below {:.2f}, phase below {:.4f}").format(blur["periodic_below"], blur["phase_below"])
+            click.echo(f"  {only} (training split read as lens blur: {lens})")

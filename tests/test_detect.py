@@ -320,3 +320,14 @@ def test_a_lens_blur_switch_takes_defocus_and_leaves_up_scaled_frames_to_the_car
     assert [only_lens.choose(y) for y in (x3, lens)] == [0, 1] and only_lens.last_periodic < PERIODIC_CUT
     follower = BlurSwitch(w, h, 8, 0.5, follows_gate=True, lens_only=(PERIODIC_CUT, PHASE_CUT))
     assert follower.follow(textured(x3, 8), x3) == 0 and follower.last_periodic > PERIODIC_CUT
+
+
+def test_an_up_scale_blur_switch_takes_up_scaled_frames_and_leaves_defocus_to_the_card_model() -> None:
+    x3, _, lens = up_scaled_and_lens_blurred("astronaut")
+    h, w = x3.shape
+    only_up = BlurSwitch(w, h, 8, 0.5, upscaled_only=(PERIODIC_CUT, PHASE_CUT))
+    assert [only_up.choose(y) for y in (x3, lens)] == [1, 0] and only_up.last_periodic < PERIODIC_CUT
+    follower = BlurSwitch(w, h, 8, 0.5, follows_gate=True, upscaled_only=(PERIODIC_CUT, PHASE_CUT))
+    assert follower.follow(textured(x3, 8), x3) == 1 and follower.last_periodic > PERIODIC_CUT
+    with pytest.raises(ValueError, match="not both"):
+        BlurSwitch(w, h, 8, 0.5, lens_only=(PERIODIC_CUT, PHASE_CUT), upscaled_only=(PERIODIC_CUT, PHASE_CUT))

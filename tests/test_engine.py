@@ -348,6 +348,8 @@ def test_a_card_with_a_blur_model_loads_it_and_runs_each_variant(tmp_path: Path)
     assert card.blur.lens_only is None
     lens = load_card(write_pair_card(tmp_path, gate=GATE, blur={**BLUR, "periodic_below": 4.5, "phase_below": 1.15}))
     assert lens.blur is not None and lens.blur.lens_only == (4.5, 1.15)
+    up = load_card(write_pair_card(tmp_path, gate=GATE, blur={**BLUR, "periodic_below": 4.5, "phase_below": 1.15, "upscaled_only": True}))
+    assert up.blur is not None and up.blur.upscaled_cuts == (4.5, 1.15) and up.blur.lens_only is None
 
 
 @pytest.mark.parametrize(
@@ -363,6 +365,8 @@ def test_a_card_with_a_blur_model_loads_it_and_runs_each_variant(tmp_path: Path)
         ({"periodic_below": 5.0}, "blur has 'periodic_below' without 'phase_below'"),
         ({"phase_below": 1.1}, "blur has 'phase_below' without 'periodic_below'"),
         ({"periodic_below": -1, "phase_below": 1.1}, "blur 'periodic_below' -1 must be a positive number"),
+        ({"upscaled_only": True}, "blur 'upscaled_only' needs 'periodic_below' and 'phase_below'"),
+        ({"periodic_below": 5.0, "phase_below": 1.1, "upscaled_only": "yes"}, "blur 'upscaled_only' 'yes' must be true or false"),
     ],
 )
 def test_a_broken_blur_route_is_refused_in_one_line(tmp_path: Path, change: dict, needle: str) -> None:

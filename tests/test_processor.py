@@ -549,6 +549,25 @@ def test_a_lens_blur_model_takes_a_defocused_frame_and_leaves_an_up_scaled_one_t
     assert proc.blur is None and proc.active_model == "pair"
 
 
+def test_an_up_scale_model_takes_an_up_scaled_frame_and_leaves_a_defocused_one_to_the_card_model(tmp_path: Path) -> None:
+    from vcam_support import write_pair_card
+
+    card = write_pair_card(tmp_path, gate=GATE, blur={"below": 0.5, "periodic_below": 5.0, "phase_below": 1.1, "upscaled_only": True})
+    sharp = panned_frames(288, 192, 1, "coffee")[0]
+    small = cv2.resize(sharp, (96, 64), interpolation=cv2.INTER_AREA)
+    x3 = cv2.resize(small, (288, 192), interpolation=cv2.INTER_CUBIC)
+    disc = cv2.circle(np.zeros((7, 7), np.float32), (3, 3), 3, 1.0, -1)
+    lens = cv2.filter2D(sharp, -1, disc / disc.sum(), borderType=cv2.BORDER_REFLECT)
+    proc, out = run(card, x3)
+    assert proc.blur is not None and proc.blur.upscaled_only == (5.0, 1.1) and proc.active_model == "pair-blurred"
+    np.testing.assert_array_equal(out[:192], offline_y(tmp_path / "pair-blurred.json", out_y_in(x3)))
+    proc, out = run(card, lens)  # as blurred by the textured figure, but by a lens: the card's own model
+    assert proc.blur.last < 0.5 and proc.blur.last_periodic < 5.0 and proc.active_model == "pair"
+    np.testing.assert_array_equal(out[:192], offline_y(tmp_path / "pair-default.json", out_y_in(lens)))
+    proc, _ = run(card, cv2.resize(x3, (W, H), interpolation=cv2.INTER_AREA))  # too small to tell: no blur model
+    assert proc.blur is None and proc.active_model == "pair"
+
+
 def test_a_lens_card_routes_each_frame_as_the_offline_restorer_picks(tmp_path: Path) -> None:
     """`sharpcam-kd evaluate` scores a card with kd/switch.py SwitchedRestorer: it must send each picture where the
     daemon sends that frame."""

@@ -217,6 +217,35 @@ def test_pair_with_a_lens_blur_model_cuts_the_resampling_figures_and_the_restore
     assert routed["gauss 1.5 + noise"] >= 0.75 and routed["x3"] == 0.0 and routed["x2"] <= 0.25
 
 
+def test_pair_with_an_up_scale_model_takes_the_same_cuts_and_the_restorer_keeps_lens_blur_from_it(
+        images: Path, models: tuple[Path, Path]) -> None:
+    from kd.degrade import bicubic_down_up, defocus_blur
+
+    default, alternate = models
+    blurred = write_luma_card(make_luma_onnx(default.parent / "deblur.onnx", amount=1.5))
+    _, lens_card = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="lens", images=str(images),
+                                        blurred=str(blurred), blurred_lens=True), progress=False)
+    path, written = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="up", images=str(images),
+                                         blurred=str(blurred), blurred_upscaled=True), progress=False)
+    blur = written["blur"]
+    assert blur["upscaled_only"] is True and (blur["periodic_below"], blur["phase_below"]) == (
+        lens_card["blur"]["periodic_below"], lens_card["blur"]["phase_below"])
+    card = read_card(path)
+    assert card.blur is not None and card.blur.upscaled_cuts == (blur["periodic_below"], blur["phase_below"])
+    routed = blur["chosen_on"]["upscaled_routed"]
+    assert routed["x3"] >= 0.6 and routed["gauss 1.5 + noise"] == 0.0  # these photos: x3 goes, lens blur does not
+    restorer = make_restorer(str(path), 1)
+    rgb = np.ascontiguousarray(skimage.data.astronaut()[:258, :258])
+    x3, lens = bicubic_down_up(rgb, 3), defocus_blur(rgb, 2.0)
+    np.testing.assert_array_equal(restorer.restore(x3), OnnxRestorer(blurred, 1).restore(x3))
+    np.testing.assert_array_equal(restorer.restore(lens), OnnxRestorer(default, 1).restore(lens))  # lens blur: the default
+    assert restorer.chosen == [1, 0, 1] and "up-scales only" in restorer.info["blur"]
+    with pytest.raises(ConfigError, match="not both"):
+        PairConfig(default="a", alternate="b", name="c", blurred="d", blurred_lens=True, blurred_upscaled=True)
+    with pytest.raises(ConfigError, match="pass its card with --blurred too"):
+        PairConfig(default="a", alternate="b", name="c", blurred_upscaled=True)
+
+
 def test_pair_refuses_a_blur_model_it_cannot_use_in_one_line(images: Path, models: tuple[Path, Path], tmp_path: Path) -> None:
     default, alternate = models
     elsewhere = tmp_path / "elsewhere"

@@ -72,7 +72,8 @@ class BlurSpec:
     switch leaves to the card's model, whose `statistic` (vcam/detect.py Texture at `step` grey levels) is below
     `below` (a picture up-scaled ~x3 or defocused reads lower than one up-scaled x2). With `periodic_below` and
     `phase_below` (both or neither), a model for lens blur: only frames whose resampling figures (vcam/detect.py
-    Resampling) are below both, i.e. not up-scaled from a smaller picture."""
+    Resampling) are below both, i.e. not up-scaled from a smaller picture; with `upscaled_only` too (sitting 17), the
+    inverse, a model for up-scales: only frames where at least one figure is at or above its cut."""
 
     card: "ModelCard"
     statistic: str
@@ -80,11 +81,22 @@ class BlurSpec:
     below: float
     periodic_below: float | None = None
     phase_below: float | None = None
+    upscaled_only: bool = False
+
+    @property
+    def resampling_cuts(self) -> tuple[float, float] | None:
+        """(periodic cut, phase cut) where the card gives them, else None."""
+        return (self.periodic_below, self.phase_below) if self.periodic_below is not None and self.phase_below is not None else None
 
     @property
     def lens_only(self) -> tuple[float, float] | None:
-        """(periodic cut, phase cut) for a model for lens blur, else None."""
-        return (self.periodic_below, self.phase_below) if self.periodic_below is not None and self.phase_below is not None else None
+        """The resampling cuts for a model for lens blur, else None."""
+        return None if self.upscaled_only else self.resampling_cuts
+
+    @property
+    def upscaled_cuts(self) -> tuple[float, float] | None:
+        """The resampling cuts for a model for up-scaled frames, else None."""
+        return self.resampling_cuts if self.upscaled_only else None
 
 
 @dataclass(frozen=True)
@@ -347,10 +359,17 @@ def _parse_blur(spec: Any, card: ModelCard, shown: Path) -> BlurSpec:
         if not _is_positive(v):
             raise CardError(f"model card {shown}: blur {k!r} {v!r} must be a positive number: fix the card or write it again "
                             "with `sharpcam-kd pair --blurred-lens`")
+    upscaled = spec.get("upscaled_only", False)
+    if not isinstance(upscaled, bool):
+        raise CardError(f"model card {shown}: blur 'upscaled_only' {upscaled!r} must be true or false: fix the card or write "
+                        "it again with `sharpcam-kd pair --blurred-upscaled`")
+    if upscaled and not lens:
+        raise CardError(f"model card {shown}: blur 'upscaled_only' needs 'periodic_below' and 'phase_below', the resampling "
+                        "cuts that tell an up-scale: fix the card or write it again with `sharpcam-kd pair --blurred-upscaled`")
     other = _sibling_card(spec["model"], card, shown, "blur")
     return BlurSpec(card=other, statistic=statistic, step=step, below=float(below),
                     periodic_below=float(lens["periodic_below"]) if lens else None,
-                    phase_below=float(lens["phase_below"]) if lens else None)
+                    phase_below=float(lens["phase_below"]) if lens else None, upscaled_only=upscaled)
 
 
 def _sibling_card(name: str, card: ModelCard, shown: Path, key: str) -> ModelCard:

@@ -137,7 +137,9 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
         blur = engine.card.blur
         if engine.blurred is not None and blur is not None:
             lens = (f" and that read as lens blur (periodic below {blur.periodic_below:.2f}, phase below {blur.phase_below:.3f})"
-                    if blur.lens_only is not None else "")
+                    if blur.lens_only is not None else
+                    f" and that read as up-scaled (periodic from {blur.periodic_below:.2f} or phase from {blur.phase_below:.3f})"
+                    if blur.upscaled_only else "")
             log.info("  and %s (%s) for frames whose %s figure is below %.2f (strongly blurred)%s",
                      engine.blurred.card.name, engine.blurred.card.precision, blur.statistic, blur.below, lens)
         gate = engine.card.gate

@@ -400,17 +400,22 @@ class BlurSwitch(_Checked):
     hysteresis; `frames`: frames left to the model chosen before / sent to the blur model. With `lens_only`
     (periodic cut, phase cut), a model for lens blur: a frame below `below` goes to it only if its `Resampling`
     figures are both below those cuts too (measured only then), so frames up-scaled from a smaller one stay with the
-    model chosen before. Two ways to drive it: `follow`, with the figure a gate at the same step has just measured on
+    model chosen before. With `upscaled_only` (the same two cuts), the inverse, a model for up-scales: only a frame
+    where at least one figure reaches its cut, so lens blur stays with the model chosen before. Two ways to drive it: `follow`, with the figure a gate at the same step has just measured on
     this plane (so one measurement serves both, on the gate's cadence, and no textured-figure buffers of its own), or
     `choose`, which measures on its own cadence (a card whose gate is off). Call from one thread only."""
 
     def __init__(self, width: int, height: int, step: int, below: float, every: int = 1, confirm: int = 1,
-                 follows_gate: bool = False, lens_only: tuple[float, float] | None = None) -> None:
+                 follows_gate: bool = False, lens_only: tuple[float, float] | None = None,
+                 upscaled_only: tuple[float, float] | None = None) -> None:
+        if lens_only is not None and upscaled_only is not None:
+            raise ValueError("a blur model is for lens blur or for up-scales, not both")
         self.follows_gate = follows_gate
         self._measure = None if follows_gate else Texture(width, height, step)
-        self._resampling = Resampling(width, height) if lens_only is not None else None
+        self.cuts = lens_only if lens_only is not None else upscaled_only  # the resampling cuts, either way
+        self._resampling = Resampling(width, height) if self.cuts is not None else None
         self._state = _Hysteresis(every, confirm)
-        self.step, self.below, self.lens_only = step, below, lens_only
+        self.step, self.below, self.lens_only, self.upscaled_only = step, below, lens_only, upscaled_only
         self.last = float("nan")  # the latest figure (for the stats line)
         self.last_periodic = self.last_phase = float("nan")  # the latest resampling figures (measured below `below`)
 
@@ -438,9 +443,11 @@ class BlurSwitch(_Checked):
         self.last = figure
         blurred = figure < self.below
         if blurred and self._resampling is not None:
+            assert self.cuts is not None
             self.last_periodic = self._resampling(y_u8)
             self.last_phase = self._resampling.phase
-            blurred = self.last_periodic < self.lens_only[0] and self.last_phase < self.lens_only[1]
+            lens = self.last_periodic < self.cuts[0] and self.last_phase < self.cuts[1]
+            blurred = lens if self.lens_only is not None else not lens
         self._state.decide(int(blurred))
 
 

@@ -480,7 +480,8 @@ def check_model(model: str, provider: str) -> Check:
     if loaded.alternate is not None:  # a model pair: both files were verified
         files += f" and {loaded.alternate.card.onnx_path.name} for blocky streams"
     if loaded.blurred is not None:
-        kind = "lens-blurred" if card.blur is not None and card.blur.lens_only is not None else "strongly blurred"
+        kind = ("lens-blurred" if card.blur is not None and card.blur.lens_only is not None else
+                "up-scaled" if card.blur is not None and card.blur.upscaled_only else "strongly blurred")
         files += f" and {loaded.blurred.card.onnx_path.name} for {kind} frames"
     return Check(name, OK, f"{card.name} ({files}, sha256 verified) runs on {provider}")
 

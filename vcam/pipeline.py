@@ -398,7 +398,7 @@ class Pipeline:
                             and proc.engine is not None and proc.engine.blurred is not None else None),
             "blur_statistic": (proc.blur.last if proc is not None and proc.blur is not None
                                and math.isfinite(proc.blur.last) else None),
-            # a lens-blur model: the resampling figures of the latest frame measured below the textured cut
+            # a lens-blur or up-scale model: the resampling figures of the latest frame measured below the textured cut
             "blur_periodic": (proc.blur.last_periodic if proc is not None and proc.blur is not None
                               and math.isfinite(proc.blur.last_periodic) else None),
             "blur_phase": (proc.blur.last_phase if proc is not None and proc.blur is not None

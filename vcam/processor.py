@@ -129,15 +129,17 @@ class FrameProcessor:
                 if old_gate is not None and (old_gate.step, old_gate.above, old_gate.reblur_below) == (gate.step, gate.above, gate.reblur_below):
                     self.gate.carry_on_from(old_gate)
             blur = card.blur
-            # a lens-blur model without its resampling figures (a frame too small to measure them) is left out: the
-            # frames it would take might be up-scaled ones, which the card's model handles
-            min_side = Texture.MIN_SIDE if blur is None or blur.lens_only is None else Resampling.MIN_SIDE
+            # a lens-blur (or up-scale) model without its resampling figures (a frame too small to measure them) is
+            # left out: the frames it would take might be the other kind, which the card's model handles
+            min_side = Texture.MIN_SIDE if blur is None or blur.resampling_cuts is None else Resampling.MIN_SIDE
             if blur is not None and engine.blurred is not None and min(cw, ch) >= min_side:
                 every, confirm = (1, 1) if picture else (cfg.switch_every, cfg.switch_confirm)
                 follows = self.gate is not None and self.gate.step == blur.step
-                self.blur = BlurSwitch(cw, ch, blur.step, blur.below, every, confirm, follows_gate=follows, lens_only=blur.lens_only)
+                self.blur = BlurSwitch(cw, ch, blur.step, blur.below, every, confirm, follows_gate=follows, lens_only=blur.lens_only,
+                                       upscaled_only=blur.upscaled_cuts)
                 old_blur = previous.blur if previous is not None else None
-                if old_blur is not None and (old_blur.step, old_blur.below, old_blur.lens_only) == (blur.step, blur.below, blur.lens_only):
+                if old_blur is not None and (old_blur.step, old_blur.below, old_blur.lens_only, old_blur.upscaled_only) == (
+                        blur.step, blur.below, blur.lens_only, blur.upscaled_cuts):
                     self.blur.carry_on_from(old_blur)
         else:
             tensor_shape = self.geometry.tensor_shape
@@ -202,8 +204,9 @@ class FrameProcessor:
         if blurred:
             pre_slot.variant = VARIANT_BLURRED
         if blur.changes != changes:  # a change of camera focus or stream, seconds apart: worth a line
-            lens = (f", periodic {blur.last_periodic:.1f} / phase {blur.last_phase:.3f} (cuts {blur.lens_only[0]:.1f} / {blur.lens_only[1]:.3f})"
-                    if blur.lens_only is not None and blur.last < blur.below else "")
+            lens = (f", periodic {blur.last_periodic:.1f} / phase {blur.last_phase:.3f} (cuts {blur.cuts[0]:.1f} / {blur.cuts[1]:.3f}"
+                    f"{', up-scales only' if blur.upscaled_only is not None else ''})"
+                    if blur.cuts is not None and blur.last < blur.below else "")
             log.info("textured %.2f (blur cut %.2f)%s: model %s", blur.last, blur.below, lens, self.active_model)
 
     def _gate(self, pre_slot: Slot) -> bool:
