@@ -5,7 +5,8 @@
 # is, as a small JPEG stream up-scaled (runs/blocky_720p.py) and strongly blurred (runs/blurred_720p.py), at 30 fps.
 # Run with nothing else on the machine.
 # export/sharpcam-cs4-switch.json is the card shipped when this ran (the same halves and cuts as runs/onnx/s14-pair-gated2.json).
-# bash runs/bench_s17.sh [OUT_DIR]   (default runs/bench/s17; ~13 min)
+# bash runs/bench_s17.sh [OUT_DIR [CARD]]   (default runs/bench/s17 and the mix75 card, as first run; ~13 min)
+# results_s17c.sh's card: bash runs/bench_s17.sh runs/bench/s17c runs/onnx/s17-pair-x3b-up.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/bench/s17}
@@ -13,7 +14,9 @@ rm -rf "$out" && mkdir -p "$out"
 tmp=$(mktemp -d)
 python runs/blocky_720p.py "$tmp/blocky_720p.mkv"
 python runs/blurred_720p.py "$tmp/blurred_720p.mkv"
-specs=("mix75|runs/onnx/s17-pair-mix75.json" "shipped|export/sharpcam-cs4-switch.json")
+card=${2:-runs/onnx/s17-pair-mix75.json}
+label=$(basename "$card" .json); label=${label#s17-pair-}
+specs=("$label|$card" "shipped|export/sharpcam-cs4-switch.json")
 for r in 1 2 3 4 5; do
     for i in 0 1; do
         spec=${specs[$(( (i + r - 1) % 2 ))]}
