@@ -591,3 +591,37 @@ def test_a_lens_card_routes_each_frame_as_the_offline_restorer_picks(tmp_path: P
             assert proc.active_model == expected
             seen.add(expected)
     assert {None, "pair", "pair-blurred"} <= seen  # passed as sharp, the card's model, the lens model
+
+
+def test_the_shipped_default_card_sends_a_picture_up_scaled_x3_to_its_blur_model_and_defocus_to_its_plain_half() -> None:
+    """export/sharpcam-cs4-switch (since sitting 17: sharpcam-cs4-x3-int8 for up-scaled, strongly blurred frames; the
+    cuts as README "Sitting 17" reports them): a real photo at its own size is passed through, up-scaled x2 it goes to
+    the plain half, x3 to the blur model, and blurred by a lens as strongly as x3 to the plain half."""
+    from photos import photo
+
+    card_path = Path(__file__).resolve().parent.parent / "export" / "sharpcam-cs4-switch.json"
+    cfg = DaemonConfig(model=str(card_path))
+    engine = load_engine(cfg.model, "cpu", 1)
+    card = engine.card
+    assert card.blur is not None and card.blur.card.name == "sharpcam-cs4-x3-int8" and card.blur.upscaled_only
+    assert (card.switch.above, card.switch.detail_below, card.gate.above, card.gate.reblur_below, card.blur.below,
+            card.blur.periodic_below, round(card.blur.phase_below, 4)) == (1.2916, 0.992, 0.6888, 0.7523, 0.4146, 4.2407, 1.1677)
+    sharp = np.ascontiguousarray(photo("astronaut")[:, :, ::-1])
+    size = (sharp.shape[1], sharp.shape[0])
+
+    def up_scaled(factor: int) -> np.ndarray:
+        small = cv2.resize(sharp, (size[0] // factor, size[1] // factor), interpolation=cv2.INTER_AREA)
+        return cv2.resize(small, size, interpolation=cv2.INTER_CUBIC)
+
+    disc = cv2.circle(np.zeros((7, 7), np.float32), (3, 3), 3, 1.0, -1)
+    frames = {"sharp": sharp, "x2": up_scaled(2), "x3": up_scaled(3),
+              "lens": cv2.filter2D(sharp, -1, disc / disc.sum(), borderType=cv2.BORDER_REFLECT)}
+    routes = {}
+    for name, frame in frames.items():
+        proc = FrameProcessor(cfg, engine, size, offline=True)
+        proc.process(frame, proc.new_output())
+        routes[name] = proc.active_model
+        if name == "lens":
+            assert proc.blur is not None and proc.blur.last < card.blur.below  # as strongly blurred as x3 by that figure
+    # None: passed through untouched; the card's own name: its plain half
+    assert routes == {"sharp": None, "x2": "sharpcam-cs4-switch", "x3": "sharpcam-cs4-x3-int8", "lens": "sharpcam-cs4-switch"}
