@@ -169,6 +169,9 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         _beside(blurred_card, folder, "the blurred frames' model")
         if own := [k for k in ("switch", "blur") if k in blurred_raw]:
             raise PairError(f"the blurred frames' model must be a plain model card, and this one already has a {own[0]}: pass the plain card")
+        if cfg.blurred_target == LENS_TARGET and cfg.blurred_upscaled:
+            raise PairError(f"blurred target {LENS_TARGET!r} is for a lens-blur model, and --blurred-upscaled makes it a model "
+                            "for up-scales: pass --blurred-target x3")
         if cfg.blurred_target == LENS_TARGET and not cfg.blurred_lens:
             raise PairError(f"blurred target {LENS_TARGET!r} is for a lens-blur model: pass --blurred-lens too")
         if cfg.blurred_target == LENS_TARGET and not cfg.gate_step:
@@ -264,7 +267,7 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
             "chosen_on": {
                 "images": f"{cfg.images} ({len(files)} images)", "target": cfg.blurred_target, "seed": cfg.seed,
                 "share_below": {d: round(float((v[:, 2] < below).mean()), 4) for d, v in stats.items()},
-                # below the cut and neither passed by the gate nor switched to the alternate (a lens model: before the
+                # below the cut and neither passed by the gate nor switched to the alternate (a lens or up-scale model: before the
                 # resampling figures, which `lens_routed` adds)
                 "share_routed": {d: round(float((left[d] & (v[:, 2] < below)).mean()), 4) for d, v in stats.items()},
                 "command": command_line(),
@@ -348,7 +351,7 @@ class SwitchedRestorer:
             self.chosen[1] += 1
             return self.alternate
         blur = self.blur
-        # the runtime's BlurSwitch, fresh, so the picture decides; like the daemon, no lens model on a plane too small
+        # the runtime's BlurSwitch, fresh, so the picture decides; like the daemon, no lens or up-scale model on a plane too small
         # for the resampling figures
         if blur is not None and min(y.shape) >= (Texture.MIN_SIDE if blur.resampling_cuts is None else Resampling.MIN_SIDE):
             if BlurSwitch(y.shape[1], y.shape[0], blur.step, blur.below, lens_only=blur.lens_only,

@@ -367,6 +367,7 @@ def test_a_card_with_a_blur_model_loads_it_and_runs_each_variant(tmp_path: Path)
         ({"periodic_below": -1, "phase_below": 1.1}, "blur 'periodic_below' -1 must be a positive number"),
         ({"upscaled_only": True}, "blur 'upscaled_only' needs 'periodic_below' and 'phase_below'"),
         ({"periodic_below": 5.0, "phase_below": 1.1, "upscaled_only": "yes"}, "blur 'upscaled_only' 'yes' must be true or false"),
+        ({"periodic_below": 5.0, "upscaled_only": True}, "a model for up-scales needs both resampling cuts"),
     ],
 )
 def test_a_broken_blur_route_is_refused_in_one_line(tmp_path: Path, change: dict, needle: str) -> None:

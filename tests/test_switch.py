@@ -228,6 +228,8 @@ def test_pair_with_an_up_scale_model_takes_the_same_cuts_and_the_restorer_keeps_
     path, written = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="up", images=str(images),
                                          blurred=str(blurred), blurred_upscaled=True), progress=False)
     blur = written["blur"]
+    # the same textured cut as the lens card's, under which that test sends the defocused picture to its lens model
+    assert blur["below"] == lens_card["blur"]["below"]
     assert blur["upscaled_only"] is True and (blur["periodic_below"], blur["phase_below"]) == (
         lens_card["blur"]["periodic_below"], lens_card["blur"]["phase_below"])
     card = read_card(path)
@@ -257,6 +259,7 @@ def test_pair_refuses_a_blur_model_it_cannot_use_in_one_line(images: Path, model
         (["--blurred", str(far)], "is not beside the default's model"),
         (["--blurred", str(alternate), "--blurred-target", "x4"], "blurred target 'x4' is not one of the benchmark's cases"),
         (["--blurred", str(alternate), "--blurred-target", "lens"], "is for a lens-blur model: pass --blurred-lens too"),
+        (["--blurred", str(alternate), "--blurred-upscaled", "--blurred-target", "lens"], "pass --blurred-target x3"),
         (["--blurred", str(alternate), "--blurred-lens", "--blurred-target", "lens", "--gate-step", "0"], "needs the gate"),
         (["--blurred", str(default.parent / "none.json")], "none.json"),
         (["--blurred", str(alternate), "--name", "deblock"], "would overwrite one of its own cards"),

@@ -351,14 +351,15 @@ def _parse_blur(spec: Any, card: ModelCard, shown: Path) -> BlurSpec:
     if not _is_positive(below):
         raise CardError(f"model card {shown}: blur 'below' {below!r} must be a positive number: {fix}")
     lens = {k: spec.get(k) for k in ("periodic_below", "phase_below") if spec.get(k) is not None}
+    kind, flag = ("up-scales", "--blurred-upscaled") if spec.get("upscaled_only") is True else ("lens blur", "--blurred-lens")
     if len(lens) == 1:
         raise CardError(f"model card {shown}: blur has {next(iter(lens))!r} without {({'periodic_below', 'phase_below'} - set(lens)).pop()!r}: "
-                        "a model for lens blur needs both resampling cuts: fix the card or write it again with `sharpcam-kd pair "
-                        "--blurred-lens`")
+                        f"a model for {kind} needs both resampling cuts: fix the card or write it again with `sharpcam-kd pair "
+                        f"{flag}`")
     for k, v in lens.items():
         if not _is_positive(v):
             raise CardError(f"model card {shown}: blur {k!r} {v!r} must be a positive number: fix the card or write it again "
-                            "with `sharpcam-kd pair --blurred-lens`")
+                            f"with `sharpcam-kd pair {flag}`")
     upscaled = spec.get("upscaled_only", False)
     if not isinstance(upscaled, bool):
         raise CardError(f"model card {shown}: blur 'upscaled_only' {upscaled!r} must be true or false: fix the card or write "

@@ -31,7 +31,8 @@ has pixels that lie at the source's samples and pixels interpolated between them
 peak over the band's median), and a x2 up-scale's first differences alternate within and across source pixels
 (`phase`); a lens blurs every pixel alike and leaves neither. Codec block grids (every 4, 8 or 16 px) are left out of
 the spectrum, and with them up-scales whose period falls on theirs (x8/3, x3.2, x4). A card's blur model with these
-cuts (`lens_only`) takes only frames that read as neither: lens blur.
+cuts (`lens_only`) takes only frames that read as neither: lens blur; with `upscaled_only` (sitting 17) only frames
+that read as either: up-scales.
 """
 
 from __future__ import annotations
