@@ -530,15 +530,21 @@ def test_a_blur_switch_behind_a_gate_that_passed_everything_decides_at_once_afte
     assert rebuilt.blur.changes == 1 and rebuilt.blur.frames == [0, 2]
 
 
+def up_scaled_x3_and_lens_blurred() -> tuple[np.ndarray, np.ndarray]:
+    """A photo (BGR, 288 x 192) up-scaled x3 from a third of its size, and the same photo under a disc of radius 3:
+    both strongly blurred by the textured figure; only the first reads as up-scaled."""
+    sharp = panned_frames(288, 192, 1, "coffee")[0]
+    small = cv2.resize(sharp, (96, 64), interpolation=cv2.INTER_AREA)
+    disc = cv2.circle(np.zeros((7, 7), np.float32), (3, 3), 3, 1.0, -1)
+    return (cv2.resize(small, (288, 192), interpolation=cv2.INTER_CUBIC),
+            cv2.filter2D(sharp, -1, disc / disc.sum(), borderType=cv2.BORDER_REFLECT))
+
+
 def test_a_lens_blur_model_takes_a_defocused_frame_and_leaves_an_up_scaled_one_to_the_card_model(tmp_path: Path) -> None:
     from vcam_support import write_pair_card
 
     card = write_pair_card(tmp_path, gate=GATE, blur={"below": 0.5, "periodic_below": 5.0, "phase_below": 1.1})
-    sharp = panned_frames(288, 192, 1, "coffee")[0]
-    small = cv2.resize(sharp, (96, 64), interpolation=cv2.INTER_AREA)
-    x3 = cv2.resize(small, (288, 192), interpolation=cv2.INTER_CUBIC)
-    disc = cv2.circle(np.zeros((7, 7), np.float32), (3, 3), 3, 1.0, -1)
-    lens = cv2.filter2D(sharp, -1, disc / disc.sum(), borderType=cv2.BORDER_REFLECT)
+    x3, lens = up_scaled_x3_and_lens_blurred()
     proc, out = run(card, lens)
     assert proc.blur is not None and proc.blur.lens_only == (5.0, 1.1) and proc.active_model == "pair-blurred"
     np.testing.assert_array_equal(out[:192], offline_y(tmp_path / "pair-blurred.json", out_y_in(lens)))
@@ -553,11 +559,7 @@ def test_an_up_scale_model_takes_an_up_scaled_frame_and_leaves_a_defocused_one_t
     from vcam_support import write_pair_card
 
     card = write_pair_card(tmp_path, gate=GATE, blur={"below": 0.5, "periodic_below": 5.0, "phase_below": 1.1, "upscaled_only": True})
-    sharp = panned_frames(288, 192, 1, "coffee")[0]
-    small = cv2.resize(sharp, (96, 64), interpolation=cv2.INTER_AREA)
-    x3 = cv2.resize(small, (288, 192), interpolation=cv2.INTER_CUBIC)
-    disc = cv2.circle(np.zeros((7, 7), np.float32), (3, 3), 3, 1.0, -1)
-    lens = cv2.filter2D(sharp, -1, disc / disc.sum(), borderType=cv2.BORDER_REFLECT)
+    x3, lens = up_scaled_x3_and_lens_blurred()
     proc, out = run(card, x3)
     assert proc.blur is not None and proc.blur.upscaled_only == (5.0, 1.1) and proc.active_model == "pair-blurred"
     np.testing.assert_array_equal(out[:192], offline_y(tmp_path / "pair-blurred.json", out_y_in(x3)))
