@@ -44,7 +44,7 @@ from kd.config import ConfigError, PairConfig, merge
 from kd.degrade import LENS_CASES, RESAMPLED_CASES, SHARP_CASES, WEBCAM_BENCHMARK, modcrop
 from kd.evaluate import i420_y_even_u8
 from kd.export import ExportError, load_card
-from vcam.card import CardError, read_card, write_card
+from vcam.card import CardError, read_card, resampling_test_text, write_card
 from vcam.detect import (MIN_PERIODS, Blockiness, BlurSwitch, Reblur, Resampling, SharpGate, Texture, block_figures,
                          resampling_figures, textured)
 
@@ -331,11 +331,8 @@ class SwitchedRestorer:
         self.blur = parsed.blur
         self.blurred = OnnxRestorer(self.blur.card.card_path, threads) if self.blur is not None else None
         if self.blur is not None:
-            self.info["blur"] = f"{self.blurred.label} below {self.blur.statistic} {self.blur.below:.3f}" + (
-                f", lens blur only (periodic below {self.blur.periodic_below:.2f}, phase below {self.blur.phase_below:.4f})"
-                if self.blur.lens_only is not None else
-                f", up-scales only (periodic from {self.blur.periodic_below:.2f} or phase from {self.blur.phase_below:.4f})"
-                if self.blur.upscaled_only else "")
+            test = self.blur.resampling_test
+            self.info["blur"] = f"{self.blurred.label} below {self.blur.statistic} {self.blur.below:.3f}" + (f", {test}" if test else "")
             self.precision += f" / {self.blurred.precision}"
         self.chosen = [0, 0, 0]  # pictures that went to the default / to the alternate / to the blurred frames' model
         self.passed = 0  # pictures the gate passed through
@@ -420,6 +417,5 @@ def pair_command(config, **flags) -> None:
                    f"(training split sent to it: {routed})")
         if "periodic_below" in blur:
             lens = ", ".join(f"{d} {100 * s:.1f} %" for d, s in blur["chosen_on"]["lens_share"].items())
-            only = ("up-scales only: periodic from {:.2f} or phase from {:.4f}" if blur.get("upscaled_only") else
-                    "lens blur only: periodic below {:.2f}, phase below {:.4f}").format(blur["periodic_below"], blur["phase_below"])
-            click.echo(f"  {only} (training split read as lens blur: {lens})")
+            test = resampling_test_text(blur["periodic_below"], blur["phase_below"], bool(blur.get("upscaled_only")))
+            click.echo(f"  {test}; training split read as lens blur: {lens}")

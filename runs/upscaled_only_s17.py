@@ -7,7 +7,8 @@ vcam/detect.py Resampling tells an up-scale from lens blur on pictures (its card
 `sharpcam-kd pair --blurred-lens`); its BlurSwitch(lens_only=...) sends only frames that read as lens blur to the blur
 model. This measures the inverse, offline and per picture: a card's blur model keeps a picture only if at least one of
 the two figures is at or above its cut (read as up-scaled); otherwise the picture goes to the card's plain half.
-The runtime has no such mode yet.
+The runtime had no such mode when this ran; it has since (`pair --blurred-upscaled`, measured by
+runs/results_s17c.sh), and this script stays as the record of the look that led to it.
 
 Per method, on the unseen photos (runs/unseen_s11.py's, the webcam benchmark's seeded x3 and blur + noise + JPEG cases)
 and on blur without down-scaling (runs/defocus_s15.py's pictures and cases): the mean Y-PSNR gain over the degraded input

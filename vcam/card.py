@@ -66,6 +66,13 @@ class GateSpec:
     reblur_below: float | None = None  # and, if given, a re-blur ratio below this (vcam/detect.py Reblur)
 
 
+def resampling_test_text(periodic: float, phase: float, upscaled_only: bool) -> str:
+    """How a blur model's resampling cuts route frames, in words (logs, `pair`, the offline scorer)."""
+    if upscaled_only:
+        return f"up-scales only (periodic from {periodic:.2f} or phase from {phase:.4f})"
+    return f"lens blur only (periodic below {periodic:.2f}, phase below {phase:.4f})"
+
+
 @dataclass(frozen=True)
 class BlurSpec:
     """A card's model for strongly blurred frames and when it runs: on frames the gate does not pass and the
@@ -97,6 +104,12 @@ class BlurSpec:
     def upscaled_cuts(self) -> tuple[float, float] | None:
         """The resampling cuts for a model for up-scaled frames, else None."""
         return self.resampling_cuts if self.upscaled_only else None
+
+    @property
+    def resampling_test(self) -> str | None:
+        """The resampling cuts' routing in words, or None for a model of every strongly blurred frame."""
+        cuts = self.resampling_cuts
+        return None if cuts is None else resampling_test_text(*cuts, self.upscaled_only)
 
 
 @dataclass(frozen=True)

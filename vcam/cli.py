@@ -136,12 +136,9 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
                      engine.alternate.card.name, engine.alternate.card.precision, spec.statistic, spec.above, detail)
         blur = engine.card.blur
         if engine.blurred is not None and blur is not None:
-            lens = (f" and that read as lens blur (periodic below {blur.periodic_below:.2f}, phase below {blur.phase_below:.3f})"
-                    if blur.lens_only is not None else
-                    f" and that read as up-scaled (periodic from {blur.periodic_below:.2f} or phase from {blur.phase_below:.3f})"
-                    if blur.upscaled_only else "")
+            test = blur.resampling_test
             log.info("  and %s (%s) for frames whose %s figure is below %.2f (strongly blurred)%s",
-                     engine.blurred.card.name, engine.blurred.card.precision, blur.statistic, blur.below, lens)
+                     engine.blurred.card.name, engine.blurred.card.precision, blur.statistic, blur.below, f", {test}" if test else "")
         gate = engine.card.gate
         if gate is not None and cfg.sharp_gate:
             ratio = f" and re-blur ratio below {gate.reblur_below:.2f}" if gate.reblur_below is not None else ""

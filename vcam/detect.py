@@ -402,9 +402,10 @@ class BlurSwitch(_Checked):
     (periodic cut, phase cut), a model for lens blur: a frame below `below` goes to it only if its `Resampling`
     figures are both below those cuts too (measured only then), so frames up-scaled from a smaller one stay with the
     model chosen before. With `upscaled_only` (the same two cuts), the inverse, a model for up-scales: only a frame
-    where at least one figure reaches its cut, so lens blur stays with the model chosen before. Two ways to drive it: `follow`, with the figure a gate at the same step has just measured on
-    this plane (so one measurement serves both, on the gate's cadence, and no textured-figure buffers of its own), or
-    `choose`, which measures on its own cadence (a card whose gate is off). Call from one thread only."""
+    where at least one figure reaches its cut, so lens blur stays with the model chosen before. Two ways to drive it:
+    `follow`, with the figure a gate at the same step has just measured on this plane (so one measurement serves both,
+    on the gate's cadence, and no textured-figure buffers of its own), or `choose`, which measures on its own cadence
+    (a card whose gate is off). Call from one thread only."""
 
     def __init__(self, width: int, height: int, step: int, below: float, every: int = 1, confirm: int = 1,
                  follows_gate: bool = False, lens_only: tuple[float, float] | None = None,
