@@ -44,7 +44,7 @@ from kd.config import ConfigError, PairConfig, merge
 from kd.degrade import LENS_CASES, RESAMPLED_CASES, SHARP_CASES, WEBCAM_BENCHMARK, modcrop
 from kd.evaluate import i420_y_even_u8
 from kd.export import ExportError, load_card
-from vcam.card import CardError, read_card, resampling_test_text, write_card
+from vcam.card import UPSCALED_ONLY_VERSION, CardError, read_card, resampling_test_text, write_card
 from vcam.detect import (MIN_PERIODS, Blockiness, BlurSwitch, Reblur, Resampling, SharpGate, Texture, block_figures,
                          resampling_figures, textured)
 
@@ -284,7 +284,10 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
                 c: round(float((takes[c] & (v[:, 2] < below)).mean()), 4) for c, v in lens.items()}
     card = {k: v for k, v in default.items() if k not in ("metrics", "name", "gate", "blur")}
     card["file"] = default_onnx.name
-    card = {"card_version": card.pop("card_version"), "name": cfg.name, **card, "switch": switch,
+    version = card.pop("card_version")
+    if cfg.blurred_upscaled:
+        version = max(version, UPSCALED_ONLY_VERSION)
+    card = {"card_version": version, "name": cfg.name, **card, "switch": switch,
             "pair": {"default": default["name"], "alternate": alternate["name"]}}
     if cfg.gate_step:
         card["gate"] = switch_gate

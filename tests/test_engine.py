@@ -70,7 +70,7 @@ def test_corrupt_model_is_refused(tmp_path: Path) -> None:
         ({}, {"value_range": [0, 2]}, "value_range"),
         ({}, {"output_kind": "delta"}, "output_kind"),
         ({}, {"color_order": "YUV"}, "color_order"),
-        ({}, {"card_version": 3}, "card_version"),
+        ({}, {"card_version": 4}, "card_version"),
         ({}, {"planes": "YUV"}, "planes"),
         ({}, {"planes": ["Y"]}, "planes"),
         ({}, {"color_order": "Y"}, "color_order"),
@@ -368,6 +368,8 @@ def test_a_card_with_a_blur_model_loads_it_and_runs_each_variant(tmp_path: Path)
         ({"upscaled_only": True}, "blur 'upscaled_only' needs 'periodic_below' and 'phase_below'"),
         ({"periodic_below": 5.0, "phase_below": 1.1, "upscaled_only": "yes"}, "blur 'upscaled_only' 'yes' must be true or false"),
         ({"periodic_below": 5.0, "upscaled_only": True}, "a model for up-scales needs both resampling cuts"),
+        # a version 2 reader would take the same cuts for a lens model's and route the other frames to it
+        ({"periodic_below": 5.0, "phase_below": 1.1, "upscaled_only": True}, "blur 'upscaled_only' needs card_version 3"),
     ],
 )
 def test_a_broken_blur_route_is_refused_in_one_line(tmp_path: Path, change: dict, needle: str) -> None:

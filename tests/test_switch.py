@@ -230,6 +230,7 @@ def test_pair_with_an_up_scale_model_takes_the_same_cuts_and_the_restorer_keeps_
     blur = written["blur"]
     # the same textured cut as the lens card's, under which that test sends the defocused picture to its lens model
     assert blur["below"] == lens_card["blur"]["below"]
+    assert written["card_version"] == 3 and lens_card["card_version"] == 2  # older readers refuse the inverted routing
     assert blur["upscaled_only"] is True and (blur["periodic_below"], blur["phase_below"]) == (
         lens_card["blur"]["periodic_below"], lens_card["blur"]["phase_below"])
     card = read_card(path)

@@ -110,12 +110,13 @@ def write_luma_card(onnx_path: Path, dtype: str = "uint8") -> Path:
 
 
 def write_pair_card(folder: Path, dtype: str = "uint8", above: float = 1.3, gate: dict | None = None, blur: dict | None = None,
-                    **switch: Any) -> Path:
+                    version: int | None = None, **switch: Any) -> Path:
     """A card with a switch (vcam/card.py): a `make_luma_onnx` sharpener ("pair-default") that hands frames
     whose blockiness is above `above` to a smoothing one ("pair-alternate", a negative amount) beside it.
     `switch` replaces fields of the switch as written, checked; `gate`, the card's gate as written; `blur`, fields of
-    the card's blur route as written (its model "pair-blurred", a stronger sharpener)."""
-    from vcam.card import card_fields, write_card as write_checked
+    the card's blur route as written (its model "pair-blurred", a stronger sharpener); `version`, the card_version
+    (default: what `sharpcam-kd pair` writes for such a card)."""
+    from vcam.card import UPSCALED_ONLY_VERSION, card_fields, write_card as write_checked
 
     default = write_luma_card(make_luma_onnx(folder / "pair-default.onnx", dtype=dtype), dtype)
     alternate = write_luma_card(make_luma_onnx(folder / "pair-alternate.onnx", dtype=dtype, amount=-0.2), dtype)
@@ -127,6 +128,10 @@ def write_pair_card(folder: Path, dtype: str = "uint8", above: float = 1.3, gate
     if blur is not None:
         blurred = write_luma_card(make_luma_onnx(folder / "pair-blurred.onnx", dtype=dtype, amount=1.5), dtype)
         card["blur"] = {"model": blurred.name, "statistic": "textured", "step": 8, "below": 0.41, **blur}
+        if card["blur"].get("upscaled_only") is True:
+            card["card_version"] = UPSCALED_ONLY_VERSION
+    if version is not None:
+        card["card_version"] = version
     path = folder / "pair.json"
     write_checked(path, card)
     return path

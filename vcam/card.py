@@ -26,7 +26,10 @@ from typing import Any
 from vcam.config import SharpCamError
 
 CARD_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# A pair's blur model for up-scales only (blur "upscaled_only", sitting 17) inverts what a sharpcam that predates it
+# would do with the same cuts (route lens blur there), so such cards are written as version 3, which those refuse.
+UPSCALED_ONLY_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 PLANE_CHANNELS = {"RGB": 3, "Y": 1}
 # A "Y" model's uint8 plane is BT.601 limited-range luma (what OpenCV's BGR -> I420 writes): Y = 16 +
 # 219 * (0.299 R + 0.587 G + 0.114 B) with R, G, B in [0, 1]; (Y - 16) / 219 is the luma the students train on.
@@ -298,7 +301,7 @@ def _parse(raw: Any, card_path: Path, shown: Path, nested: bool = False) -> Mode
         if card.switch is None:  # `kd evaluate` scores what the runtime runs only for a pair's card
             raise CardError(f"model card {shown} has a blur model but no switch: a blur model belongs to a pair's card, "
                             "write it with `sharpcam-kd pair --blurred`")
-        card = dataclasses.replace(card, blur=_parse_blur(raw["blur"], card, shown))
+        card = dataclasses.replace(card, blur=_parse_blur(raw["blur"], card, shown, version))
     return card
 
 
@@ -352,7 +355,7 @@ def _parse_switch(spec: Any, card: ModelCard, shown: Path) -> SwitchSpec:
                       detail_below=float(detail) if detail is not None else None)
 
 
-def _parse_blur(spec: Any, card: ModelCard, shown: Path) -> BlurSpec:
+def _parse_blur(spec: Any, card: ModelCard, shown: Path, version: int) -> BlurSpec:
     fix = "fix the card or write it again with `sharpcam-kd pair --blurred`"
     if not isinstance(spec, dict) or not isinstance(spec.get("model"), str):
         raise CardError(f"model card {shown}: 'blur' must be an object naming its model's card in 'model': {fix}")
@@ -380,6 +383,10 @@ def _parse_blur(spec: Any, card: ModelCard, shown: Path) -> BlurSpec:
     if upscaled and not lens:
         raise CardError(f"model card {shown}: blur 'upscaled_only' needs 'periodic_below' and 'phase_below', the resampling "
                         "cuts that tell an up-scale: fix the card or write it again with `sharpcam-kd pair --blurred-upscaled`")
+    if upscaled and version < UPSCALED_ONLY_VERSION:
+        raise CardError(f"model card {shown}: blur 'upscaled_only' needs card_version {UPSCALED_ONLY_VERSION} (a sharpcam "
+                        f"that reads only version {version} would route lens blur to it): set card_version "
+                        f"{UPSCALED_ONLY_VERSION} or write it again with `sharpcam-kd pair --blurred-upscaled`")
     other = _sibling_card(spec["model"], card, shown, "blur")
     return BlurSpec(card=other, statistic=statistic, step=step, below=float(below),
                     periodic_below=float(lens["periodic_below"]) if lens else None,
