@@ -486,6 +486,12 @@ class PairConfig:
     # the inverse (sitting 17): the blurred frames' model is for up-scales, and takes only the frames whose resampling
     # figures reach one of the same two cuts (lens blur stays with the default)
     blurred_upscaled: bool = False
+    # a strength ramp (sitting 18): frames left to the default that read as resampled keep a share of its change that
+    # rises with their re-blur ratio (at blur_step), the ends chosen on the training split (kd/switch.py choose_ramp)
+    ramp: bool = False
+    # and, if given, only among ramps under which none of the benchmark's four cases loses more than this many dB (its
+    # mean on the training split) against the default's whole change
+    ramp_benchmark_loss: float | None = None
 
     def __post_init__(self) -> None:
         if not self.default or not self.alternate or not self.name:
@@ -498,6 +504,9 @@ class PairConfig:
             raise ConfigError(f"blur_step {self.blur_step} must be 1..255 grey levels")
         if self.blurred_lens and not self.blurred:
             raise ConfigError("blurred_lens describes the blurred frames' model: pass its card with --blurred too")
+        if self.ramp_benchmark_loss is not None and not (self.ramp and 0 <= self.ramp_benchmark_loss < math.inf):
+            raise ConfigError(f"ramp_benchmark_loss {self.ramp_benchmark_loss} bounds a ramp's loss: pass a number of dB >= 0, "
+                              "with --ramp")
         if self.blurred_upscaled and not self.blurred:
             raise ConfigError("blurred_upscaled describes the blurred frames' model: pass its card with --blurred too")
         if self.blurred_upscaled and self.blurred_lens:

@@ -37,16 +37,18 @@ from pathlib import Path
 from typing import Any
 
 import click
+import cv2
 import numpy as np
 from tqdm import tqdm
 
 from kd.config import ConfigError, PairConfig, merge
-from kd.degrade import LENS_CASES, RESAMPLED_CASES, SHARP_CASES, WEBCAM_BENCHMARK, modcrop
+from kd.degrade import LENS_CASES, MILD_CASES, PERIOD4_CASES, RESAMPLED_CASES, SHARP_CASES, WEBCAM_BENCHMARK, modcrop
 from kd.evaluate import i420_y_even_u8
 from kd.export import ExportError, load_card
 from vcam.card import UPSCALED_ONLY_VERSION, CardError, read_card, resampling_test_text, write_card
-from vcam.detect import (MIN_PERIODS, Blockiness, BlurSwitch, Reblur, Resampling, SharpGate, Texture, block_figures,
-                         resampling_figures, textured)
+from vcam.detect import (MIN_PERIODS, Blockiness, BlurSwitch, Reblur, Resampling, SharpGate, StrengthRamp, Texture,
+                         block_figures, reblur_ratio, resampling_figures, textured)
+from vcam.transforms import add_luma_change_u8
 
 
 class PairError(Exception):
@@ -229,12 +231,12 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
             "command": command_line(),
         }
     blur: dict[str, Any] | None = None
+    lens_cuts: dict[str, float] = {}  # the blur model's resampling cuts, where it has them
     if blurred_card is not None:
         try:
             lens = lens_statistics(files, cfg.seed, cfg.blur_step, progress) if cfg.blurred_lens or cfg.blurred_upscaled else None
         except ImportError as e:  # the up-scaled and lens cases coded by H.264 need PyAV
             raise PairError(f"the resampling cuts need PyAV ({e}): pip install -e '.[video]'") from None
-        lens_cuts: dict[str, float] = {}
         if lens is not None:
             lens_fig = np.concatenate([lens[c] for c in LENS_CASES])
             for column, key, group in ((0, "periodic_below", "periodic"), (1, "phase_below", "phase")):
@@ -296,9 +298,105 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
         card["pair"]["blurred"] = blurred_raw["name"]
     try:
         write_card(path, card)
+        if cfg.ramp:
+            # the ramp is fitted on the frames this very card leaves to its default, so the card is read back first
+            periodic = lens_cuts.get("periodic_below")
+            card["ramp"] = choose_ramp(path, files, cfg.seed, cfg.blur_step, periodic, command_line(), progress,
+                                       cfg.ramp_benchmark_loss)
+            write_card(path, card)
     except CardError as e:
         raise PairError(str(e)) from None
     return path, card
+
+
+RAMP_CASES = {**WEBCAM_BENCHMARK, **{c: fn for group in RESAMPLED_CASES.values() for c, fn in group.items()}, **LENS_CASES,
+              **MILD_CASES}
+RAMP_GRID = np.round(np.arange(0.40, 0.951, 0.01), 2)  # the re-blur ratios the ramp's ends are chosen among
+
+
+def choose_ramp(card_path: Path, files: list[Path], seed: int, step: int, periodic_from: float | None, command: str,
+                progress: bool = True, benchmark_loss: float | None = None) -> dict[str, Any]:
+    """The card's strength ramp (vcam/detect.py StrengthRamp), fitted on the training split: every picture of RAMP_CASES
+    (seeded as `lens_statistics` seeds them) that the card at `card_path` leaves to its default is run through it; the
+    resampling cuts are chosen between kd/degrade.py's up-scaled and lens cases (`periodic_from`: the blur model's cut
+    where the card has one, the same choice), and the ramp's ends (`RAMP_GRID`) for the most mean Y-PSNR gain, each case
+    weighing the same (the gain of a picture at a share a of the change is exact from three sums over its Y plane);
+    with `benchmark_loss`, only among the ends where none of the webcam benchmark's four cases loses more than that
+    (dB, its mean over the split's pictures) against the whole change."""
+    from kd.evaluate import as_rgb_u8, load_hr_u8
+    from kd.metrics import shave, y_channel_f64
+    from kd.webcam import SHAVE, image_seed
+
+    restorer = SwitchedRestorer(card_path, 1)
+    figures: dict[str, list[tuple[float, float]]] = {c: [] for c in (*RESAMPLED_CASES["periodic"], *LENS_CASES, *PERIOD4_CASES)}
+    rows: list[tuple[str, float, float, float, float, float, float]] = []  # case, |e|^2, <e, d>, |d|^2, ratio, periodic, phase
+    images = 0
+    for f in tqdm(files, desc="strength ramp on the training split", unit="img", disable=not progress, file=sys.stderr,
+                  dynamic_ncols=True):
+        hr = modcrop(as_rgb_u8(load_hr_u8(f)), 12)
+        if min(hr.shape[:2]) < Resampling.MIN_SIDE:
+            continue
+        images += 1
+        y_hr = shave(y_channel_f64(hr), SHAVE)
+        for c, fn in RAMP_CASES.items():
+            lq = fn(hr, image_seed(f"train/{f.name}", c, seed))
+            y = y_plane_u8(lq)
+            periodic, phase = resampling_figures(y)
+            if c in figures:
+                figures[c].append((periodic, phase))
+            if restorer.passes(lq) or restorer.pick(lq) is not restorer.default:
+                continue
+            y_in = shave(y_channel_f64(lq), SHAVE)
+            d, e = shave(y_channel_f64(restorer.default.restore(lq)), SHAVE) - y_in, y_hr - y_in
+            rows.append((c, float((e * e).sum()), float((e * d).sum()), float((d * d).sum()), reblur_ratio(y, step), periodic, phase))
+    if not rows:
+        raise PairError(f"no training picture of {Resampling.MIN_SIDE} px a side or more goes to the card's default, so there "
+                        "is nothing to fit a strength ramp on: pass a list with larger pictures, or leave out --ramp")
+    lens = {k: np.array([v[k] for c in LENS_CASES for v in figures[c]]) for k in (0, 1)}
+    if periodic_from is None:
+        up = np.array([v[0] for c in RESAMPLED_CASES["periodic"] for v in figures[c]])
+        periodic_from = strictly_below(best_cut(up, lens[0]), np.concatenate([up, lens[0]]))
+    # the phase cut: x4/3's period-4 up-scales at or below it, lens blur (never resampled) above
+    phase_up_to = best_cut(lens[1], np.array([v[1] for c in PERIOD4_CASES for v in figures[c]]))
+    case = np.array([r[0] for r in rows])
+    ee, ed, dd, ratio, periodic, phase = (np.array([r[k] for r in rows]) for k in range(1, 7))
+    resampled = (periodic >= periodic_from) | (phase <= phase_up_to)
+    weight = np.array([1.0 / (images * len(RAMP_CASES))] * len(rows))
+
+    def gains(share: np.ndarray) -> np.ndarray:  # dB over the input, per picture
+        return 10 * np.log10(ee / np.maximum(ee - 2 * share * ed + share * share * dd, 1e-12))
+
+    full = gains(np.ones(len(rows)))
+    benchmark = [case == c for c in WEBCAM_BENCHMARK]
+    best = (-math.inf, 0.0, 0.0)
+    for lo in RAMP_GRID:
+        for hi in RAMP_GRID[RAMP_GRID > lo]:
+            share = np.where(resampled, np.clip((ratio - lo) / (hi - lo), 0.0, 1.0), 1.0)
+            change = gains(share) - full
+            if benchmark_loss is not None and min(change[b].sum() / images for b in benchmark) < -benchmark_loss:
+                continue
+            score = float((weight * change).sum())
+            if score > best[0] + 1e-12:
+                best = (score, float(lo), float(hi))
+    if best[0] == -math.inf:
+        raise PairError(f"no strength ramp on the grid keeps each benchmark case within {benchmark_loss} dB of the whole "
+                        "change on the training split: pass a larger --ramp-benchmark-loss, or leave it out")
+    _, lo, hi = best
+    share = np.where(resampled, np.clip((ratio - lo) / (hi - lo), 0.0, 1.0), 1.0)
+    change = gains(share) - full
+    return {
+        "statistic": "reblur", "step": step, "from": lo, "to": hi, "periodic_from": float(periodic_from),
+        "phase_up_to": float(phase_up_to),
+        "chosen_on": {
+            "images": f"{images} training images of {Resampling.MIN_SIDE} px a side or more", "seed": seed,
+            **({"benchmark_loss": benchmark_loss} if benchmark_loss is not None else {}),
+            # per case: the share of its pictures left to the default that read as resampled, and the mean change of
+            # gain over all its pictures (dB; the others are unchanged)
+            "resampled_share": {c: round(float(resampled[case == c].mean()), 4) if (case == c).any() else None for c in RAMP_CASES},
+            "gain_change": {c: round(float(change[case == c].sum() / images), 4) for c in RAMP_CASES},
+            "command": command,
+        },
+    }
 
 
 class SwitchedRestorer:
@@ -337,6 +435,9 @@ class SwitchedRestorer:
             test = self.blur.resampling_test
             self.info["blur"] = f"{self.blurred.label} below {self.blur.statistic} {self.blur.below:.3f}" + (f", {test}" if test else "")
             self.precision += f" / {self.blurred.precision}"
+        self.ramp = parsed.ramp
+        if self.ramp is not None:
+            self.info["ramp"] = self.ramp.text()
         self.chosen = [0, 0, 0]  # pictures that went to the default / to the alternate / to the blurred frames' model
         self.passed = 0  # pictures the gate passed through
 
@@ -369,11 +470,28 @@ class SwitchedRestorer:
             return False
         return SharpGate(y.shape[1], y.shape[0], gate.step, gate.above, reblur_below=gate.reblur_below).passes(y)
 
+    def share(self, rgb_u8: np.ndarray) -> float:
+        """The share of the default's change this picture keeps: the runtime's StrengthRamp, fresh, so the picture
+        decides (1.0 without a ramp, and on a plane too small for the resampling figures, as the daemon does)."""
+        y = y_plane_u8(rgb_u8)
+        ramp = self.ramp
+        if ramp is None or min(y.shape) < Resampling.MIN_SIDE:
+            return 1.0
+        return StrengthRamp(y.shape[1], y.shape[0], ramp.step, ramp.ramp_from, ramp.ramp_to, ramp.periodic_from,
+                            ramp.phase_up_to)(y)
+
     def restore(self, rgb_u8: np.ndarray) -> np.ndarray:
         if self.passes(rgb_u8):
             self.passed += 1
             return rgb_u8.copy()
-        return self.pick(rgb_u8).restore(rgb_u8)
+        model = self.pick(rgb_u8)
+        share = self.share(rgb_u8) if model is self.default else 1.0
+        if share == 1.0:
+            return model.restore(rgb_u8)
+        # as the runtime's LumaPostprocessor blends the Y plane: (1 - s) x + s y, rounded, saturated
+        y_in, y_out = model.luma_plane(rgb_u8)
+        blended = cv2.addWeighted(y_in, 1.0 - share, y_out, share, 0.0, dtype=cv2.CV_8U)
+        return add_luma_change_u8(rgb_u8, y_in, blended)
 
 
 @click.command("pair")
@@ -395,6 +513,10 @@ class SwitchedRestorer:
               "up-scaled from smaller ones (by their resampling figures) stay with the default. [default: off]")
 @click.option("--blurred-upscaled/--no-blurred-upscaled", default=None, help="The inverse: the blurred frames' model is for "
               "up-scales, and frames that read as lens blur stay with the default. [default: off]")
+@click.option("--ramp/--no-ramp", default=None, help="Fit a strength ramp: frames left to the default that read as a mild "
+              "up-scale keep only part of its change (vcam/detect.py StrengthRamp). [default: off]")
+@click.option("--ramp-benchmark-loss", type=float, help="Fit the ramp only among ends where none of the webcam benchmark's "
+              "four cases loses more than this (dB) on the training split. [default: no bound]")
 def pair_command(config, **flags) -> None:
     """Write a model card that switches per frame between two Y-plane models by a blockiness cut, leaves frames
     that are already sharp alone (its gate) and, with --blurred, sends strongly blurred frames to a third model."""
@@ -422,3 +544,9 @@ def pair_command(config, **flags) -> None:
             lens = ", ".join(f"{d} {100 * s:.1f} %" for d, s in blur["chosen_on"]["lens_share"].items())
             test = resampling_test_text(blur["periodic_below"], blur["phase_below"], bool(blur.get("upscaled_only")))
             click.echo(f"  {test}; training split read as lens blur: {lens}")
+    if "ramp" in card:
+        ramp = card["ramp"]
+        change = ", ".join(f"{d} {v:+.3f}" for d, v in ramp["chosen_on"]["gain_change"].items())
+        spec = read_card(path).ramp
+        assert spec is not None
+        click.echo(f"  ramp: {spec.text()} (training split, mean gain change in dB: {change})")

@@ -2,7 +2,7 @@
 900p) is up-scaled by x1.25-x1.5, far less than the x2 the benchmark measures. Here scikit-image's photos
 (runs/unseen_s11.py; in neither this repository nor ../shared) and Set14, each down-scaled by x1.25, x4/3 and x1.5
 (MATLAB-like bicubic) and by x4/3 and x1.5 (area, then sensor noise at that size: read sigma 2, shot gain 0.04, seeded per
-picture; kd/degrade.py's RESAMPLED_CASES recipe) and up-scaled back (bicubic): per card the mean Y-PSNR gain over the
+picture; kd/degrade.py MILD_CASES) and up-scaled back (bicubic): per card the mean Y-PSNR gain over the
 up-scaled input (dB, three decimals), through the card as the runtime runs one picture, beside the frozen unsharp mask.
 The columns of runs/results_s18.sh's rule, part (0). Writes runs/eval/mild-s18.md, or OUT.md:
 python runs/mild_s18.py [--out OUT] CARD.json [MORE_CARDS ...]
@@ -12,36 +12,24 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kd.degrade import _area_down_bicubic_up, bicubic_resize  # noqa: E402
+from kd.degrade import MILD_CASES  # noqa: E402
 from kd.webcam import image_seed  # noqa: E402
 from defocus_s15 import picture_rows  # noqa: E402
 from h264_s9 import command_line, out_argument, write_table  # noqa: E402
 
 DEFAULT_OUT = Path("runs/eval/mild-s18.md")
-FACTORS = {"x1.25": 1.25, "x4/3": 4 / 3, "x1.5": 1.5}
-NOISY = ("x4/3", "x1.5")
+COLUMNS = ("x1.25", "x4/3", "x1.5", "x4/3 area + noise", "x1.5 area + noise")  # kd/degrade.py MILD_CASES but x1.75
 
 
-def _bicubic(factor: float):
-    def degrade(hr: np.ndarray, name: str) -> np.ndarray:
-        h, w = hr.shape[:2]
-        return bicubic_resize(bicubic_resize(hr, round(w / factor), round(h / factor)), w, h)
-    return degrade
-
-
-def _area_noise(factor: float, column: str):
-    return lambda hr, name: _area_down_bicubic_up(hr, factor, image_seed(name, column, 0))
+def _column(name: str):
+    return lambda hr, picture: MILD_CASES[name](hr, image_seed(picture, name, 0))
 
 
 def mild_columns() -> dict:
     """The five columns -> function of (HR picture, its name) -> the up-scaled picture."""
-    columns = {name: _bicubic(f) for name, f in FACTORS.items()}
-    columns |= {f"{name} area + noise": _area_noise(FACTORS[name], f"{name} area + noise") for name in NOISY}
-    return columns
+    return {name: _column(name) for name in COLUMNS}
 
 
 def main(cards: list[str], out: Path = DEFAULT_OUT) -> None:

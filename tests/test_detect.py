@@ -12,8 +12,8 @@ import skimage.data
 
 from vcam_support import blocky_frame
 from kd.degrade import bicubic_down_up, bicubic_resize
-from vcam.detect import (Blockiness, BlockSwitch, BlurSwitch, Reblur, Resampling, SharpGate, Texture, block_figures, blockiness,
-                         reblur_ratio, resampling_figures, textured)
+from vcam.detect import (Blockiness, BlockSwitch, BlurSwitch, Reblur, Resampling, SharpGate, StrengthRamp, Texture, block_figures,
+                         blockiness, reblur_ratio, resampling_figures, textured)
 
 CUT = 1.3  # about the cut `sharpcam-kd pair` chooses on the training split (README, sitting 9)
 
@@ -331,3 +331,52 @@ def test_an_up_scale_blur_switch_takes_up_scaled_frames_and_leaves_defocus_to_th
     assert follower.follow(textured(x3, 8), x3) == 1 and follower.last_periodic > PERIODIC_CUT
     with pytest.raises(ValueError, match="not both"):
         BlurSwitch(w, h, 8, 0.5, lens_only=(PERIODIC_CUT, PHASE_CUT), upscaled_only=(PERIODIC_CUT, PHASE_CUT))
+
+
+RAMP = dict(ramp_from=0.49, ramp_to=0.89, periodic_from=PERIODIC_CUT, phase_up_to=0.9545)  # about what `pair --ramp` chooses
+
+
+def mildly_up_scaled(name: str, factor: float) -> np.ndarray:
+    """A photo's Y plane down-scaled by `factor` (MATLAB-like bicubic) and up-scaled back."""
+    bgr = photo_bgr(name)
+    h, w = bgr.shape[0] // 12 * 12, bgr.shape[1] // 12 * 12
+    bgr = np.ascontiguousarray(bgr[:h, :w])
+    return y_of(np.ascontiguousarray(bicubic_resize(bicubic_resize(bgr, round(w / factor), round(h / factor)), w, h)))
+
+
+@pytest.mark.parametrize("photo", ["astronaut", "coffee"])
+def test_the_ramp_keeps_part_of_the_change_on_a_mild_up_scale_and_all_of_it_on_x2_and_lens_blur(photo: str) -> None:
+    x15, x43 = mildly_up_scaled(photo, 1.5), mildly_up_scaled(photo, 4 / 3)
+    _, x2, lens = up_scaled_and_lens_blurred(photo)
+    h, w = x15.shape
+    ramp = StrengthRamp(w, h, 8, **RAMP)
+    share = ramp(x15)
+    # read as resampled by the periodic figure (x1.5's period of 3 px), the share is the ramp of its re-blur ratio
+    assert ramp.last_periodic >= PERIODIC_CUT and 0.0 < share < 1.0
+    assert share == pytest.approx((reblur_ratio(x15, 8) - 0.49) / 0.40)
+    # x4/3's period of 4 px, which the periodic figure leaves out, by the phase figure
+    ramp43 = StrengthRamp(w, h, 8, **RAMP)
+    assert ramp43(x43) < 1.0 and ramp43.last_phase <= 0.9545
+    h2, w2 = x2.shape
+    for y in (x2, lens):  # a centred x2 up-scale and lens blur: not resampled by these figures, the whole change
+        other = StrengthRamp(w2, h2, 8, **RAMP)
+        assert other(y) == 1.0 and not other.resampled()
+
+
+def test_the_ramp_moves_its_share_over_confirming_checks_and_carries_on() -> None:
+    x15 = mildly_up_scaled("astronaut", 1.5)
+    h, w = x15.shape
+    # the same picture out of focus (a disc of radius 3, noise) cut to the same size: not resampled, the whole change
+    lens = np.ascontiguousarray(up_scaled_and_lens_blurred("astronaut")[2][:h, :w])
+    assert StrengthRamp(w, h, 8, **RAMP)(lens) == 1.0
+    mild = StrengthRamp(w, h, 8, **RAMP)(x15)
+    ramp = StrengthRamp(w, h, 8, every=2, confirm=2, **RAMP)
+    assert ramp(x15) == pytest.approx(mild)  # the first check sets the share at once
+    assert ramp(lens) == pytest.approx(mild)  # not a checked frame
+    assert ramp(lens) == pytest.approx(mild + (1.0 - mild) / 2)  # half-way to the new target, 1.0
+    assert ramp.changes == 2  # resampled at the first check, not at the second: each reading logged once
+    after = StrengthRamp(w, h, 8, every=2, confirm=2, **RAMP)
+    after.carry_on_from(ramp)
+    assert after.share == ramp.share and after.checks == ramp.checks and after.changes == 2
+    with pytest.raises(ValueError, match="0 < from < to"):
+        StrengthRamp(w, h, 8, 0.8, 0.5, PERIODIC_CUT, 0.95)

@@ -402,3 +402,57 @@ def test_a_blur_model_must_be_a_plain_card_of_the_same_tensors(tmp_path: Path) -
     path.write_text(json.dumps({k: v for k, v in raw.items() if k != "switch"}))  # a blur model without a pair's switch
     with pytest.raises(SharpCamError, match="has a blur model but no switch: .* `sharpcam-kd pair --blurred`"):
         load_card(path)
+
+
+RAMP = {"statistic": "reblur", "step": 8, "from": 0.49, "to": 0.89, "periodic_from": 4.24, "phase_up_to": 0.9545}
+
+
+def test_a_card_with_a_strength_ramp_reads_it(tmp_path: Path) -> None:
+    from vcam_support import write_pair_card
+
+    card = load_card(write_pair_card(tmp_path, gate=GATE, ramp=RAMP))
+    assert card.ramp is not None and (card.ramp.ramp_from, card.ramp.ramp_to, card.ramp.periodic_from, card.ramp.phase_up_to) == (
+        0.49, 0.89, 4.24, 0.9545)
+    assert "0.490..0.890" in card.ramp.text()
+    assert load_card(write_pair_card(tmp_path, gate=GATE)).ramp is None  # optional
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"statistic": "textured"}, "ramp statistic 'textured' is not one of reblur"),
+        ({"step": 0}, "ramp step 0 must be a whole number"),
+        ({"from": "low"}, "ramp 'from' 'low' must be a positive number"),
+        ({"to": -1}, "ramp 'to' -1 must be a positive number"),
+        ({"periodic_from": None}, "ramp 'periodic_from' None must be a positive number"),
+        ({"phase_up_to": 0}, "ramp 'phase_up_to' 0 must be a positive number"),
+        ({"from": 0.9, "to": 0.5}, "ramp 'from' 0.9 must be below 'to' 0.5"),
+    ],
+)
+def test_a_broken_ramp_is_refused_in_one_line(tmp_path: Path, change: dict, needle: str) -> None:
+    from vcam_support import write_pair_card
+
+    path = write_pair_card(tmp_path, ramp=RAMP)
+    raw = json.loads(path.read_text())
+    raw["ramp"].update(change)
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SharpCamError) as info:
+        load_card(path)
+    assert needle in str(info.value) and "--ramp" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_ramp_belongs_to_a_pairs_card(tmp_path: Path) -> None:
+    from vcam_support import write_pair_card
+
+    path = write_pair_card(tmp_path, ramp=RAMP)
+    raw = json.loads(path.read_text())
+    del raw["switch"]
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SharpCamError, match="has a strength ramp but no switch"):
+        load_card(path)
+    (tmp_path / "other").mkdir()
+    path = write_pair_card(tmp_path / "other", ramp=RAMP)
+    alternate = tmp_path / "other" / "pair-alternate.json"
+    alternate.write_text(json.dumps({**json.loads(alternate.read_text()), "ramp": RAMP}))
+    with pytest.raises(SharpCamError, match="has a strength ramp of its own"):
+        load_card(path)

@@ -628,3 +628,38 @@ def test_the_shipped_default_card_sends_a_picture_up_scaled_x3_to_its_blur_model
             assert proc.blur is not None and proc.blur.last < card.blur.below  # strongly blurred, by the textured figure
     # None: passed through untouched; the card's own name: its plain half
     assert routes == {"sharp": None, "x2": "sharpcam-cs4-switch", "x3": "sharpcam-cs4-x3-int8", "lens": "sharpcam-cs4-switch"}
+
+
+RAMP = {"statistic": "reblur", "step": 8, "from": 0.49, "to": 0.89, "periodic_from": 4.24, "phase_up_to": 0.9545}
+
+
+def test_a_ramp_keeps_part_of_the_card_models_change_on_a_mild_up_scale_and_all_of_it_on_defocus(tmp_path: Path) -> None:
+    from kd.switch import SwitchedRestorer
+    from vcam.detect import StrengthRamp
+    from vcam_support import write_pair_card
+
+    from kd.degrade import bicubic_resize
+
+    card = write_pair_card(tmp_path, ramp=RAMP)
+    sharp = panned_frames(288, 192, 1, "coffee")[0]
+    # x1.5 (area down, MATLAB-like bicubic up: OpenCV's sharper cubic reads as resampled on 720p frames, not on one this small)
+    mild = np.ascontiguousarray(bicubic_resize(cv2.resize(sharp, (192, 128), interpolation=cv2.INTER_AREA), 288, 192))
+    _, lens = up_scaled_x3_and_lens_blurred()
+    proc, out = run(card, mild)
+    assert proc.ramp is not None and proc.active_model == "pair"
+    y_in = out_y_in(mild)
+    share = StrengthRamp(288, 192, 8, 0.49, 0.89, 4.24, 0.9545)(y_in)
+    assert 0.0 < share < 1.0 and proc.ramp.share == share
+    # the runtime's blend of the card model's plane with the input, by the frame's share
+    model = offline_y(tmp_path / "pair-default.json", y_in)
+    np.testing.assert_array_equal(out[:192], cv2.addWeighted(y_in, 1.0 - share, model, share, 0.0, dtype=cv2.CV_8U))
+    # kd evaluate's restorer blends the same picture the same way
+    restorer = SwitchedRestorer(card, 1)
+    assert restorer.share(np.ascontiguousarray(mild[:, :, ::-1])) == share
+    proc, out = run(card, lens)  # lens blur is not resampled: the whole change
+    assert proc.ramp.share == 1.0
+    np.testing.assert_array_equal(out[:192], offline_y(tmp_path / "pair-default.json", out_y_in(lens)))
+    proc, _ = run(card, cv2.resize(mild, (W, H), interpolation=cv2.INTER_AREA))  # too small to tell: no ramp
+    assert proc.ramp is None
+    proc, out = run(card, mild, strength=0.5)  # the share is of the strength
+    np.testing.assert_array_equal(out[:192], cv2.addWeighted(y_in, 1.0 - 0.5 * share, model, 0.5 * share, 0.0, dtype=cv2.CV_8U))

@@ -270,3 +270,43 @@ def test_pair_refuses_a_blur_model_it_cannot_use_in_one_line(images: Path, model
     assert not (default.parent / "x.json").exists()
     with pytest.raises(ConfigError, match="give both the same step"):
         PairConfig(default="a", alternate="b", name="c", blurred="d", blur_step=4)
+
+
+def test_pair_fits_a_strength_ramp_on_the_frames_it_leaves_to_the_default_and_the_restorer_blends_by_it(
+        images: Path, models: tuple[Path, Path]) -> None:
+    from kd.degrade import MILD_CASES, bicubic_down_up
+    from kd.switch import RAMP_CASES, RAMP_GRID
+    from vcam.detect import StrengthRamp
+
+    default, alternate = models
+    blurred = write_luma_card(make_luma_onnx(default.parent / "deblur.onnx", amount=1.5))
+    path, written = make_pair(PairConfig(default=str(default), alternate=str(alternate), name="ramp", images=str(images),
+                                         blurred=str(blurred), blurred_upscaled=True, ramp=True), progress=False)
+    ramp = written["ramp"]
+    assert ramp["from"] < ramp["to"] and {ramp["from"], ramp["to"]} <= set(RAMP_GRID.tolist())
+    assert ramp["periodic_from"] == written["blur"]["periodic_below"]  # the blur model's own choice between the same cases
+    changes = ramp["chosen_on"]["gain_change"]
+    assert set(changes) == set(RAMP_CASES) and set(MILD_CASES) <= set(changes)
+    assert sum(changes.values()) >= -1e-9  # chosen for the most gain, and the whole change is within its choice
+    assert ramp["chosen_on"]["resampled_share"]["x1.5"] > 0.5  # these photos: x1.5's period reads as resampled
+    spec = read_card(path).ramp
+    assert spec is not None and spec.ramp_from == ramp["from"]
+    restorer = make_restorer(str(path), 1)
+    rgb = np.ascontiguousarray(skimage.data.astronaut()[:264, :264])
+    h, w = rgb.shape[:2]
+    mild = np.ascontiguousarray(MILD_CASES["x1.5"](rgb, np.random.default_rng(0)))
+    share = StrengthRamp(w, h, 8, spec.ramp_from, spec.ramp_to, spec.periodic_from, spec.phase_up_to)(
+        cv2.cvtColor(mild[:, :, ::-1], cv2.COLOR_BGR2YUV_I420)[:h])
+    assert restorer.share(mild) == share and "resampled frames" in restorer.info["ramp"]
+    plain = OnnxRestorer(default, 1)
+    y_in, y_out = plain.luma_plane(mild)
+    from vcam.transforms import add_luma_change_u8
+    expected = add_luma_change_u8(mild, y_in, cv2.addWeighted(y_in, 1.0 - share, y_out, share, 0.0, dtype=cv2.CV_8U))
+    np.testing.assert_array_equal(restorer.restore(mild), expected)
+    x2 = bicubic_down_up(rgb, 2)  # a centred x2 up-scale does not read as resampled: the whole change
+    if restorer.pick(x2) is restorer.default:
+        np.testing.assert_array_equal(restorer.restore(x2), plain.restore(x2))
+    result = CliRunner().invoke(cli, ["pair", "--default", str(default), "--alternate", str(alternate), "--name", "ramp2",
+                                      "--images", str(images), "--ramp"])
+    assert result.exit_code == 0, result.output
+    assert "ramp: resampled frames (periodic from" in result.output

@@ -110,12 +110,12 @@ def write_luma_card(onnx_path: Path, dtype: str = "uint8") -> Path:
 
 
 def write_pair_card(folder: Path, dtype: str = "uint8", above: float = 1.3, gate: dict | None = None, blur: dict | None = None,
-                    version: int | None = None, **switch: Any) -> Path:
+                    version: int | None = None, ramp: dict | None = None, **switch: Any) -> Path:
     """A card with a switch (vcam/card.py): a `make_luma_onnx` sharpener ("pair-default") that hands frames
     whose blockiness is above `above` to a smoothing one ("pair-alternate", a negative amount) beside it.
     `switch` replaces fields of the switch as written, checked; `gate`, the card's gate as written; `blur`, fields of
     the card's blur route as written (its model "pair-blurred", a stronger sharpener); `version`, the card_version
-    (default: what `sharpcam-kd pair` writes for such a card)."""
+    (default: what `sharpcam-kd pair` writes for such a card); `ramp`, the card's strength ramp as written."""
     from vcam.card import UPSCALED_ONLY_VERSION, card_fields, write_card as write_checked
 
     default = write_luma_card(make_luma_onnx(folder / "pair-default.onnx", dtype=dtype), dtype)
@@ -130,6 +130,8 @@ def write_pair_card(folder: Path, dtype: str = "uint8", above: float = 1.3, gate
         card["blur"] = {"model": blurred.name, "statistic": "textured", "step": 8, "below": 0.41, **blur}
         if card["blur"].get("upscaled_only") is True:
             card["card_version"] = UPSCALED_ONLY_VERSION
+    if ramp is not None:
+        card["ramp"] = ramp
     if version is not None:
         card["card_version"] = version
     path = folder / "pair.json"

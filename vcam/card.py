@@ -39,6 +39,7 @@ Y_BLACK, Y_SPAN = 16, 219
 SWITCH_STATISTICS = ("blockiness",)
 GATE_STATISTICS = ("textured",)
 BLUR_STATISTICS = ("textured",)
+RAMP_STATISTICS = ("reblur",)
 
 
 class CardError(SharpCamError):
@@ -116,6 +117,27 @@ class BlurSpec:
 
 
 @dataclass(frozen=True)
+class RampSpec:
+    """How much of the card's own model's change a frame keeps (vcam/detect.py StrengthRamp, sitting 18): a frame the
+    gate does not pass and neither the switch nor the blur model takes, read as resampled (the `Resampling` periodic
+    figure at or above `periodic_from`, or the phase figure at or below `phase_up_to`), keeps (its `statistic`, the
+    re-blur ratio at `step` grey levels, - `ramp_from`) / (`ramp_to` - `ramp_from`) of it, clipped to 0..1: a mild
+    up-scale is sharpened a little, an x2 one fully. Any other frame keeps all of it."""
+
+    statistic: str
+    step: int
+    ramp_from: float
+    ramp_to: float
+    periodic_from: float
+    phase_up_to: float
+
+    def text(self) -> str:
+        """The ramp in words (logs, `pair`, the offline scorer)."""
+        return (f"resampled frames (periodic from {self.periodic_from:.2f} or phase up to {self.phase_up_to:.4f}) keep "
+                f"re-blur ratio {self.ramp_from:.3f}..{self.ramp_to:.3f} -> 0..1 of the change")
+
+
+@dataclass(frozen=True)
 class ModelCard:
     """A verified card. value_max is 1.0 for value_range [0, 1] and 255.0 for [0, 255]; color_order is
     "RGB" or "BGR"; output_kind is "image" (the model returns the restored frame) or "residual" (the
@@ -140,6 +162,7 @@ class ModelCard:
     switch: SwitchSpec | None = None
     gate: GateSpec | None = None
     blur: BlurSpec | None = None
+    ramp: RampSpec | None = None
 
     @property
     def channels(self) -> int:
@@ -291,8 +314,8 @@ def _parse(raw: Any, card_path: Path, shown: Path, nested: bool = False) -> Mode
         if nested:
             raise CardError(f"model card {shown} is another card's alternate or blur model and has a gate of its own: the pair's card holds the gate")
         card = dataclasses.replace(card, gate=_parse_gate(raw["gate"], card, shown))
-    if nested and ("switch" in raw or "blur" in raw):
-        own = "a switch" if "switch" in raw else "a blur model"
+    if nested and ("switch" in raw or "blur" in raw or "ramp" in raw):
+        own = "a switch" if "switch" in raw else "a blur model" if "blur" in raw else "a strength ramp"
         raise CardError(f"model card {shown} is another card's alternate or blur model and has {own} of its own: "
                         "pass a plain model card")
     if "switch" in raw:
@@ -302,7 +325,31 @@ def _parse(raw: Any, card_path: Path, shown: Path, nested: bool = False) -> Mode
             raise CardError(f"model card {shown} has a blur model but no switch: a blur model belongs to a pair's card, "
                             "write it with `sharpcam-kd pair --blurred`")
         card = dataclasses.replace(card, blur=_parse_blur(raw["blur"], card, shown, version))
+    if "ramp" in raw:
+        if card.switch is None:
+            raise CardError(f"model card {shown} has a strength ramp but no switch: a ramp belongs to a pair's card, "
+                            "write it with `sharpcam-kd pair --ramp`")
+        card = dataclasses.replace(card, ramp=_parse_ramp(raw["ramp"], shown))
     return card
+
+
+def _parse_ramp(spec: Any, shown: Path) -> RampSpec:
+    fix = "fix the card or write it again with `sharpcam-kd pair --ramp`"
+    if not isinstance(spec, dict):
+        raise CardError(f"model card {shown}: 'ramp' must be an object with statistic, step, from, to, periodic_from and "
+                        f"phase_up_to: {fix}")
+    statistic, step = spec.get("statistic"), spec.get("step")
+    if statistic not in RAMP_STATISTICS:
+        raise CardError(f"model card {shown}: ramp statistic {statistic!r} is not one of {', '.join(RAMP_STATISTICS)}: {fix}")
+    if not _is_grey_step(step):
+        raise CardError(f"model card {shown}: ramp step {step!r} must be a whole number of grey levels 1..255: {fix}")
+    for key in ("from", "to", "periodic_from", "phase_up_to"):
+        if not _is_positive(spec.get(key)):
+            raise CardError(f"model card {shown}: ramp {key!r} {spec.get(key)!r} must be a positive number: {fix}")
+    if not spec["from"] < spec["to"]:
+        raise CardError(f"model card {shown}: ramp 'from' {spec['from']} must be below 'to' {spec['to']}: {fix}")
+    return RampSpec(statistic=statistic, step=step, ramp_from=float(spec["from"]), ramp_to=float(spec["to"]),
+                    periodic_from=float(spec["periodic_from"]), phase_up_to=float(spec["phase_up_to"]))
 
 
 def _is_number(value: Any) -> bool:

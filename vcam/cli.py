@@ -139,6 +139,8 @@ def _run_daemon(cfg: DaemonConfig, rebuild: Callable[[], DaemonConfig]) -> None:
             test = blur.resampling_test
             log.info("  and %s (%s) for frames whose %s figure is below %.2f (strongly blurred)%s",
                      engine.blurred.card.name, engine.blurred.card.precision, blur.statistic, blur.below, f", {test}" if test else "")
+        if engine.card.ramp is not None:
+            log.info("  and on the rest, %s", engine.card.ramp.text())
         gate = engine.card.gate
         if gate is not None and cfg.sharp_gate:
             ratio = f" and re-blur ratio below {gate.reblur_below:.2f}" if gate.reblur_below is not None else ""

@@ -453,6 +453,65 @@ class BlurSwitch(_Checked):
         self._state.decide(int(blurred))
 
 
+class StrengthRamp:
+    """Per frame left to the card's plain model, the share of its change to keep, 0..1 (sitting 18): a frame up-scaled
+    only a little (x1.25-x1.75: 540p-576p shown at 720p) is sharpened by the plain model as if it were x2, and loses to
+    its input; such a frame reads as resampled (its `Resampling` periodic figure at or above `periodic_from`, or its
+    phase figure at or below `phase_up_to`: x4/3, whose period 4 the periodic figure leaves out, folds unevenly modulo
+    4) and keeps less detail under a re-blur (vcam/detect.py `Reblur` at `step`: ~0.62-0.72 where x2 reads ~0.73-0.8).
+    Such a frame keeps (ratio - from) / (to - from) of the change, clipped to 0..1; any other frame all of it.
+    Measured on every `every`-th frame; after each check the share moves 1/`confirm` of the way to the new target (the
+    first check sets it), so a stream near the edges does not step between looks. Call from one thread only."""
+
+    def __init__(self, width: int, height: int, step: int, ramp_from: float, ramp_to: float, periodic_from: float,
+                 phase_up_to: float, every: int = 1, confirm: int = 1) -> None:
+        if not 0 < ramp_from < ramp_to or every < 1 or confirm < 1:
+            raise ValueError(f"a strength ramp needs 0 < from < to, every >= 1 and confirm >= 1, not {ramp_from}, {ramp_to}, "
+                             f"{every}, {confirm}")
+        self._reblur = Reblur(width, height, step)
+        self._resampling = Resampling(width, height)
+        self.step, self.ramp_from, self.ramp_to = step, ramp_from, ramp_to
+        self.periodic_from, self.phase_up_to, self.every, self.confirm = periodic_from, phase_up_to, every, confirm
+        self.share = 1.0  # what the frames get now
+        self.target = 1.0  # what the latest check asked for
+        self.last_ratio = self.last_periodic = self.last_phase = float("nan")  # the latest figures (for the stats line)
+        self.checks = 0
+        self.changes = 0  # checks whose reading (resampled or not) differs from the one before (the first: not)
+        self._resampled = False
+        self._frame = 0
+
+    def carry_on_from(self, previous: "StrengthRamp") -> None:
+        """Takes over a ramp's state: a new processor for the same stream keeps the share it had reached."""
+        self.share, self.target, self.checks, self._frame = previous.share, previous.target, previous.checks, previous._frame
+        self.changes, self._resampled = previous.changes, previous._resampled
+        self.last_ratio, self.last_periodic, self.last_phase = previous.last_ratio, previous.last_periodic, previous.last_phase
+
+    def resampled(self) -> bool:
+        """Whether the latest check read the frame as resampled."""
+        return self.last_periodic >= self.periodic_from or self.last_phase <= self.phase_up_to
+
+    def target_of(self, y_u8: np.ndarray) -> float:
+        """The share this plane ((H, W) uint8 Y) asks for, measured now."""
+        self.last_periodic = self._resampling(y_u8)
+        self.last_phase = self._resampling.phase
+        self.last_ratio = self._reblur(y_u8)
+        if not self.resampled():
+            return 1.0
+        return min(1.0, max(0.0, (self.last_ratio - self.ramp_from) / (self.ramp_to - self.ramp_from)))
+
+    def __call__(self, y_u8: np.ndarray) -> float:
+        """The share of the model's change for this frame ((H, W) uint8 Y plane of the capture frame)."""
+        self._frame += 1
+        if (self._frame - 1) % self.every == 0:
+            self.target = self.target_of(y_u8)
+            self.share = self.target if self.checks == 0 else self.share + (self.target - self.share) / self.confirm
+            self.checks += 1
+            if self.resampled() != self._resampled:
+                self._resampled = not self._resampled
+                self.changes += 1
+        return self.share
+
+
 class BlockSwitch(_Checked):
     """Per frame, 0 (the card's model) or 1 (its alternate, for frames whose blockiness is above `cut` and,
     with `detail_below`, whose detail is below that).

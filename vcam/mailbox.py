@@ -32,9 +32,11 @@ class Slot:
         variant: which of a card's models the frame goes to (vcam.engine.VARIANT_*: 0 the card's own,
             1 its switch's alternate, 2 its blur model; vcam/detect.py), or -1 (vcam.processor.PASS_THROUGH: a sharp frame the card's
             gate leaves untouched, no model run), set by the pre stage, reset on acquire.
+        share: the share of the model's change the frame keeps (a card's strength ramp, vcam/detect.py StrengthRamp;
+            1.0 without one), set by the pre stage, reset on acquire.
     """
 
-    __slots__ = ("pool", "arrays", "seq", "t_capture", "carried", "tag", "variant", "_refs")
+    __slots__ = ("pool", "arrays", "seq", "t_capture", "carried", "tag", "variant", "share", "_refs")
 
     def __init__(self, pool: "SlotPool", arrays: dict[str, np.ndarray]) -> None:
         self.pool = pool
@@ -44,6 +46,7 @@ class Slot:
         self.carried: Slot | None = None
         self.tag: object = None
         self.variant = 0
+        self.share = 1.0
         self._refs = 0
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -92,6 +95,7 @@ class SlotPool:
             slot.carried = None
             slot.tag = None
             slot.variant = 0
+            slot.share = 1.0
             slot.seq = 0
             slot.t_capture = 0.0
             return slot

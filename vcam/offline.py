@@ -171,6 +171,8 @@ def run_bench(cfg: DaemonConfig, clip: Path | None, duration: float, warmup: flo
         "gate_frames": list(proc.gate.frames) if proc is not None and proc.gate is not None else None,
         # a card with a blur model: frames left to the model chosen before / sent to the blur model
         "blur_frames": list(proc.blur.frames) if proc is not None and proc.blur is not None else None,
+        # a card with a strength ramp: the share of the card's model's change its frames kept at the end
+        "ramp_share": proc.ramp.share if proc is not None and proc.ramp is not None else None,
         "cpu_count": os.cpu_count(),
         "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }

@@ -256,6 +256,8 @@ class Pipeline:
                             line += f" (textured {proc.blur.last:.2f})"
                     elif proc is not None and proc.blur is not None and math.isfinite(proc.blur.last):
                         line += f" | {proc.active_model} (textured {proc.blur.last:.2f})"
+                    if proc is not None and proc.ramp is not None and proc.ramp.share < 1.0:
+                        line += f" | {100 * proc.ramp.share:.0f}% of the change (a mild up-scale, re-blur ratio {proc.ramp.last_ratio:.2f})"
                     log.info("%s", line)
                     if self._notify is not None:
                         self._notify.status(line)
@@ -403,6 +405,8 @@ class Pipeline:
                               and math.isfinite(proc.blur.last_periodic) else None),
             "blur_phase": (proc.blur.last_phase if proc is not None and proc.blur is not None
                            and math.isfinite(proc.blur.last_phase) else None),
+            # a card with a strength ramp: the share of the card's model's change frames left to it keep now
+            "ramp_share": proc.ramp.share if proc is not None and proc.ramp is not None else None,
             "strength": self.cfg.strength,
             "bypass": self.bypass,
             "model_scale": self.auto_scale,

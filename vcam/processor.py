@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from vcam.config import DaemonConfig
-from vcam.detect import Blockiness, BlockSwitch, BlurSwitch, Resampling, SharpGate, Texture
+from vcam.detect import Blockiness, BlockSwitch, BlurSwitch, Resampling, SharpGate, StrengthRamp, Texture
 from vcam.engine import VARIANT_BLURRED, VARIANT_DEFAULT, Engine
 from vcam.mailbox import Slot, SlotPool
 from vcam.transforms import (FrameGeometry, LumaPostprocessor, LumaPreprocessor, Postprocessor, Preprocessor,
@@ -55,6 +55,9 @@ class FrameProcessor:
     model goes to the blur model instead while its textured figure is below the card's cut and, for a lens-blur model,
     its resampling figures are below theirs (vcam/detect.py BlurSwitch, the same hysteresis, on the gate's cadence and
     figure when the gate is on).
+
+    A card with a strength ramp (luma path): a frame left to the card's own model keeps only part of its change where
+    it reads as a mild up-scale (vcam/detect.py StrengthRamp, on the switches' cadence; the slot carries the share).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class FrameProcessor:
         self.switch: BlockSwitch | None = None
         self.gate: SharpGate | None = None
         self.blur: BlurSwitch | None = None
+        self.ramp: StrengthRamp | None = None
         if self.copy:
             unsharp = 0.0 if self.passthrough else cfg.unsharp
             self._unsharp = unsharp
@@ -141,6 +145,16 @@ class FrameProcessor:
                 if old_blur is not None and (old_blur.step, old_blur.below, old_blur.lens_only, old_blur.upscaled_only) == (
                         blur.step, blur.below, blur.lens_only, blur.upscaled_cuts):
                     self.blur.carry_on_from(old_blur)
+            ramp = card.ramp
+            if ramp is not None and min(cw, ch) >= Resampling.MIN_SIDE:  # too small to read a resampling: full strength
+                every, confirm = (1, 1) if picture else (cfg.switch_every, cfg.switch_confirm)
+                self.ramp = StrengthRamp(cw, ch, ramp.step, ramp.ramp_from, ramp.ramp_to, ramp.periodic_from, ramp.phase_up_to,
+                                         every, confirm)
+                old_ramp = previous.ramp if previous is not None else None
+                if old_ramp is not None and (old_ramp.step, old_ramp.ramp_from, old_ramp.ramp_to, old_ramp.periodic_from,
+                                             old_ramp.phase_up_to) == (ramp.step, ramp.ramp_from, ramp.ramp_to,
+                                                                       ramp.periodic_from, ramp.phase_up_to):
+                    self.ramp.carry_on_from(old_ramp)
         else:
             tensor_shape = self.geometry.tensor_shape
             self.pre = Preprocessor(self.geometry, card.color_order, card.value_max)
@@ -177,6 +191,8 @@ class FrameProcessor:
                 self._choose(pre_slot)
             if self.blur is not None and pre_slot.variant == VARIANT_DEFAULT:
                 self._choose_blurred(pre_slot)
+            if self.ramp is not None and pre_slot.variant == VARIANT_DEFAULT:
+                self._share(pre_slot)
         elif not self.copy:
             self.pre.run(self._as_bgr(frame_u8), pre_slot["input"])
 
@@ -208,6 +224,16 @@ class FrameProcessor:
                     f"{', up-scales only' if blur.upscaled_only is not None else ''})"
                     if blur.cuts is not None and blur.last < blur.below else "")
             log.info("textured %.2f (blur cut %.2f)%s: model %s", blur.last, blur.below, lens, self.active_model)
+
+    def _share(self, pre_slot: Slot) -> None:
+        ramp = self.ramp
+        assert ramp is not None
+        cw, ch = self.geometry.capture
+        changes = ramp.changes
+        pre_slot.share = ramp(pre_slot["i420"][:ch, :cw])
+        if ramp.changes != changes:  # a change of camera mode or stream, seconds apart: worth a line
+            log.info("periodic %.1f / phase %.3f, re-blur ratio %.2f: %s", ramp.last_periodic, ramp.last_phase, ramp.last_ratio,
+                     f"a mild up-scale, {100 * ramp.target:.0f}% of the change" if ramp.resampled() else "the whole change")
 
     def _gate(self, pre_slot: Slot) -> bool:
         """Whether the gate passes this frame through (and marks the slot so)."""
@@ -252,7 +278,7 @@ class FrameProcessor:
         `out_u8` (output_shape: I420 or BGR uint8) at capture size."""
         if self.luma:
             self.luma_post.run(pre_slot["i420"], pre_slot["input"], infer_slot["output"], out_u8,
-                               passthrough=pre_slot.variant == PASS_THROUGH)
+                               passthrough=pre_slot.variant == PASS_THROUGH, share=pre_slot.share)
         elif self.copy:
             if out_u8.shape == frame_u8.shape:
                 np.copyto(out_u8, frame_u8)

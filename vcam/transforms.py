@@ -386,7 +386,8 @@ class LumaPostprocessor:
     """Model output Y (1, 1, Hp, Wp) + the input's I420 -> the finished frame: I420 (H * 3/2, W) at an
     even capture size, BGR (H, W, 3) at an odd one.
 
-    Y, with x the input plane, y the model's, s the strength: out = (1 - s) x + s y at the work size
+    Y, with x the input plane, y the model's, s the strength (times the frame's share, a card's strength ramp):
+    out = (1 - s) x + s y at the work size
     (rounded, saturated). With a work size below the capture size, the model's change (y - x) is
     scaled back up (INTER_LINEAR) and added to the capture-size Y instead, so the frame keeps every
     pixel of the camera's own detail. With `steady` > 0 (a stream of frames), the change (y - x) is
@@ -419,9 +420,11 @@ class LumaPostprocessor:
         return (ch, cw, 3) if self.odd else (ch * 3 // 2, cw)
 
     def run(self, i420_in_u8: np.ndarray, input_nchw: np.ndarray, output_nchw: np.ndarray, out_u8: np.ndarray,
-            passthrough: bool = False) -> None:
+            passthrough: bool = False, share: float = 1.0) -> None:
         """Writes the finished frame (output_shape()) into `out_u8`. `passthrough`: no model output (a sharp frame
-        the card's gate leaves alone): the input's Y as it is, then unsharp and mirror; steadying keeps its state."""
+        the card's gate leaves alone): the input's Y as it is, then unsharp and mirror; steadying keeps its state.
+        `share`: of the model's change, this frame's (a card's strength ramp), on top of the strength."""
+        strength = self.strength * share
         i420 = self._even_i420_u8 if self.odd else out_u8
         cw, ch = self.geometry.capture
         ww, wh = self.geometry.work
@@ -437,19 +440,19 @@ class LumaPostprocessor:
             change = self.steady.update(self._work_input(input_nchw), model)
             if self.geometry.resizes:
                 change = cv2.resize(change, (cw, ch), dst=self._delta_cap_s16, interpolation=cv2.INTER_LINEAR)
-            if self.strength == 1.0:
+            if strength == 1.0:
                 cv2.add(x_cap, change, dst=y_out, dtype=cv2.CV_8U)
             else:
-                cv2.addWeighted(x_cap, 1.0, change, self.strength, 0.0, dst=y_out, dtype=cv2.CV_8U)
+                cv2.addWeighted(x_cap, 1.0, change, strength, 0.0, dst=y_out, dtype=cv2.CV_8U)
         elif self.geometry.resizes:
             x_work = self._work_input(input_nchw)
             cv2.subtract(model, x_work, dst=self._delta_s16, dtype=cv2.CV_16S)
             cv2.resize(self._delta_s16, (cw, ch), dst=self._delta_cap_s16, interpolation=cv2.INTER_LINEAR)
-            cv2.addWeighted(x_cap, 1.0, self._delta_cap_s16, self.strength, 0.0, dst=y_out, dtype=cv2.CV_8U)
-        elif self.strength == 1.0:
+            cv2.addWeighted(x_cap, 1.0, self._delta_cap_s16, strength, 0.0, dst=y_out, dtype=cv2.CV_8U)
+        elif strength == 1.0:
             np.copyto(y_out, model)
         else:
-            cv2.addWeighted(x_cap, 1.0 - self.strength, model, self.strength, 0.0, dst=y_out, dtype=cv2.CV_8U)
+            cv2.addWeighted(x_cap, 1.0 - strength, model, strength, 0.0, dst=y_out, dtype=cv2.CV_8U)
         if self.odd:
             i420[:ch, cw:] = i420_in_u8[:ch, cw:]  # the padding column
         if self._blur_u8 is not None:
