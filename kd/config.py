@@ -504,7 +504,9 @@ class PairConfig:
             raise ConfigError(f"blur_step {self.blur_step} must be 1..255 grey levels")
         if self.blurred_lens and not self.blurred:
             raise ConfigError("blurred_lens describes the blurred frames' model: pass its card with --blurred too")
-        if self.ramp_benchmark_loss is not None and not (self.ramp and 0 <= self.ramp_benchmark_loss < math.inf):
+        loss = self.ramp_benchmark_loss
+        if loss is not None and not (self.ramp and isinstance(loss, (int, float)) and not isinstance(loss, bool)
+                                     and 0 <= loss < math.inf):
             raise ConfigError(f"ramp_benchmark_loss {self.ramp_benchmark_loss} bounds a ramp's loss: pass a number of dB >= 0, "
                               "with --ramp")
         if self.blurred_upscaled and not self.blurred:

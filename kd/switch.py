@@ -299,10 +299,15 @@ def make_pair(cfg: PairConfig, progress: bool = True) -> tuple[Path, dict[str, A
     try:
         write_card(path, card)
         if cfg.ramp:
-            # the ramp is fitted on the frames this very card leaves to its default, so the card is read back first
+            # the ramp is fitted on the frames this very card leaves to its default, so the card is read back first;
+            # a fit that fails leaves no card (a card without the ramp asked for is not what was asked)
             periodic = lens_cuts.get("periodic_below")
-            card["ramp"] = choose_ramp(path, files, cfg.seed, cfg.blur_step, periodic, command_line(), progress,
-                                       cfg.ramp_benchmark_loss)
+            try:
+                card["ramp"] = choose_ramp(path, files, cfg.seed, cfg.blur_step, periodic, command_line(), progress,
+                                           cfg.ramp_benchmark_loss)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
             write_card(path, card)
     except CardError as e:
         raise PairError(str(e)) from None
@@ -316,11 +321,13 @@ RAMP_GRID = np.round(np.arange(0.40, 0.951, 0.01), 2)  # the re-blur ratios the 
 
 def choose_ramp(card_path: Path, files: list[Path], seed: int, step: int, periodic_from: float | None, command: str,
                 progress: bool = True, benchmark_loss: float | None = None) -> dict[str, Any]:
-    """The card's strength ramp (vcam/detect.py StrengthRamp), fitted on the training split: every picture of RAMP_CASES
-    (seeded as `lens_statistics` seeds them) that the card at `card_path` leaves to its default is run through it; the
+    """The card's strength ramp (vcam/detect.py StrengthRamp), fitted on the training split: every picture (cut to
+    multiples of 12) of RAMP_CASES (seeded as `lens_statistics` seeds them) that the card at `card_path` leaves to its
+    default is run through it; the
     resampling cuts are chosen between kd/degrade.py's up-scaled and lens cases (`periodic_from`: the blur model's cut
     where the card has one, the same choice), and the ramp's ends (`RAMP_GRID`) for the most mean Y-PSNR gain, each case
-    weighing the same (the gain of a picture at a share a of the change is exact from three sums over its Y plane);
+    weighing the same (the gain of a picture at a share a of the change follows from three sums over its Y plane, up to
+    the runtime's rounding);
     with `benchmark_loss`, only among the ends where none of the webcam benchmark's four cases loses more than that
     (dB, its mean over the split's pictures) against the whole change."""
     from kd.evaluate import as_rgb_u8, load_hr_u8

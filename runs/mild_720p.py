@@ -1,4 +1,4 @@
-"""The first 150 frames of talking_720p.mp4 up-scaled a little: each frame area-down to 854 x 480 (x1.5) and bicubic-up
+"""The first 150 frames of talking_720p.mp4 up-scaled a little: each frame area-down to 853 x 480 (x1.5) and bicubic-up
 back (a 480p camera or stream shown at 720p), written once as a lossless FFV1 clip (runs/blocky_720p.py's writer): the
 stream on which runs/bench_s18.sh times a card's strength ramp (vcam/detect.py StrengthRamp).
 python runs/mild_720p.py OUT.mkv"""

@@ -1,7 +1,7 @@
 """Sitting 18: what one check of a card's strength ramp costs in the runtime (vcam/detect.py StrengthRamp, the
-preallocated object the pre stage holds: the resampling figures and the re-blur ratio), on the first frame of
-../shared/video/talking_720p.mp4 at 720p and up-scaled to 1080p, and on the same frames down-up x1.5 (area, then
-OpenCV's cubic), where the ramp keeps part of the change. One thread (OpenCV's), median of 50 after 5 warm-up calls, as
+preallocated object the pre stage holds: the resampling figures, and the re-blur ratio where they read a resampling), on
+the first frame of ../shared/video/talking_720p.mp4 at 720p and up-scaled to 1080p (OpenCV's cubic: itself a x1.5
+up-scale, which the ramp reads), and on the same frames down-up x1.5 (area, then OpenCV's cubic). One thread (OpenCV's), median of 50 after 5 warm-up calls, as
 runs/gate_cost_s14.py. The ramp checks every `switch-every` frames (15 by default), only on frames left to the card's
 own model. Run on a quiet machine.  python runs/ramp_cost_s18.py   (prints a Markdown table and the CPU)
 """

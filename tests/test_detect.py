@@ -374,9 +374,12 @@ def test_the_ramp_moves_its_share_over_confirming_checks_and_carries_on() -> Non
     assert ramp(x15) == pytest.approx(mild)  # the first check sets the share at once
     assert ramp(lens) == pytest.approx(mild)  # not a checked frame
     assert ramp(lens) == pytest.approx(mild + (1.0 - mild) / 2)  # half-way to the new target, 1.0
-    assert ramp.changes == 2  # resampled at the first check, not at the second: each reading logged once
+    assert ramp.changes == 1  # below 1 since the first check; half-way back is still below
     after = StrengthRamp(w, h, 8, every=2, confirm=2, **RAMP)
     after.carry_on_from(ramp)
-    assert after.share == ramp.share and after.checks == ramp.checks and after.changes == 2
+    assert after.share == ramp.share and after.checks == ramp.checks and after.changes == 1
+    assert after(lens) == ramp.share  # the carried cadence: this frame is not checked
+    shares = [after(lens) for _ in range(20)]  # ten more checks: within 1/256 of the target it lands on it
+    assert shares[-1] == 1.0 and after.changes == 2 and all(a <= b for a, b in zip(shares, shares[1:]))
     with pytest.raises(ValueError, match="0 < from < to"):
         StrengthRamp(w, h, 8, 0.8, 0.5, PERIODIC_CUT, 0.95)

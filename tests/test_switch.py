@@ -287,7 +287,8 @@ def test_pair_fits_a_strength_ramp_on_the_frames_it_leaves_to_the_default_and_th
     assert ramp["periodic_from"] == written["blur"]["periodic_below"]  # the blur model's own choice between the same cases
     changes = ramp["chosen_on"]["gain_change"]
     assert set(changes) == set(RAMP_CASES) and set(MILD_CASES) <= set(changes)
-    assert sum(changes.values()) >= -1e-9  # chosen for the most gain, and the whole change is within its choice
+    # chosen for the most gain; the grid's narrowest low ramp keeps nearly the whole change, so it does no worse
+    assert sum(changes.values()) >= -1e-3
     assert ramp["chosen_on"]["resampled_share"]["x1.5"] > 0.5  # these photos: x1.5's period reads as resampled
     spec = read_card(path).ramp
     assert spec is not None and spec.ramp_from == ramp["from"]
@@ -304,9 +305,26 @@ def test_pair_fits_a_strength_ramp_on_the_frames_it_leaves_to_the_default_and_th
     expected = add_luma_change_u8(mild, y_in, cv2.addWeighted(y_in, 1.0 - share, y_out, share, 0.0, dtype=cv2.CV_8U))
     np.testing.assert_array_equal(restorer.restore(mild), expected)
     x2 = bicubic_down_up(rgb, 2)  # a centred x2 up-scale does not read as resampled: the whole change
-    if restorer.pick(x2) is restorer.default:
-        np.testing.assert_array_equal(restorer.restore(x2), plain.restore(x2))
+    assert restorer.pick(x2) is restorer.default and restorer.share(x2) == 1.0
+    np.testing.assert_array_equal(restorer.restore(x2), plain.restore(x2))
     result = CliRunner().invoke(cli, ["pair", "--default", str(default), "--alternate", str(alternate), "--name", "ramp2",
                                       "--images", str(images), "--ramp"])
     assert result.exit_code == 0, result.output
     assert "ramp: resampled frames (periodic from" in result.output
+
+
+def test_pair_that_cannot_fit_a_ramp_leaves_no_card(models: tuple[Path, Path], tmp_path: Path) -> None:
+    default, alternate = models
+    listing = tmp_path / "small.txt"
+    paths = []
+    for name in PHOTOS[:2]:  # pictures too small for the resampling figures (128 px a side), large enough for the switch
+        path = tmp_path / f"{name}.png"
+        cv2.imwrite(str(path), getattr(skimage.data, name)()[:112, :112, ::-1])
+        paths.append(str(path))
+    listing.write_text("\n".join(paths) + "\n")
+    with pytest.raises(PairError, match="nothing to fit a strength ramp on"):
+        make_pair(PairConfig(default=str(default), alternate=str(alternate), name="tiny", images=str(listing), ramp=True),
+                  progress=False)
+    assert not (default.parent / "tiny.json").exists()
+    with pytest.raises(ConfigError, match="pass a number of dB >= 0, with --ramp"):
+        PairConfig(default="a", alternate="b", name="c", ramp_benchmark_loss=0.01)

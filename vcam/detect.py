@@ -460,8 +460,10 @@ class StrengthRamp:
     phase figure at or below `phase_up_to`: x4/3, whose period 4 the periodic figure leaves out, folds unevenly modulo
     4) and keeps less detail under a re-blur (vcam/detect.py `Reblur` at `step`: ~0.62-0.72 where x2 reads ~0.73-0.8).
     Such a frame keeps (ratio - from) / (to - from) of the change, clipped to 0..1; any other frame all of it.
-    Measured on every `every`-th frame; after each check the share moves 1/`confirm` of the way to the new target (the
-    first check sets it), so a stream near the edges does not step between looks. Call from one thread only."""
+    Measured on every `every`-th frame it is given; after each check the share moves 1/`confirm` of the way to the new
+    target (the first check sets it; within 1/256 it lands on it), so a stream near the edges does not step between
+    looks. `changes` counts the checks after which the share went below 1 or back to 1 (the daemon logs those). Call
+    from one thread only."""
 
     def __init__(self, width: int, height: int, step: int, ramp_from: float, ramp_to: float, periodic_from: float,
                  phase_up_to: float, every: int = 1, confirm: int = 1) -> None:
@@ -476,14 +478,13 @@ class StrengthRamp:
         self.target = 1.0  # what the latest check asked for
         self.last_ratio = self.last_periodic = self.last_phase = float("nan")  # the latest figures (for the stats line)
         self.checks = 0
-        self.changes = 0  # checks whose reading (resampled or not) differs from the one before (the first: not)
-        self._resampled = False
+        self.changes = 0
         self._frame = 0
 
     def carry_on_from(self, previous: "StrengthRamp") -> None:
         """Takes over a ramp's state: a new processor for the same stream keeps the share it had reached."""
         self.share, self.target, self.checks, self._frame = previous.share, previous.target, previous.checks, previous._frame
-        self.changes, self._resampled = previous.changes, previous._resampled
+        self.changes = previous.changes
         self.last_ratio, self.last_periodic, self.last_phase = previous.last_ratio, previous.last_periodic, previous.last_phase
 
     def resampled(self) -> bool:
@@ -491,12 +492,12 @@ class StrengthRamp:
         return self.last_periodic >= self.periodic_from or self.last_phase <= self.phase_up_to
 
     def target_of(self, y_u8: np.ndarray) -> float:
-        """The share this plane ((H, W) uint8 Y) asks for, measured now."""
+        """The share this plane ((H, W) uint8 Y) asks for, measured now (the re-blur ratio only where it counts)."""
         self.last_periodic = self._resampling(y_u8)
         self.last_phase = self._resampling.phase
-        self.last_ratio = self._reblur(y_u8)
         if not self.resampled():
             return 1.0
+        self.last_ratio = self._reblur(y_u8)
         return min(1.0, max(0.0, (self.last_ratio - self.ramp_from) / (self.ramp_to - self.ramp_from)))
 
     def __call__(self, y_u8: np.ndarray) -> float:
@@ -504,10 +505,12 @@ class StrengthRamp:
         self._frame += 1
         if (self._frame - 1) % self.every == 0:
             self.target = self.target_of(y_u8)
+            was_full = self.share == 1.0
             self.share = self.target if self.checks == 0 else self.share + (self.target - self.share) / self.confirm
+            if abs(self.share - self.target) < 1.0 / 256:
+                self.share = self.target
             self.checks += 1
-            if self.resampled() != self._resampled:
-                self._resampled = not self._resampled
+            if (self.share == 1.0) != was_full:
                 self.changes += 1
         return self.share
 

@@ -57,7 +57,8 @@ class FrameProcessor:
     figure when the gate is on).
 
     A card with a strength ramp (luma path): a frame left to the card's own model keeps only part of its change where
-    it reads as a mild up-scale (vcam/detect.py StrengthRamp, on the switches' cadence; the slot carries the share).
+    it reads as a mild up-scale (vcam/detect.py StrengthRamp, checked on every `switch-every`-th frame left to that
+    model, with `switch-confirm` steps; the slot carries the share).
     """
 
     def __init__(
@@ -232,8 +233,11 @@ class FrameProcessor:
         changes = ramp.changes
         pre_slot.share = ramp(pre_slot["i420"][:ch, :cw])
         if ramp.changes != changes:  # a change of camera mode or stream, seconds apart: worth a line
-            log.info("periodic %.1f / phase %.3f, re-blur ratio %.2f: %s", ramp.last_periodic, ramp.last_phase, ramp.last_ratio,
-                     f"a mild up-scale, {100 * ramp.target:.0f}% of the change" if ramp.resampled() else "the whole change")
+            if ramp.share < 1.0:
+                log.info("periodic %.1f / phase %.3f, re-blur ratio %.2f: a mild up-scale, %.0f%% of the change",
+                         ramp.last_periodic, ramp.last_phase, ramp.last_ratio, 100 * ramp.share)
+            else:
+                log.info("periodic %.1f / phase %.3f: not a mild up-scale, the whole change", ramp.last_periodic, ramp.last_phase)
 
     def _gate(self, pre_slot: Slot) -> bool:
         """Whether the gate passes this frame through (and marks the slot so)."""
