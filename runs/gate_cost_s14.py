@@ -34,13 +34,23 @@ def median_ms(fn, repeats: int = 50) -> float:
     return 1e3 * float(np.median(times))
 
 
-def main() -> None:
+def cpu_name() -> str:
+    """The CPU's model name, as lscpu gives it."""
+    return next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+                 if line.startswith("Model name")), platform.processor())
+
+
+def first_frame() -> np.ndarray:
+    """The shared clip's first frame (BGR), one OpenCV thread set for the timings."""
     cv2.setNumThreads(1)
     ok, bgr = cv2.VideoCapture(str(CLIP)).read()
     if not ok:
         sys.exit(f"cannot read {CLIP}: run from the checkout with ../shared beside it")
-    cpu = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-                if line.startswith("Model name")), platform.processor())
+    return bgr
+
+
+def main() -> None:
+    bgr, cpu = first_frame(), cpu_name()
     print(f"CPU: {cpu}, one thread\n\n| frame | textured figure (ms) | textured + re-blur ratio (ms) |\n|---|---|---|")
     for label, size in (("720p", (1280, 720)), ("1080p", (1920, 1080))):
         frame = cv2.resize(bgr, size, interpolation=cv2.INTER_CUBIC)

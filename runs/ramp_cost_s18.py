@@ -16,30 +16,22 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from vcam.detect import StrengthRamp  # noqa: E402
-from gate_cost_s14 import CLIP, median_ms  # noqa: E402
+from gate_cost_s14 import cpu_name, first_frame, median_ms  # noqa: E402
 from mild_720p import down_up_x15  # noqa: E402
 
 RAMP = (8, 0.49, 0.89, 4.2407, 0.9545)  # runs/onnx/s18-pair-ramp.json's step, ends and cuts
 
 
 def main() -> None:
-    import platform
-    import subprocess
-
-    cv2.setNumThreads(1)
-    ok, bgr = cv2.VideoCapture(str(CLIP)).read()
-    if not ok:
-        sys.exit(f"cannot read {CLIP}: run from the checkout with ../shared beside it")
-    cpu = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-                if line.startswith("Model name")), platform.processor())
+    bgr, cpu = first_frame(), cpu_name()
     print(f"CPU: {cpu}, one thread\n\n| frame | one check (ms) | share | the same x1.5 down-up: one check (ms) | share |\n|---|---|---|---|---|")
     for label, size in (("720p", (1280, 720)), ("1080p", (1920, 1080))):
         row = [label]
-        for frame in (cv2.resize(bgr, size, interpolation=cv2.INTER_CUBIC),):
-            for f in (frame, down_up_x15(frame)):
-                y = np.ascontiguousarray(cv2.cvtColor(f, cv2.COLOR_BGR2YUV_I420)[: size[1]])
-                ramp = StrengthRamp(size[0], size[1], *RAMP)
-                row += [f"{median_ms(lambda: ramp.target_of(y)):.1f}", f"{ramp.target_of(y):.2f}"]
+        frame = cv2.resize(bgr, size, interpolation=cv2.INTER_CUBIC)
+        for f in (frame, down_up_x15(frame)):
+            y = np.ascontiguousarray(cv2.cvtColor(f, cv2.COLOR_BGR2YUV_I420)[: size[1]])
+            ramp = StrengthRamp(size[0], size[1], *RAMP)
+            row += [f"{median_ms(lambda: ramp.target_of(y)):.1f}", f"{ramp.target_of(y):.2f}"]
         print("| " + " | ".join(row) + " |")
 
 
