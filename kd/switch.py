@@ -368,7 +368,6 @@ def choose_ramp(card_path: Path, files: list[Path], seed: int, step: int, period
     case = np.array([r[0] for r in rows])
     ee, ed, dd, ratio, periodic, phase = (np.array([r[k] for r in rows]) for k in range(1, 7))
     resampled = (periodic >= periodic_from) | (phase <= phase_up_to)
-    weight = np.array([1.0 / (images * len(RAMP_CASES))] * len(rows))
 
     def gains(share: np.ndarray) -> np.ndarray:  # dB over the input, per picture
         return 10 * np.log10(ee / np.maximum(ee - 2 * share * ed + share * share * dd, 1e-12))
@@ -382,7 +381,7 @@ def choose_ramp(card_path: Path, files: list[Path], seed: int, step: int, period
             change = gains(share) - full
             if benchmark_loss is not None and min(change[b].sum() / images for b in benchmark) < -benchmark_loss:
                 continue
-            score = float((weight * change).sum())
+            score = float(change.sum()) / (images * len(RAMP_CASES))  # every case has `images` pictures: equal weights
             if score > best[0] + 1e-12:
                 best = (score, float(lo), float(hi))
     if best[0] == -math.inf:

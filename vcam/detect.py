@@ -481,6 +481,11 @@ class StrengthRamp:
         self.changes = 0
         self._frame = 0
 
+    @property
+    def settings(self) -> tuple[int, float, float, float, float]:
+        """What the share depends on: a new processor carries a ramp on only where these are the same."""
+        return self.step, self.ramp_from, self.ramp_to, self.periodic_from, self.phase_up_to
+
     def carry_on_from(self, previous: "StrengthRamp") -> None:
         """Takes over a ramp's state: a new processor for the same stream keeps the share it had reached."""
         self.share, self.target, self.checks, self._frame = previous.share, previous.target, previous.checks, previous._frame

@@ -152,9 +152,7 @@ class FrameProcessor:
                 self.ramp = StrengthRamp(cw, ch, ramp.step, ramp.ramp_from, ramp.ramp_to, ramp.periodic_from, ramp.phase_up_to,
                                          every, confirm)
                 old_ramp = previous.ramp if previous is not None else None
-                if old_ramp is not None and (old_ramp.step, old_ramp.ramp_from, old_ramp.ramp_to, old_ramp.periodic_from,
-                                             old_ramp.phase_up_to) == (ramp.step, ramp.ramp_from, ramp.ramp_to,
-                                                                       ramp.periodic_from, ramp.phase_up_to):
+                if old_ramp is not None and old_ramp.settings == self.ramp.settings:
                     self.ramp.carry_on_from(old_ramp)
         else:
             tensor_shape = self.geometry.tensor_shape
