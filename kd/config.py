@@ -60,14 +60,16 @@ class TrainConfig:
     MSE by default), on RGB or, with `loss_on_y`, on BT.601 luma (what luma-only students change)."""
 
     mode: str = "teacher"
-    model: str = "dncnn"  # dncnn | seed | rt | collapsible
+    model: str = "dncnn"  # dncnn | seed | rt | collapsible | mixgrid
     width: int | None = None  # None: the model's own default
     depth: int | None = None
     scale: int | None = None  # rt and collapsible: pixel-unshuffle factor
     reparam: bool = False  # rt only: train with re-parameterisable blocks
     kernel: int | None = None  # collapsible only: conv size
     outer_kernel: int | None = None  # collapsible only: head and tail conv size (None: `kernel`)
-    expand: int | None = None  # collapsible only: width of the linear over-parameterisation
+    expand: int | None = None  # collapsible and mixgrid: width of the linear over-parameterisation
+    coarse_width: int | None = None  # mixgrid only: the x4-grid body's width
+    coarse_depth: int | None = None  # mixgrid only: the x4-grid body's blocks
     loss: str = "mse"  # mse (the seed's) | l1 | charbonnier
     loss_on_y: bool = False
     # Stability (Eilertsen et al. 2019, "Single-frame regularization for temporally stable CNNs"): + this weight x
@@ -175,8 +177,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.mode not in ("teacher", "distill", "gt"):
             raise ConfigError(f"mode must be teacher, distill or gt, not {self.mode!r}")
-        if self.model not in ("dncnn", "seed", "rt", "collapsible"):
-            raise ConfigError(f"model must be dncnn, seed, rt or collapsible, not {self.model!r}")
+        if self.model not in ("dncnn", "seed", "rt", "collapsible", "mixgrid"):
+            raise ConfigError(f"model must be dncnn, seed, rt, collapsible or mixgrid, not {self.model!r}")
         if self.loss not in ("mse", "l1", "charbonnier"):
             raise ConfigError(f"loss must be mse, l1 or charbonnier, not {self.loss!r}")
         if self.lr_schedule not in ("step", "cosine") or not 0 <= self.lr_min_ratio <= 1:
@@ -184,7 +186,7 @@ class TrainConfig:
                               f"got {self.lr_schedule!r}, {self.lr_min_ratio}")
         if self.mode == "distill" and not self.teacher:
             raise ConfigError("distillation needs the teacher checkpoint: pass --teacher runs/teacher/best.pt")
-        rt_scale = {"rt": self.scale or 4, "collapsible": self.scale or 2}.get(self.model, 1)  # the students' default grids
+        rt_scale = {"rt": self.scale or 4, "collapsible": self.scale or 2, "mixgrid": 4}.get(self.model, 1)  # the students' default grids
         need = math.lcm(rt_scale, *self.degrade_scales)
         if self.patch_size <= 0 or self.patch_size % need:
             raise ConfigError(f"patch_size {self.patch_size} must be a positive multiple of {need}")
@@ -305,6 +307,9 @@ class TrainConfig:
         if self.model == "collapsible":
             args.update({k: v for k in ("kernel", "outer_kernel", "expand", "scale") if (v := getattr(self, k)) is not None})
             return "CollapsibleStudent", args
+        if self.model == "mixgrid":
+            args.update({k: v for k in ("kernel", "expand", "coarse_width", "coarse_depth") if (v := getattr(self, k)) is not None})
+            return "MixedGridStudent", args
         return ("DnCNN" if self.model == "dncnn" else "SeedStudent"), args
 
 

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from kd.config import ONNX_OPSET, SHARED_DATASETS, ConfigError, ExportConfig, merge
-from kd.models import CollapsibleStudent, RealtimeStudent, describe
+from kd.models import CollapsibleStudent, MixedGridStudent, RealtimeStudent, describe
 from kd.checkpoint import CheckpointError
 from vcam.card import Y_BLACK, Y_SPAN, CardError, card_fields, read_card, write_card
 from kd.checkpoint import model_from_checkpoint as load_checkpoint
@@ -53,6 +53,8 @@ class ExportError(ValueError):
 
 def pad_multiple_of(model: nn.Module) -> int:
     """The H/W multiple a model needs: the pixel-unshuffle factor of the students, else 1."""
+    if isinstance(model, MixedGridStudent):
+        return model.pad_multiple
     return int(model.scale) if isinstance(model, (RealtimeStudent, CollapsibleStudent)) else 1
 
 

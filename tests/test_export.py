@@ -26,8 +26,9 @@ SMALL = {
     "seed": ("SeedStudent", {"width": 8}),
     "dncnn": ("DnCNN", {"depth": 5, "width": 8}),
     "cs": ("CollapsibleStudent", {"width": 8, "depth": 2, "expand": 16}),
+    "mg": ("MixedGridStudent", {"width": 8, "depth": 1, "coarse_width": 12, "coarse_depth": 2, "expand": 16}),
 }
-PAD_MULTIPLE = {"rt": 4, "cs": 2}
+PAD_MULTIPLE = {"rt": 4, "cs": 2, "mg": 4}
 
 
 @torch.no_grad()
@@ -98,7 +99,7 @@ def test_reparam_fusion_keeps_the_function():
     assert float((got - want).abs().max()) < 1e-5
 
 
-@pytest.mark.parametrize("key", ["rt", "seed", "dncnn", "cs"])
+@pytest.mark.parametrize("key", ["rt", "seed", "dncnn", "cs", "mg"])
 def test_export_parity_card_and_sha(tmp_path, key):
     ckpt = save_checkpoint(tmp_path / f"{key}.pt", key)
     card = export(ExportConfig(checkpoint=str(ckpt), name=f"m-{key}", out=str(tmp_path / "export"), export_size=(32, 48)),
@@ -136,7 +137,8 @@ def test_export_parity_card_and_sha(tmp_path, key):
     assert check_parity(reference, onnx_path, inputs) <= 1e-4
 
 
-def test_y_plane_export_runs_in_the_runtime_as_kd_evaluate_runs_it(tmp_path):
+@pytest.mark.parametrize("key", ["cs", "mg"])
+def test_y_plane_export_runs_in_the_runtime_as_kd_evaluate_runs_it(tmp_path, key):
     """`--planes Y`: the uint8 I420 luma plane in and out. Parity with torch's luma form at shapes other
     than the export one (within one level: uint8 rounding ties), the card-v2 contract, the runtime's
     engine accepts it, and kd evaluate's restorer gives exactly what the runtime publishes."""
@@ -146,13 +148,13 @@ def test_y_plane_export_runs_in_the_runtime_as_kd_evaluate_runs_it(tmp_path):
     from vcam.engine import load_engine
     from vcam.processor import FrameProcessor
 
-    ckpt = save_checkpoint(tmp_path / "cs.pt", "cs")
+    ckpt = save_checkpoint(tmp_path / f"{key}.pt", key)
     card = export(ExportConfig(checkpoint=str(ckpt), name="m-y", out=str(tmp_path), export_size=(32, 48), planes="Y"),
                   log=lambda _m: None)
     assert card["card_version"] == 2 and card["planes"] == "Y" and card["color_order"] == "Y"
     assert card["input"] == {"name": "input", "dtype": "uint8", "shape": [1, 1, "height", "width"]}
     assert card["output"] == {"name": "output", "dtype": "uint8", "shape": [1, 1, "height", "width"]}
-    assert (card["value_range"], card["output_kind"], card["pad_multiple"]) == ([0.0, 255.0], "image", 2)
+    assert (card["value_range"], card["output_kind"], card["pad_multiple"]) == ([0.0, 255.0], "image", PAD_MULTIPLE[key])
     assert card["export"]["parity_max_abs_levels"] <= 1
     reference, _ = load_checkpoint(ckpt)
     inputs = [photo_nchw("astronaut", 76, 100), photo_nchw("chelsea", 132, 60)]

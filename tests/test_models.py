@@ -273,3 +273,32 @@ def test_quantization_aware_integer_ends_round_the_input_head_and_tail_too():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.head.parameters())
     fused = copy.deepcopy(m).fuse_reparam()
     assert not fused.y_grid_ends and not fused.skip_quant.enabled
+
+
+@pytest.mark.parametrize("width,depth,coarse_width,coarse_depth", [(16, 1, 28, 5), (8, 0, 16, 2), (12, 2, 20, 1)])
+def test_mixed_grid_student_cost_formula_shape_and_collapse(width, depth, coarse_width, coarse_depth):
+    """The two-grid student: its cost formula (the default under SESR-M5's 3.4 K), the shape kept at sizes that are
+    multiples of 4, one residual on R, G and B, and the collapsed export form equal to the training form."""
+    torch.manual_seed(3)
+    m = build_model("MixedGridStudent", width=width, depth=depth, coarse_width=coarse_width, coarse_depth=coarse_depth,
+                    expand=24)
+    expected = (9 * 4 * width * 2 + depth * 9 * width ** 2) / 4 + (2 * 4 * width * coarse_width + coarse_depth * 9 * coarse_width ** 2) / 16
+    assert describe(m)["macs_per_pixel"] == pytest.approx(expected, rel=0.001)
+    with torch.no_grad():  # away from the identity start, so the tail matters
+        for p in m.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    x = torch.rand(2, 3, 44, 36)
+    y = m(x)
+    d = y - x
+    assert y.shape == x.shape and d.abs().max() > 1e-3
+    assert torch.allclose(d[:, 0], d[:, 1], atol=1e-6) and torch.allclose(d[:, 1], d[:, 2], atol=1e-6)
+    luma = 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+    y_luma = 0.299 * y[:, 0:1] + 0.587 * y[:, 1:2] + 0.114 * y[:, 2:3]
+    assert (m.forward_luma(luma) - y_luma).abs().max() < 1e-5
+    fused = copy.deepcopy(m).fuse_reparam()
+    assert not any(isinstance(c, CollapsibleConv) for c in fused.modules())
+    assert (fused(x) - y).abs().max() < 1e-5
+
+
+def test_default_mixed_grid_student_is_under_sesr_m5_cost():
+    assert describe(build_model("MixedGridStudent"))["macs_per_pixel"] <= 3_400

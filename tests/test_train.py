@@ -96,6 +96,21 @@ def test_a_fresh_run_starts_from_the_init_weights(folder, tmp_path):
         train(tiny(folder, tmp_path / "other", width=12, init=str(tmp_path / "src" / "last.pt")), progress=False)
 
 
+def test_the_two_grid_student_trains_from_its_recipe_keys(folder, tmp_path):
+    """model = "mixgrid" builds kd/models/mixgrid.py from the coarse_* keys; its patches must be multiples of 4."""
+    cfg = tiny(folder, tmp_path / "mg", model="mixgrid", width=4, depth=1, coarse_width=8, coarse_depth=1, expand=8,
+               loss="l1", loss_on_y=True, epochs=1)
+    arch, args = cfg.model_args()
+    assert (arch, args) == ("MixedGridStudent", {"width": 4, "depth": 1, "expand": 8, "coarse_width": 8, "coarse_depth": 1})
+    train(cfg, progress=False)
+    ck = load_checkpoint(tmp_path / "mg" / "last.pt")
+    assert (ck["arch"], ck["args"], ck["state"]["step"]) == (arch, args, 6)
+    with pytest.raises(ConfigError, match="multiple of 4"):
+        tiny(folder, tmp_path, model="mixgrid", patch_size=34)
+    with pytest.raises(ConfigError, match="qat is for the collapsible students"):
+        tiny(folder, tmp_path, model="mixgrid", patch_size=32, qat=True)
+
+
 def test_kd_loss_is_zero_when_student_is_teacher():
     torch.manual_seed(0)
     t = DnCNN(depth=4, width=8)

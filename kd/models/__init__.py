@@ -8,13 +8,14 @@ from torch import nn
 
 from kd.models.collapsible import CollapsibleStudent
 from kd.models.dncnn import DnCNN
+from kd.models.mixgrid import MixedGridStudent
 from kd.models.realtime import RealtimeStudent
 from kd.models.seed import SeedStudent
 
-__all__ = ["CollapsibleStudent", "DnCNN", "SeedStudent", "RealtimeStudent", "build_model", "count_params", "macs_per_pixel", "describe"]
+__all__ = ["CollapsibleStudent", "DnCNN", "MixedGridStudent", "SeedStudent", "RealtimeStudent", "build_model", "count_params", "macs_per_pixel", "describe"]
 
 _CLASSES = {"DnCNN": DnCNN, "SeedStudent": SeedStudent, "RealtimeStudent": RealtimeStudent,
-            "CollapsibleStudent": CollapsibleStudent}
+            "CollapsibleStudent": CollapsibleStudent, "MixedGridStudent": MixedGridStudent}
 
 
 def build_model(arch: str, **args) -> nn.Module:
