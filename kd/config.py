@@ -65,7 +65,7 @@ class TrainConfig:
     depth: int | None = None
     scale: int | None = None  # rt and collapsible: pixel-unshuffle factor
     reparam: bool = False  # rt only: train with re-parameterisable blocks
-    kernel: int | None = None  # collapsible only: conv size
+    kernel: int | None = None  # collapsible and mixgrid: conv size
     outer_kernel: int | None = None  # collapsible only: head and tail conv size (None: `kernel`)
     expand: int | None = None  # collapsible and mixgrid: width of the linear over-parameterisation
     coarse_width: int | None = None  # mixgrid only: the x4-grid body's width
@@ -186,8 +186,18 @@ class TrainConfig:
                               f"got {self.lr_schedule!r}, {self.lr_min_ratio}")
         if self.mode == "distill" and not self.teacher:
             raise ConfigError("distillation needs the teacher checkpoint: pass --teacher runs/teacher/best.pt")
-        rt_scale = {"rt": self.scale or 4, "collapsible": self.scale or 2, "mixgrid": 4}.get(self.model, 1)  # the students' default grids
-        need = math.lcm(rt_scale, *self.degrade_scales)
+        if self.model != "mixgrid" and (self.coarse_width is not None or self.coarse_depth is not None):
+            raise ConfigError(f"coarse_width / coarse_depth are for model = \"mixgrid\", not {self.model!r}: drop them")
+        if self.model == "mixgrid" and (self.scale is not None or self.outer_kernel is not None):
+            raise ConfigError("mixgrid has fixed x2 / x4 grids and one kernel size: drop scale and outer_kernel")
+        if self.model in ("collapsible", "mixgrid"):
+            sizes = {"width": self.width, "coarse_width": self.coarse_width, "expand": self.expand}
+            bad = [f"{k} = {v}" for k, v in sizes.items() if v is not None and v < 1]
+            bad += [f"{k} = {v}" for k, v in (("depth", self.depth), ("coarse_depth", self.coarse_depth)) if v is not None and v < 0]
+            bad += [f"{k} = {v}" for k, v in (("kernel", self.kernel), ("outer_kernel", self.outer_kernel)) if v is not None and v % 2 != 1]
+            if bad:
+                raise ConfigError(f"{', '.join(bad)}: widths and expand must be >= 1, depths >= 0, kernels odd")
+        need = math.lcm(self.grid_multiple(), *self.degrade_scales)
         if self.patch_size <= 0 or self.patch_size % need:
             raise ConfigError(f"patch_size {self.patch_size} must be a positive multiple of {need}")
         for name in ("batch_size", "epochs", "steps_per_epoch", "patience", "threads", "val_crop"):
@@ -291,6 +301,10 @@ class TrainConfig:
             if (r := getattr(self, name)) is not None:
                 overrides[field] = (float(r[0]), float(r[1]))
         return WebcamMix(**overrides)
+
+    def grid_multiple(self) -> int:
+        """The H/W multiple the student's pixel-unshuffle grids need (1 for full-resolution models)."""
+        return {"rt": self.scale or 4, "collapsible": self.scale or 2, "mixgrid": 4}.get(self.model, 1)
 
     def model_args(self) -> tuple[str, dict[str, Any]]:
         """The architecture's class name and constructor arguments for this config."""

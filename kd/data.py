@@ -6,6 +6,7 @@ generator state on resume) reproduces the exact patch stream.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -334,15 +335,17 @@ def _even_window(lo: int, hi: int, size: int) -> tuple[int, int]:
     return max(0, lo) // 2 * 2, min(size, -(-hi // 2) * 2)
 
 
-def val_pairs(files: tuple[Path, ...] | list[Path], crop: int, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def val_pairs(files: tuple[Path, ...] | list[Path], crop: int, scale: int, multiple: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
     """Deterministic validation pairs: each image degraded whole (protocol), then centre-cropped to
-    `crop` (rounded to the scale). Returns (lq, hr) as 1 x 3 x H x W float32 in [0, 1]."""
+    `crop` (rounded to the scale and to `multiple`, the model's grid). Returns (lq, hr) as 1 x 3 x H x W float32
+    in [0, 1]."""
     out = []
+    size_step = math.lcm(scale, multiple)
     for f in files:
         hr = modcrop(load_rgb_u8(f), scale)
         lq = bicubic_down_up(hr, scale)
         h, w = hr.shape[:2]
-        c = min(crop, h, w) // scale * scale
+        c = min(crop, h, w) // size_step * size_step
         y, x = (h - c) // 2 // scale * scale, (w - c) // 2 // scale * scale
         pair = []
         for a in (lq, hr):

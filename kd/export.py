@@ -427,7 +427,7 @@ def export(cfg: ExportConfig, log=click.echo) -> dict[str, Any]:
     inference_model(model, fold_identity)
     luma = cfg.planes == "Y"
     if luma and not hasattr(model, "forward_luma"):
-        raise ExportError(f"{ckpt['arch']} works on RGB: --planes Y needs a luma student (model = \"collapsible\")")
+        raise ExportError(f"{ckpt['arch']} works on RGB: --planes Y needs a luma student (model = \"collapsible\" or \"mixgrid\")")
     if cfg.self_ensemble:
         if pad_multiple_of(model) != 1:
             raise ExportError(f"--self-ensemble is for full-resolution RGB teachers (8x the cost), not the real-time "

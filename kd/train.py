@@ -103,7 +103,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                            pool_rng=np.random.default_rng([cfg.seed, POOL_STREAM]), pool_workers=cfg.pool_workers,
                            hr_scales=cfg.hr_scales)
     val_scale = cfg.degrade_scales[0]
-    val = val_pairs(split.val, cfg.val_crop, val_scale) if dd.main else []
+    val = val_pairs(split.val, cfg.val_crop, val_scale, cfg.grid_multiple()) if dd.main else []
 
     arch, args = cfg.model_args()
     torch.manual_seed(cfg.seed)  # the weight initialisation is part of the run's seed

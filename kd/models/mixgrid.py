@@ -60,7 +60,8 @@ class MixedGridStudent(nn.Module):
         f = F.relu(self.head(unshuffled))
         for block in self.body:
             f = F.relu(block(f))
-        c = F.relu(self.down(F.pixel_unshuffle(f, 2)))
+        # fused, `down` is the strided conv that already holds the unshuffle (see _unshuffled_1x1_as_strided)
+        c = F.relu(self.down(f) if isinstance(self.down, nn.Conv2d) else self.down(F.pixel_unshuffle(f, 2)))
         for block in self.coarse:
             c = F.relu(block(c))
         return self.tail(f + F.pixel_shuffle(self.up(c), 2))
@@ -73,9 +74,21 @@ class MixedGridStudent(nn.Module):
     def fuse_reparam(self) -> "MixedGridStudent":
         """Replaces every `CollapsibleConv` by the plain conv it equals (in place): the export form."""
         if isinstance(self.head, CollapsibleConv):
-            self.head, self.down, self.up, self.tail = (self.head.fused(), self.down.fused(), self.up.fused(),
-                                                        self.tail.fused())
+            self.head, self.up, self.tail = self.head.fused(), self.up.fused(), self.tail.fused()
+            self.down = _unshuffled_1x1_as_strided(self.down.fused())
             self.body = nn.ModuleList([b.fused() for b in self.body])
             self.coarse = nn.ModuleList([b.fused() for b in self.coarse])
         return self
+
+
+@torch.no_grad()
+def _unshuffled_1x1_as_strided(conv: nn.Conv2d) -> nn.Conv2d:
+    """A 1x1 conv on pixel_unshuffle(x, 2) as the one 2x2 stride-2 conv on x it equals: one op in the ONNX graph
+    instead of a Reshape / Transpose chain over the whole feature map."""
+    cout, cin4 = conv.weight.shape[:2]
+    strided = nn.Conv2d(cin4 // 4, cout, 2, stride=2)
+    # pixel_unshuffle puts input channel c's pixel (i, j) of each 2x2 cell at channel 4 c + 2 i + j
+    strided.weight.copy_(conv.weight.reshape(cout, cin4 // 4, 2, 2))
+    strided.bias.copy_(conv.bias)
+    return strided
 
