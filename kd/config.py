@@ -194,9 +194,10 @@ class TrainConfig:
             sizes = {"width": self.width, "coarse_width": self.coarse_width, "expand": self.expand}
             bad = [f"{k} = {v}" for k, v in sizes.items() if v is not None and v < 1]
             bad += [f"{k} = {v}" for k, v in (("depth", self.depth), ("coarse_depth", self.coarse_depth)) if v is not None and v < 0]
-            bad += [f"{k} = {v}" for k, v in (("kernel", self.kernel), ("outer_kernel", self.outer_kernel)) if v is not None and v % 2 != 1]
+            bad += [f"{k} = {v}" for k, v in (("kernel", self.kernel), ("outer_kernel", self.outer_kernel))
+                    if v is not None and (v < 1 or v % 2 != 1)]
             if bad:
-                raise ConfigError(f"{', '.join(bad)}: widths and expand must be >= 1, depths >= 0, kernels odd")
+                raise ConfigError(f"{', '.join(bad)}: widths and expand must be >= 1, depths >= 0, kernels odd and positive")
         need = math.lcm(self.grid_multiple(), *self.degrade_scales)
         if self.patch_size <= 0 or self.patch_size % need:
             raise ConfigError(f"patch_size {self.patch_size} must be a positive multiple of {need}")

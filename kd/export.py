@@ -52,7 +52,7 @@ class ExportError(ValueError):
 
 
 def pad_multiple_of(model: nn.Module) -> int:
-    """The H/W multiple a model needs: the pixel-unshuffle factor of the students, else 1."""
+    """The H/W multiple a model needs: the students' pixel-unshuffle factor (the two-grid student's coarser one), else 1."""
     if isinstance(model, MixedGridStudent):
         return model.pad_multiple
     return int(model.scale) if isinstance(model, (RealtimeStudent, CollapsibleStudent)) else 1

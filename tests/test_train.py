@@ -111,11 +111,13 @@ def test_the_two_grid_student_trains_from_its_recipe_keys(folder, tmp_path):
         tiny(folder, tmp_path, model="mixgrid", patch_size=32, qat=True)
     with pytest.raises(ConfigError, match="coarse_width = 0, kernel = 4: widths and expand must be >= 1"):
         tiny(folder, tmp_path, model="mixgrid", coarse_width=0, kernel=4)
+    with pytest.raises(ConfigError, match="kernel = -3: .* kernels odd and positive"):
+        tiny(folder, tmp_path, model="collapsible", kernel=-3)
     with pytest.raises(ConfigError, match="are for model = \"mixgrid\", not 'collapsible': drop them"):
         tiny(folder, tmp_path, model="collapsible", coarse_depth=2)
     with pytest.raises(ConfigError, match="drop scale and outer_kernel"):
         tiny(folder, tmp_path, model="mixgrid", scale=2)
-    # validation crops follow the grid too: x3 degradation, crops of 12 px (multiples of 3 and 4)
+    # validation crops follow the grid too: x3 degradation, crops rounded to multiples of 12 (3 and 4)
     train(tiny(folder, tmp_path / "mg3", model="mixgrid", width=4, depth=0, coarse_width=8, coarse_depth=1, expand=8,
                degrade_scales=(3,), patch_size=36, val_crop=32, epochs=1), progress=False)
 

@@ -14,7 +14,10 @@ export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; lscpu | grep "Model name";
   nproc; python3 -c "import torch; print('torch', torch.__version__, torch.cuda.is_available())"; } > "$OUT/device.txt" 2>&1
 cat "$OUT/device.txt"
-for r in $RUNS; do ls "$(sed -n 's/^init = "\(.*\)"/\1/p' "$RECIPES/$r.toml")" || exit 3; done
+for r in $RUNS; do  # a missing start would cost the call's device time before failing
+  init=$(sed -n 's/^init = "\(.*\)"/\1/p' "$RECIPES/$r.toml")
+  [ -z "$init" ] || ls "$init" || exit 3
+done
 ls ../shared/datasets/train > /dev/null 2>&1 || python3 runs/gpu_s5/pack_data.py unpack .gpudata || exit 1
 pack() {
   for r in $RUNS; do tar czf "$OUT/$r.tgz.partial" runs/$r runs/$r.log 2>/dev/null && mv "$OUT/$r.tgz.partial" "$OUT/$r.tgz"; done
