@@ -4,8 +4,9 @@ the x4 grid, where a 3 x 3 conv of twice the width costs the same per output pix
 Why: sitting 19's lent GPU showed the x2-grid twin (16 ch x 5 blocks, 12,772 parameters) capacity-bound:
 4.4 million patches of 128 px left its training loss where it was. At the same ~3.3 K MACs per output
 pixel this net holds ~3x the parameters and a 2x wider receptive field, and its body convs are 28 wide,
-which this CPU runs faster per MAC than 16 (the README's int8 curve). The fine grid keeps what the
-x4-grid students lose (their tail draws each 4 x 4 block from 16 coarse channels).
+which were expected to run faster per MAC than 16 (the README's int8 curve). The fine grid keeps what the
+x4-grid students lose (their tail draws each 4 x 4 block from 16 coarse channels). Measured in sitting 19
+(README): no better than the twin's design at equal CPU minutes, and slower at 720p.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ class MixedGridStudent(nn.Module):
     def __init__(self, width: int = 16, depth: int = 1, coarse_width: int = 28, coarse_depth: int = 5,
                  kernel: int = 3, expand: int = 64) -> None:
         super().__init__()
-        if min(width, coarse_width, expand) < 1 or depth < 0 or coarse_depth < 0 or kernel % 2 != 1:
+        if min(width, coarse_width, expand) < 1 or depth < 0 or coarse_depth < 0 or kernel < 1 or kernel % 2 != 1:
             raise ValueError(f"bad MixedGridStudent args: width={width} depth={depth} coarse_width={coarse_width} "
                              f"coarse_depth={coarse_depth} kernel={kernel} (odd) expand={expand}")
         self.width, self.depth, self.coarse_width, self.coarse_depth = width, depth, coarse_width, coarse_depth
