@@ -7,7 +7,6 @@ python runs/design_speed_s19.py > runs/design_speed_s19.txt
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kd.export import ort_session  # noqa: E402
-from gate_cost_s14 import cpu_name  # noqa: E402
+from gate_cost_s14 import cpu_name, interleaved_median_ms  # noqa: E402
 
 MODELS = {
     "sharpcam-cs4-sharp-int8 (the default's plain half, x4 grid 32 x 4)": "export/sharpcam-cs4-sharp-int8",
@@ -40,16 +39,10 @@ def main() -> None:
             runs[f"{label}, OpenVINO"] = lambda req=req: req.infer({0: y_u8})
     except ImportError:
         print("# (OpenVINO not installed: onnxruntime only)")
-    times = {n: [] for n in runs}
-    for _ in range(11):
-        for n, run in runs.items():
-            run()
-            t0 = time.perf_counter()
-            run()
-            times[n].append(1e3 * (time.perf_counter() - t0))
+    medians = interleaved_median_ms(runs)
     print(f"# CPU: {cpu_name()}, 2 threads, 1280 x 720 luma, median of 11 interleaved rounds")
-    for n, v in times.items():
-        print(f"{n:90s} {np.median(v):6.1f} ms")
+    for n, ms in medians.items():
+        print(f"{n:90s} {ms:6.1f} ms")
 
 
 if __name__ == "__main__":

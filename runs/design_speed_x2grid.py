@@ -4,14 +4,15 @@
 # now fits the CPU the old default took, under onnxruntime and (when installed) the native OpenVINO
 # runtime that `--provider openvino` uses. Untrained weights (speed does not depend on them).
 # python runs/design_speed_x2grid.py
-import os, sys; sys.path.insert(0, os.getcwd())
-import platform, time, numpy as np, torch, onnxruntime as ort
+import os, sys; sys.path.insert(0, os.getcwd()); sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import platform, numpy as np, torch, onnxruntime as ort
 from pathlib import Path
 from kd.checkpoint import atomic_save
 from kd.config import ExportConfig, QuantizeConfig
 from kd.export import export
 from kd.models import build_model, describe
 from kd.quantize import quantize
+from gate_cost_s14 import interleaved_median_ms
 torch.manual_seed(0)
 designs = {"x4-w32-d4": dict(scale=4, width=32, depth=4), "x2-w16-d5": dict(scale=2, width=16, depth=5),
            "x2-w16-d4": dict(scale=2, width=16, depth=4), "x2-w24-d3": dict(scale=2, width=24, depth=3)}
@@ -49,15 +50,11 @@ try:
         inputs[f"{n}, OpenVINO"] = inputs[n]
 except ImportError:
     print("# (OpenVINO not installed: onnxruntime only)")
-times = {n: [] for n in runs}
-for _ in range(11):
-    for n, run in runs.items():
-        run()
-        t = time.perf_counter(); run(); times[n].append(1000 * (time.perf_counter() - t))
+times = interleaved_median_ms(runs)
 info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
 cpu = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), platform.machine())
 cpu += " (AVX-512 VNNI)" if "avx512_vnni" in info else " (no AVX-512 VNNI)"
 print(f"# CPU: {cpu}, 2 threads, 1280x720, median of 11 interleaved rounds")
 for n, v in times.items():
     m = next((macs[d] for d in macs if n.startswith(d + " ")), None)
-    print(f"{n:42s} {np.median(v):6.1f} ms" + (f"   {m:,} MACs/px" if m else ""))
+    print(f"{n:42s} {v:6.1f} ms" + (f"   {m:,} MACs/px" if m else ""))

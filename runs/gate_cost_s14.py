@@ -34,6 +34,19 @@ def median_ms(fn, repeats: int = 50) -> float:
     return 1e3 * float(np.median(times))
 
 
+def interleaved_median_ms(runs: dict, rounds: int = 11) -> dict:
+    """Each named callable's median time in ms over `rounds` rounds that take them in turn (a warm-up call before each
+    timed one), so that a machine's slow spell falls on all of them alike."""
+    times = {n: [] for n in runs}
+    for _ in range(rounds):
+        for n, run in runs.items():
+            run()
+            t0 = time.perf_counter()
+            run()
+            times[n].append(1e3 * (time.perf_counter() - t0))
+    return {n: float(np.median(v)) for n, v in times.items()}
+
+
 def cpu_name() -> str:
     """The CPU's model name, as lscpu gives it."""
     return next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
